@@ -1,0 +1,40 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { authenticate, type AuthSettings, type AuthState } from './auth.js';
+import type { ApiDeps } from './context.js';
+import { errorHandler } from './error-handler.js';
+import { healthRouter } from './health.js';
+import { webhookRoutes } from './webhooks/routes.js';
+import { deliveryRoutes } from './deliveries/routes.js';
+import { eventRoutes } from './events/routes.js';
+import { chatbotWebhookRoutes } from './chatbots/routes.js';
+
+export interface AppOptions {
+  auth: AuthSettings;
+  log?: (line: string) => void;
+}
+
+/**
+ * Builds the Koa app from its dependencies without listening, so the process entry point and the
+ * tests serve the same app.
+ */
+export function createApp(deps: ApiDeps, options: AppOptions): Koa {
+  const app = new Koa();
+  app.proxy = true;
+  app.use(errorHandler(options.log));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+
+  const health = healthRouter(deps.db, deps.temporal);
+  app.use(health.routes());
+
+  const api = new Router<AuthState>({ prefix: '/api/v1' });
+  api.use(authenticate(deps.db, options.auth));
+  webhookRoutes(api, deps);
+  deliveryRoutes(api, deps);
+  eventRoutes(api, deps);
+  chatbotWebhookRoutes(api, deps);
+  app.use(api.routes());
+  app.use(api.allowedMethods({ throw: false }));
+  return app;
+}

@@ -1,0 +1,87 @@
+import type { Middleware } from 'koa';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { Db } from '../db/pool.js';
+import { findApiKeyByHash, findOrg } from '../db/orgs.js';
+import { CAPABILITIES, hashApiKey, type Capability } from '../domain/api-keys.js';
+import { AppError } from '../errors.js';
+
+export interface Principal {
+  organizationId: string;
+  capabilities: Capability[];
+  /** An API key id or a JWT subject, for logs. */
+  subject: string;
+}
+
+export interface AuthState {
+  principal: Principal;
+}
+
+// A login token's role grants these capabilities.
+const ROLE_CAPABILITIES: Record<string, Capability[]> = {
+  owner: ['manage', 'send', 'read'],
+  admin: ['manage', 'send', 'read'],
+  member: ['send', 'read'],
+  viewer: ['read'],
+};
+
+export interface AuthSettings {
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+/**
+ * `Authorization: Bearer …` carries either an API key (looked up by its SHA-256 hash) or a login JWT
+ * verified against the JWKS, whose `org` and `role` claims give the org and the capabilities.
+ */
+export function authenticate(db: Db, settings: AuthSettings): Middleware<AuthState> {
+  const jwks = settings.jwksUrl ? createRemoteJWKSet(new URL(settings.jwksUrl)) : null;
+
+  async function fromJwt(token: string): Promise<Principal> {
+    if (!jwks) throw new AppError('unauthorized', 'login tokens are not enabled (JWKS_URL is unset)');
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, jwks, { issuer: settings.issuer, audience: settings.audience }));
+    } catch (err) {
+      throw new AppError('unauthorized', `invalid login token: ${(err as Error).message}`);
+    }
+    const orgId = (claims.org ?? claims.org_id ?? claims.organizationId) as string | undefined;
+    const role = String(claims.role ?? '');
+    const capabilities = ROLE_CAPABILITIES[role];
+    if (!orgId || !capabilities) {
+      throw new AppError('unauthorized', 'login token must carry an `org` claim and a `role` of owner, admin, member or viewer');
+    }
+    const org = await findOrg(db, orgId);
+    if (!org || org.id !== orgId) throw new AppError('unauthorized', 'login token names an unknown organization');
+    return { organizationId: org.id, capabilities, subject: String(claims.sub ?? 'jwt') };
+  }
+
+  async function fromApiKey(token: string): Promise<Principal> {
+    const key = await findApiKeyByHash(db, hashApiKey(token));
+    if (!key) throw new AppError('unauthorized', 'invalid API key');
+    return {
+      organizationId: key.organizationId,
+      capabilities: key.capabilities.filter((c): c is Capability => (CAPABILITIES as readonly string[]).includes(c)),
+      subject: key.id,
+    };
+  }
+
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new AppError('unauthorized', 'send Authorization: Bearer <api key or login token>');
+    const token = match[1];
+    const looksLikeJwt = token.split('.').length === 3 && token.startsWith('ey');
+    ctx.state.principal = looksLikeJwt ? await fromJwt(token) : await fromApiKey(token);
+    await next();
+  };
+}
+
+export function requireCapability(capability: Capability): Middleware<AuthState> {
+  return async (ctx, next) => {
+    if (!ctx.state.principal.capabilities.includes(capability)) {
+      throw new AppError('forbidden', `this route needs the \`${capability}\` capability`, { required: capability });
+    }
+    await next();
+  };
+}

@@ -1,0 +1,39 @@
+import type { Middleware } from 'koa';
+import { AppError } from '../errors.js';
+
+/**
+ * Renders every error in one envelope. Known errors keep their code; Koa's own 4xx errors (bad JSON,
+ * body too large) map to the nearest code; anything else is logged and answered with a bare 500 —
+ * never a stack trace.
+ */
+export function errorHandler(log: (line: string) => void = console.error): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (err) {
+      const e = toAppError(err);
+      if (!e) {
+        log(`${ctx.method} ${ctx.path} failed: ${(err as Error)?.stack ?? String(err)}`);
+        ctx.status = 500;
+        ctx.body = { error: { code: 'internal_error', message: 'internal error', details: {} } };
+        return;
+      }
+      ctx.status = e.status;
+      ctx.body = { error: { code: e.code, message: e.message, details: e.details } };
+    }
+  };
+}
+
+function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  const status = (err as { status?: number; expose?: boolean })?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413) return new AppError('payload_too_large', 'request body is too large');
+    if (status === 415) return new AppError('bad_request', 'send the body as application/json');
+    return new AppError('bad_request', (err as Error).message || 'bad request');
+  }
+  return null;
+}

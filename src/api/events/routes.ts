@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { requireCapability } from '../auth.js';
+import type { ApiDeps, ApiRouter } from '../context.js';
+import { parse } from '../validate.js';
+
+const publishSchema = z
+  .object({
+    type: z.string().min(1).max(200),
+    sessionId: z.string().min(1).max(200).nullable().optional(),
+    data: z.unknown().refine((d) => d !== undefined, 'is required'),
+  })
+  .strict();
+
+export function eventRoutes(router: ApiRouter, { dispatcher }: ApiDeps): void {
+  router.post('/events', requireCapability('send'), async (ctx) => {
+    const input = parse(publishSchema, ctx.request.body);
+    const { event, deliveryIds } = await dispatcher.publish(ctx.state.principal.organizationId, input);
+    // 202: recorded durably; deliveries run in their own workflows.
+    ctx.status = 202;
+    ctx.body = { ...event, deliveries: deliveryIds };
+  });
+}

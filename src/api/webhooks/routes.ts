@@ -1,0 +1,81 @@
+import { findWebhook, listWebhooks, deleteWebhook } from '../../db/webhooks.js';
+import { listDeliveries } from '../../db/deliveries.js';
+import { AppError, notFound } from '../../errors.js';
+import { requireCapability } from '../auth.js';
+import type { ApiDeps, ApiRouter } from '../context.js';
+import { parse } from '../validate.js';
+import { presentDelivery } from '../deliveries/presenter.js';
+import { presentWebhook } from './presenter.js';
+import { createWebhookSchema, listDeliveriesQuery, rotateSecretSchema, updateWebhookSchema } from './schema.js';
+
+export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettings }: ApiDeps): void {
+  const manage = requireCapability('manage');
+
+  router.post('/webhooks', manage, async (ctx) => {
+    const input = parse(createWebhookSchema, ctx.request.body);
+    const { webhook, generatedSecret } = await webhookSettings.create(ctx.state.principal.organizationId, input);
+    ctx.status = 201;
+    // The generated secret is shown here once; a caller-set secret is never echoed.
+    ctx.body = { ...presentWebhook(webhook), ...(generatedSecret ? { secret: generatedSecret } : {}) };
+  });
+
+  router.get('/webhooks', manage, async (ctx) => {
+    const webhooks = await listWebhooks(db, ctx.state.principal.organizationId);
+    ctx.body = { data: webhooks.map(presentWebhook), nextCursor: '' };
+  });
+
+  router.get('/webhooks/:id', manage, async (ctx) => {
+    const webhook = await findWebhook(db, ctx.state.principal.organizationId, ctx.params.id);
+    if (!webhook) throw notFound('webhook');
+    ctx.body = presentWebhook(webhook);
+  });
+
+  router.patch('/webhooks/:id', manage, async (ctx) => {
+    const input = parse(updateWebhookSchema, ctx.request.body);
+    ctx.body = presentWebhook(await webhookSettings.change(ctx.state.principal.organizationId, ctx.params.id, input));
+  });
+
+  router.delete('/webhooks/:id', manage, async (ctx) => {
+    if (!(await deleteWebhook(db, ctx.state.principal.organizationId, ctx.params.id))) throw notFound('webhook');
+    ctx.status = 204;
+  });
+
+  router.post('/webhooks/:id/rotate-secret', manage, async (ctx) => {
+    const { secret } = parse(rotateSecretSchema, ctx.request.body);
+    const { webhook, generatedSecret } = await webhookSettings.rotateSecret(
+      ctx.state.principal.organizationId,
+      ctx.params.id,
+      secret,
+    );
+    ctx.body = { ...presentWebhook(webhook), ...(generatedSecret ? { secret: generatedSecret } : {}) };
+  });
+
+  router.post('/webhooks/:id/test', manage, async (ctx) => {
+    const { organizationId } = ctx.state.principal;
+    const webhook = await findWebhook(db, organizationId, ctx.params.id);
+    if (!webhook) throw notFound('webhook');
+    if (!webhook.active) throw webhookDisabled(webhook.disabledReason);
+    const { event, deliveryIds } = await dispatcher.publish(
+      organizationId,
+      {
+        type: 'webhook.test',
+        sessionId: webhook.sessionId,
+        data: { webhookId: webhook.id, message: 'This is a test event from hookwise.' },
+      },
+      webhook,
+    );
+    ctx.status = 202;
+    ctx.body = { event, deliveryId: deliveryIds[0] };
+  });
+
+  router.get('/webhooks/:id/deliveries', manage, async (ctx) => {
+    const { organizationId } = ctx.state.principal;
+    const query = parse(listDeliveriesQuery, ctx.query);
+    if (!(await findWebhook(db, organizationId, ctx.params.id))) throw notFound('webhook');
+    const deliveries = await listDeliveries(db, organizationId, { webhookId: ctx.params.id, ...query });
+    ctx.body = { data: deliveries.map((d) => presentDelivery(d)), nextCursor: '' };
+  });
+}
+
+export const webhookDisabled = (reason: string | null) =>
+  new AppError('conflict', `the webhook is disabled${reason ? ` (${reason})` : ''}; PATCH it with {"active": true} first`);

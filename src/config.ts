@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+// Environment variables are the whole configuration. Each is validated once at start so a bad value
+// stops the process with a message naming the variable, instead of failing later mid-request.
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+const schema = z.object({
+  PORT: int(0).max(65535).default(3000),
+  DATABASE_URL: z.string().url({ message: 'must be a postgres:// URL' }),
+  TEMPORAL_ADDRESS: z.string().min(1),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  HOOKWISE_TASK_QUEUE: z.string().min(1).default('hookwise'),
+  HOOKWISE_ENCRYPTION_KEY: z.string().min(32, { message: 'must be at least 32 characters' }),
+  HOOKWISE_BOOTSTRAP_API_KEY: z.string().min(20).optional(),
+  HOOKWISE_PUBLIC_URL: z.string().url().optional(),
+  HOOKWISE_ALLOW_HTTP: bool.default(false),
+  HOOKWISE_ALLOW_PRIVATE_TARGETS: bool.default(false),
+  HOOKWISE_DELIVERY_TIMEOUT_MS: int(100).default(30_000),
+  HOOKWISE_ENDPOINT_MAX_IN_FLIGHT: int(1).default(10),
+  HOOKWISE_ENDPOINT_MAX_PER_MINUTE: int(1).default(100),
+  HOOKWISE_MAX_RETRY_AFTER_SECONDS: int(0).default(3600),
+  HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS: int(0).default(86_400),
+  HOOKWISE_RECOVERY_INTERVAL_SECONDS: z.coerce.number().positive().default(30),
+  JWKS_URL: z.string().url().optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, which is what docker-compose's `VAR=` produces.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      const hint = HINTS[name] ? ` (${HINTS[name]})` : '';
+      return `  ${name}: ${i.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : i.message}${hint}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+const HINTS: Record<string, string> = {
+  DATABASE_URL: '`npm start` starts an embedded PostgreSQL when it is unset',
+  TEMPORAL_ADDRESS: '`npm start` starts a Temporal dev server when it is unset',
+  HOOKWISE_ENCRYPTION_KEY: 'encrypts webhook secrets at rest; `npm start` generates one into .hookwise/',
+};

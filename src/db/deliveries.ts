@@ -1,0 +1,125 @@
+import type { Queryable } from './pool.js';
+
+export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'dead' | 'cancelled';
+
+export interface DeliveryRow {
+  id: string;
+  organizationId: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  replayOf: string | null;
+  workflowId: string;
+  status: DeliveryStatus;
+  attemptCount: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: Date | null;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptRow {
+  id: string;
+  attemptNumber: number;
+  status: 'in_flight' | 'succeeded' | 'failed' | 'lost';
+  statusCode: number | null;
+  latencyMs: number | null;
+  error: string | null;
+  responseBody: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+const COLUMNS = `
+  d.id, d.organization_id AS "organizationId", d.webhook_id AS "webhookId", d.event_id AS "eventId",
+  e.type AS "eventType", d.replay_of AS "replayOf", d.workflow_id AS "workflowId", d.status,
+  d.attempt_count AS "attemptCount", d.last_status_code AS "lastStatusCode", d.last_error AS "lastError",
+  d.next_attempt_at AS "nextAttemptAt", d.started_at AS "startedAt", d.completed_at AS "completedAt",
+  d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
+
+export interface NewDelivery {
+  id: string;
+  organizationId: string;
+  webhookId: string;
+  eventId: string;
+  replayOf: string | null;
+  workflowId: string;
+}
+
+/** Inserts deliveries; a first delivery of an event to a webhook that already exists is skipped. */
+export async function insertDeliveries(db: Queryable, deliveries: NewDelivery[]): Promise<string[]> {
+  if (deliveries.length === 0) return [];
+  const { rows } = await db.query(
+    `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, replay_of, workflow_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+     ON CONFLICT DO NOTHING
+     RETURNING id`,
+    [
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.organizationId),
+      deliveries.map((d) => d.webhookId),
+      deliveries.map((d) => d.eventId),
+      deliveries.map((d) => d.replayOf),
+      deliveries.map((d) => d.workflowId),
+    ],
+  );
+  return rows.map((r) => r.id);
+}
+
+export async function findDelivery(db: Queryable, organizationId: string, id: string): Promise<DeliveryRow | null> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
+      WHERE d.organization_id = $1 AND d.id = $2`,
+    [organizationId, id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listAttempts(db: Queryable, deliveryId: string): Promise<AttemptRow[]> {
+  const { rows } = await db.query(
+    `SELECT id, attempt_number AS "attemptNumber", status, status_code AS "statusCode",
+            latency_ms AS "latencyMs", error, response_body AS "responseBody",
+            started_at AS "startedAt", finished_at AS "finishedAt"
+       FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt_number, started_at`,
+    [deliveryId],
+  );
+  return rows;
+}
+
+export async function listDeliveries(
+  db: Queryable,
+  organizationId: string,
+  filter: { webhookId?: string; status?: DeliveryStatus; limit: number },
+): Promise<DeliveryRow[]> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
+      WHERE d.organization_id = $1
+        AND ($2::text IS NULL OR d.webhook_id = $2)
+        AND ($3::text IS NULL OR d.status = $3)
+      ORDER BY d.created_at DESC, d.id DESC
+      LIMIT $4`,
+    [organizationId, filter.webhookId ?? null, filter.status ?? null, filter.limit],
+  );
+  return rows;
+}
+
+/** Deliveries recorded but never picked up by a workflow: the publisher crashed or Temporal was down. */
+export async function listUnstartedDeliveries(
+  db: Queryable,
+  olderThanSeconds: number,
+  limit: number,
+): Promise<Array<{ id: string; workflowId: string; webhookId: string; eventId: string; eventType: string; url: string }>> {
+  const { rows } = await db.query(
+    `SELECT d.id, d.workflow_id AS "workflowId", d.webhook_id AS "webhookId", d.event_id AS "eventId",
+            e.type AS "eventType", w.url
+       FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
+      WHERE d.started_at IS NULL AND d.status = 'pending'
+        AND d.created_at < now() - make_interval(secs => $1)
+      ORDER BY d.created_at LIMIT $2`,
+    [olderThanSeconds, limit],
+  );
+  return rows;
+}

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+
+export type IdPrefix = 'org' | 'key' | 'wh' | 'evt' | 'dlv' | 'atm';
+
+// Crockford base32: no I, L, O, U, so ids survive being read aloud or retyped.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * `${prefix}_` + a ULID-like body: 10 chars of millisecond timestamp then 16 chars of randomness,
+ * so ids sort by creation time (to the millisecond) as plain strings.
+ */
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${encodeTime(Date.now())}${encodeRandom(randomBytes(10))}`;
+}
+
+// 48-bit timestamp in 10 base32 chars (50 bits; the top 2 are always zero).
+function encodeTime(ms: number): string {
+  let out = '';
+  let rest = ms;
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[rest % 32] + out;
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
+
+// 80 random bits in 16 base32 chars, 5 bits at a time, most significant first.
+function encodeRandom(bytes: Buffer): string {
+  let value = BigInt(`0x${bytes.toString('hex')}`);
+  let out = '';
+  for (let i = 0; i < 16; i++) {
+    out = ALPHABET[Number(value & 31n)] + out;
+    value >>= 5n;
+  }
+  return out;
+}

@@ -1,0 +1,40 @@
+import { loadConfig, ConfigError } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { migrate } from '../db/migrate.js';
+import { createTemporalClient } from '../temporal/client.js';
+import { createApp } from '../api/app.js';
+import { createApiDeps } from '../api/context.js';
+import { ensureBootstrapKey } from '../tenancy.js';
+
+// The API process: migrations, then the Koa app. It runs alone or beside workers (docker-compose).
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  await migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`));
+  const db = createPool(config.DATABASE_URL, 20);
+  if (config.HOOKWISE_BOOTSTRAP_API_KEY) await ensureBootstrapKey(db, config.HOOKWISE_BOOTSTRAP_API_KEY);
+  const temporal = createTemporalClient({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.HOOKWISE_TASK_QUEUE,
+  });
+  const app = createApp(createApiDeps(config, db, temporal), {
+    auth: { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
+  });
+  const server = app.listen(config.PORT, () => console.error(`hookwise api listening on :${config.PORT}`));
+
+  const stop = () => {
+    server.close(() => {
+      void Promise.all([db.end(), temporal.connection.close()]).finally(() => process.exit(0));
+    });
+    // Keep-alive connections would hold close() open; give in-flight requests a moment, then go.
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

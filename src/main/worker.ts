@@ -1,0 +1,38 @@
+import { loadConfig, ConfigError } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { migrate } from '../db/migrate.js';
+import { createTemporalClient } from '../temporal/client.js';
+import { attemptTimeoutMs, createWorker } from '../temporal/worker.js';
+import { createDispatcher } from '../delivery/dispatcher.js';
+import { startRecoveryLoop } from '../delivery/recovery.js';
+
+// The worker process: runs workflows and activities, and starts deliveries whose publisher crashed.
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  await migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`));
+  const db = createPool(config.DATABASE_URL, 20);
+  const { worker, connection } = await createWorker(config, db);
+  const temporal = createTemporalClient({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.HOOKWISE_TASK_QUEUE,
+  });
+  const dispatcher = createDispatcher({
+    db,
+    temporal,
+    taskQueue: config.HOOKWISE_TASK_QUEUE,
+    attemptTimeoutMs: attemptTimeoutMs(config),
+  });
+  const recovery = startRecoveryLoop(dispatcher, config.HOOKWISE_RECOVERY_INTERVAL_SECONDS);
+  console.error(`hookwise worker polling task queue ${config.HOOKWISE_TASK_QUEUE}`);
+  // Worker.run installs SIGINT/SIGTERM handlers and drains before it resolves.
+  await worker.run();
+  recovery.stop();
+  await Promise.all([db.end(), temporal.connection.close(), connection.close()]);
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+import { Client, Connection } from '@temporalio/client';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+/**
+ * A lazily connecting client: the API starts (and answers /healthz) even while Temporal is down, and
+ * /readyz reports it.
+ */
+export function createTemporalClient(s: TemporalSettings): Client {
+  const connection = Connection.lazy({ address: s.address });
+  return new Client({ connection, namespace: s.namespace });
+}
+
+export async function temporalReachable(client: Client, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflowService.getSystemInfo({}),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}

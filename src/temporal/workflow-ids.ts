@@ -1,0 +1,7 @@
+// Workflow ids carry business meaning: they read well in the Temporal UI, and starting the same id
+// twice is rejected by the server, which is what makes a repeated fan-out a no-op.
+
+export function deliveryWorkflowId(webhookId: string, eventId: string, replayDeliveryId?: string): string {
+  const first = `deliver:${webhookId}:${eventId}`;
+  return replayDeliveryId ? `${first}:replay:${replayDeliveryId}` : first;
+}
