@@ -106,9 +106,10 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         succeeded: outcome.status === 'succeeded',
         statusCode: sent.statusCode,
         latencyMs: Math.round(sent.latencyMs),
-        error: outcome.status === 'dead' ? outcome.reason : sent.error,
+        error: sent.error,
         responseBody: sent.responseBody,
         deliveryStatus: outcome.status,
+        deliveryError: outcome.status === 'dead' ? outcome.reason : sent.error,
         nextAttemptInMs: outcome.status === 'retrying' ? outcome.delayMs : null,
         disableWebhookReason: outcome.status === 'dead' && outcome.disableWebhook ? outcome.reason : null,
       });

@@ -97,9 +97,12 @@ export interface AttemptRecord {
   succeeded: boolean;
   statusCode: number | null;
   latencyMs: number;
+  /** What went wrong with this attempt. */
   error: string | null;
   responseBody: string | null;
   deliveryStatus: DeliveryStatus;
+  /** What the delivery shows as its last error: the attempt's, or why it was dead-lettered. */
+  deliveryError: string | null;
   nextAttemptInMs: number | null;
   /** Set when the endpoint asked never to be called again (410 Gone). */
   disableWebhookReason: string | null;
@@ -116,7 +119,7 @@ export async function finishAttempt(db: Db, r: AttemptRecord): Promise<void> {
         WHERE id = $1
      ), delivery AS (
        UPDATE deliveries
-          SET status = $9, last_status_code = $5, last_error = $7,
+          SET status = $9, last_status_code = $5, last_error = $13,
               next_attempt_at = CASE WHEN $10::int IS NULL THEN NULL ELSE now() + make_interval(secs => $10 / 1000.0) END,
               completed_at = CASE WHEN $11 THEN now() ELSE NULL END, updated_at = now()
         WHERE id = $2
@@ -142,6 +145,7 @@ export async function finishAttempt(db: Db, r: AttemptRecord): Promise<void> {
       r.nextAttemptInMs,
       final,
       r.disableWebhookReason,
+      r.deliveryError,
     ],
   );
 }

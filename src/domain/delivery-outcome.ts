@@ -25,7 +25,7 @@ export function decideOutcome(a: {
   const delaySeconds = retryDelaySeconds(a.policy, a.attemptNumber);
   if (delaySeconds === null) {
     const last = a.error ?? `HTTP ${a.statusCode}`;
-    return { status: 'dead', reason: `gave up after ${a.attemptNumber} attempts; last: ${last}`, disableWebhook: false };
+    return { status: 'dead', reason: `gave up after ${a.attemptNumber} attempt${a.attemptNumber === 1 ? '' : 's'}; last: ${last}`, disableWebhook: false };
   }
   // A receiver's Retry-After wins over a shorter scheduled delay, within a bound it cannot stretch.
   const asked = a.retryAfterSeconds === null ? 0 : Math.min(a.retryAfterSeconds, a.maxRetryAfterSeconds);

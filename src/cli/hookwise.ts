@@ -1,0 +1,81 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createPool } from '../db/pool.js';
+import { migrate } from '../db/migrate.js';
+import { findOrg } from '../db/orgs.js';
+import { CAPABILITIES, type Capability } from '../domain/api-keys.js';
+import { createApiKey, createOrgWithKey } from '../tenancy.js';
+
+const USAGE = `usage: npx hookwise <command>
+
+  orgs:create <name>                         create an organization; prints its id and an API key
+                                             with every capability
+  keys:create <org> --cap manage,send,read   create an API key for an org (id or name); the key
+              [--name <label>]               is printed once and stored only as a hash
+  migrate                                    apply database migrations
+
+DATABASE_URL selects the database; without it, the one \`npm start\` runs locally (.hookwise/).`;
+
+class UsageError extends Error {}
+
+function databaseUrl(): string {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const local = join(process.cwd(), '.hookwise', 'database-url');
+  if (existsSync(local)) return readFileSync(local, 'utf8').trim();
+  throw new UsageError('DATABASE_URL is not set and no local `npm start` database was found (.hookwise/database-url)');
+}
+
+function parseCapabilities(raw: string | undefined): Capability[] {
+  if (!raw) throw new UsageError('keys:create needs --cap, e.g. --cap manage,send,read');
+  const caps = raw.split(',').map((c) => c.trim()).filter(Boolean);
+  const unknown = caps.filter((c) => !(CAPABILITIES as readonly string[]).includes(c));
+  if (unknown.length || caps.length === 0) {
+    throw new UsageError(`unknown capability ${unknown.join(', ')}; choose from ${CAPABILITIES.join(', ')}`);
+  }
+  return [...new Set(caps)] as Capability[];
+}
+
+export async function run(argv: string[], out: (line: string) => void = console.log): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { cap: { type: 'string' }, name: { type: 'string' } },
+  });
+  if (!command || command === 'help' || command === '--help') {
+    out(USAGE);
+    return;
+  }
+  if (!['orgs:create', 'keys:create', 'migrate'].includes(command)) throw new UsageError(`unknown command ${command}`);
+
+  const url = databaseUrl();
+  await migrate(url);
+  if (command === 'migrate') {
+    out('migrations applied');
+    return;
+  }
+  const db = createPool(url, 2);
+  try {
+    if (command === 'orgs:create') {
+      const name = positionals[0];
+      if (!name) throw new UsageError('orgs:create needs a name');
+      if (await findOrg(db, name)) throw new UsageError(`an organization named ${name} already exists`);
+      const { org, apiKey } = await createOrgWithKey(db, name);
+      out(`organization ${org.id} (${org.name})`);
+      out(`api key (manage, send, read; shown once): ${apiKey}`);
+    } else {
+      const orgRef = positionals[0];
+      if (!orgRef) throw new UsageError('keys:create needs an org id or name');
+      const capabilities = parseCapabilities(values.cap);
+      const org = await findOrg(db, orgRef);
+      if (!org) throw new UsageError(`no organization with id or name ${orgRef}`);
+      const { id, key } = await createApiKey(db, org.id, capabilities, values.name);
+      out(`api key ${id} for ${org.id} (${capabilities.join(', ')}; shown once): ${key}`);
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+export { UsageError, USAGE };

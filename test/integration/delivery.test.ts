@@ -1,0 +1,353 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
+import { waitFor } from '../support/wait.js';
+
+// The seeds' own verification recipes, written out independently of src/domain/signing.ts.
+function verifySha256(body: string, signature: string, secret: string): boolean {
+  const expected = createHmac('sha256', secret).update(body).digest('hex');
+  return signature
+    .split(',')
+    .map((s) => s.trim().replace('sha256=', ''))
+    .some((received) => received.length === expected.length && timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(received, 'hex')));
+}
+function verifySha512(body: string, hmac: string, secret: string): boolean {
+  const expected = createHmac('sha512', secret).update(body).digest('hex');
+  return hmac.split(',').map((s) => s.trim()).includes(expected);
+}
+function verifyStandard(req: ReceivedRequest, secret: string): unknown {
+  return new Webhook(secret).verify(req.body, {
+    'webhook-id': String(req.headers['webhook-id']),
+    'webhook-timestamp': String(req.headers['webhook-timestamp']),
+    'webhook-signature': String(req.headers['webhook-signature']),
+  });
+}
+
+const fast = (attempts: number) => ({ policy: 'fixed', attempts, delaySeconds: 0.05 });
+
+let h: Hookwise;
+let org: { orgId: string; key: string };
+
+beforeAll(async () => {
+  h = await startHookwise({ env: { HOOKWISE_DELIVERY_TIMEOUT_MS: '500' } });
+});
+// Each test gets its own org, so no test's webhooks receive another test's events.
+beforeEach(async () => {
+  org = await h.newOrg();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+async function createWebhook(body: Record<string, unknown>, key = org.key) {
+  const res = await h.request('POST', '/api/v1/webhooks', { key, body: { events: ['*'], ...body } });
+  expect(res.status, res.text).toBe(201);
+  return res.body;
+}
+
+async function publish(body: Record<string, unknown>, key = org.key) {
+  const res = await h.request('POST', '/api/v1/events', { key, body });
+  expect(res.status, res.text).toBe(202);
+  return res.body;
+}
+
+async function deliveryOf(deliveryId: string, until: (d: any) => boolean, key = org.key) {
+  return waitFor(
+    async () => {
+      const res = await h.request('GET', `/api/v1/deliveries/${deliveryId}`, { key });
+      return until(res.body) ? res.body : null;
+    },
+    { what: `delivery ${deliveryId}` },
+  );
+}
+
+describe('delivery', () => {
+  it('POSTs the event envelope with every signature of the SPEC', async () => {
+    const receiver = await startReceiver();
+    const webhook = await createWebhook({ url: receiver.url, retryPolicy: fast(2) });
+    const published = await publish({ type: 'message', sessionId: 'sess-1', data: { text: 'hi' } });
+    expect(published.deliveries).toHaveLength(1);
+    await deliveryOf(published.deliveries[0], (d) => d.status === 'succeeded');
+
+    expect(receiver.requests).toHaveLength(1);
+    const req = receiver.requests[0];
+    const envelope = JSON.parse(req.body);
+    expect(envelope).toEqual({
+      id: published.id,
+      type: 'message',
+      timestamp: published.timestamp,
+      organizationId: org.orgId,
+      sessionId: 'sess-1',
+      data: { text: 'hi' },
+    });
+    expect(req.method).toBe('POST');
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['user-agent']).toMatch(/^hookwise\/\d+\.\d+\.\d+$/);
+    expect(req.headers['x-webhook-request-id']).toBe(published.id);
+    expect(Number(req.headers['x-webhook-timestamp'])).toBeGreaterThan(Date.now() - 60_000);
+    expect(verifySha256(req.body, String(req.headers['x-webhook-signature']), webhook.secret)).toBe(true);
+    expect(req.headers['x-webhook-hmac-algorithm']).toBe('sha512');
+    expect(verifySha512(req.body, String(req.headers['x-webhook-hmac']), webhook.secret)).toBe(true);
+    expect(req.headers['webhook-id']).toBe(published.id);
+    expect(verifyStandard(req, webhook.secret)).toEqual(envelope);
+    await receiver.close();
+  });
+
+  it('signs with a caller-set secret the same way', async () => {
+    const receiver = await startReceiver();
+    const secret = 'my-own-secret-of-some-length';
+    await createWebhook({ url: receiver.url, secret });
+    await publish({ type: 'lead.created', data: { id: 1 } });
+    await waitFor(() => receiver.requests.length === 1);
+    const req = receiver.requests[0];
+    expect(verifySha256(req.body, String(req.headers['x-webhook-signature']), secret)).toBe(true);
+    expect(verifySha512(req.body, String(req.headers['x-webhook-hmac']), secret)).toBe(true);
+    await receiver.close();
+  });
+
+  it('retries on 500, on timeout and on connection refused, then succeeds, with one request id', async () => {
+    const receiver = await startReceiver({
+      replies: [{ status: 500 }, { status: 200, delayMs: 1_500 }, { status: 503 }],
+      fallback: { status: 200 },
+    });
+    // A port with nothing listening: connection refused until the receiver answers there.
+    const webhook = await createWebhook({ url: receiver.url, retryPolicy: fast(6) });
+    const published = await publish({ type: 'retry.me', data: {} });
+    const done = await deliveryOf(published.deliveries[0], (d) => d.status === 'succeeded');
+
+    expect(receiver.requests.length).toBe(4);
+    expect(new Set(receiver.requests.map((r) => r.headers['x-webhook-request-id']))).toEqual(new Set([published.id]));
+    expect(done.attempts.map((a: any) => a.statusCode)).toEqual([500, null, 503, 200]);
+    expect(done.attempts[1].error).toMatch(/timeout after 500 ms/);
+    expect(done.attempts.every((a: any) => typeof a.latencyMs === 'number')).toBe(true);
+    expect(done.attemptCount).toBe(4);
+
+    const stats = (await h.request('GET', `/api/v1/webhooks/${webhook.id}`, { key: org.key })).body;
+    expect(stats).toMatchObject({ successCount: 1, failureCount: 3 });
+    expect(stats.lastSuccessAt).toBeGreaterThan(0);
+    expect(stats.lastTriggeredAt).toBeGreaterThanOrEqual(stats.lastSuccessAt);
+    await receiver.close();
+  });
+
+  it('retries on connection refused until the endpoint comes up', async () => {
+    const probe = await startReceiver();
+    const port = probe.port;
+    await probe.close();
+    const webhook = await createWebhook({
+      url: `http://127.0.0.1:${port}/hook`,
+      retryPolicy: { policy: 'fixed', attempts: 50, delaySeconds: 0.2 },
+    });
+    const published = await publish({ type: 'refused', data: {} });
+    await deliveryOf(published.deliveries[0], (d) => d.attemptCount >= 2);
+    const first = (await h.request('GET', `/api/v1/deliveries/${published.deliveries[0]}`, { key: org.key })).body;
+    expect(first.status).toBe('retrying');
+    expect(first.attempts[0].error).toMatch(/refused/i);
+
+    // Bring a receiver up on that very port.
+    const { createServer } = await import('node:http');
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(String(req.headers['x-webhook-request-id']));
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    await deliveryOf(published.deliveries[0], (d) => d.status === 'succeeded');
+    expect(seen).toEqual([published.id]);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
+  });
+
+  it('dead-letters after the last attempt, and a replay delivers it', async () => {
+    const receiver = await startReceiver({ fallback: { status: 500, body: 'broken' } });
+    const webhook = await createWebhook({ url: receiver.url, retryPolicy: { scheduleSeconds: [0.05, 0.05] } });
+    const published = await publish({ type: 'doomed', data: { n: 1 } });
+    const dead = await deliveryOf(published.deliveries[0], (d) => d.status === 'dead');
+    expect(dead.attemptCount).toBe(3);
+    expect(dead.lastError).toMatch(/gave up after 3 attempts/);
+    expect(dead.attempts.map((a: any) => a.responseBody)).toEqual(['broken', 'broken', 'broken']);
+
+    const letters = (await h.request('GET', '/api/v1/dead-letters', { key: org.key })).body;
+    expect(letters.data.map((d: any) => d.id)).toContain(dead.id);
+
+    receiver.setScript({ fallback: { status: 204 } });
+    const replay = await h.request('POST', `/api/v1/deliveries/${dead.id}/replay`, { key: org.key });
+    expect(replay.status).toBe(202);
+    expect(replay.body).toMatchObject({ replayOf: dead.id, webhookId: webhook.id, eventId: published.id });
+    const delivered = await deliveryOf(replay.body.id, (d) => d.status === 'succeeded');
+    expect(delivered.attempts).toHaveLength(1);
+    expect(receiver.requests.at(-1)!.headers['x-webhook-request-id']).toBe(published.id);
+    // The dead letter stays as it was; the replay is its own record.
+    expect((await h.request('GET', `/api/v1/deliveries/${dead.id}`, { key: org.key })).body.status).toBe('dead');
+    await receiver.close();
+  });
+
+  it('fans out by events filter and session scope', async () => {
+    const receiver = await startReceiver();
+    const all = await createWebhook({ url: `${receiver.url}?w=all`, events: ['*'] });
+    const messages = await createWebhook({ url: `${receiver.url}?w=messages`, events: ['message', 'poll.vote'] });
+    const scoped = await createWebhook({ url: `${receiver.url}?w=scoped`, events: ['*'], sessionId: 'sess-A' });
+    const paused = await createWebhook({ url: `${receiver.url}?w=paused`, events: ['*'], active: false });
+    const other = await h.newOrg();
+    await createWebhook({ url: `${receiver.url}?w=other-org`, events: ['*'] }, other.key);
+
+    const count = async (body: Record<string, unknown>) => (await publish(body)).deliveries.length;
+    expect(await count({ type: 'message', sessionId: 'sess-A', data: {} })).toBeGreaterThanOrEqual(3);
+    const target = async (body: Record<string, unknown>) => {
+      const p = await publish(body);
+      await waitFor(() => receiver.requests.filter((r) => JSON.parse(r.body).id === p.id).length === p.deliveries.length);
+      return receiver.requests
+        .filter((r) => JSON.parse(r.body).id === p.id)
+        .map((r) => new URL(r.path, 'http://x').searchParams.get('w'))
+        .sort();
+    };
+    expect(await target({ type: 'message', sessionId: 'sess-B', data: {} })).toEqual(['all', 'messages']);
+    expect(await target({ type: 'poll.vote', sessionId: 'sess-A', data: {} })).toEqual(['all', 'messages', 'scoped']);
+    expect(await target({ type: 'other.thing', data: {} })).toEqual(['all']);
+    expect(receiver.requests.some((r) => r.path.includes('paused') || r.path.includes('other-org'))).toBe(false);
+    for (const w of [all, messages, scoped, paused]) await h.request('DELETE', `/api/v1/webhooks/${w.id}`, { key: org.key });
+    await receiver.close();
+  });
+
+  it('applies customHeaders last, overriding the defaults', async () => {
+    const receiver = await startReceiver();
+    const webhook = await createWebhook({
+      url: receiver.url,
+      customHeaders: { 'X-Tenant': 'acme', 'user-agent': 'custom-agent/1', 'X-Webhook-Timestamp': 'overridden' },
+    });
+    await h.request('POST', `/api/v1/webhooks/${webhook.id}/test`, { key: org.key });
+    await waitFor(() => receiver.requests.length === 1);
+    const req = receiver.requests[0];
+    expect(req.headers['x-tenant']).toBe('acme');
+    expect(req.headers['user-agent']).toBe('custom-agent/1');
+    expect(req.headers['x-webhook-timestamp']).toBe('overridden');
+    expect(JSON.parse(req.body)).toMatchObject({ type: 'webhook.test', data: { webhookId: webhook.id } });
+    await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
+    await receiver.close();
+  });
+
+  it('signs with both secrets during a rotation, and with the new one alone after the overlap', async () => {
+    const receiver = await startReceiver();
+    const webhook = await createWebhook({ url: receiver.url, events: ['rotation.check'] });
+    const rotated = await h.request('POST', `/api/v1/webhooks/${webhook.id}/rotate-secret`, { key: org.key });
+    expect(rotated.status).toBe(200);
+    const newSecret: string = rotated.body.secret;
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(webhook.secret);
+    expect(rotated.body.previousSecretExpiresAt).toBeGreaterThan(Date.now() + 23 * 3600 * 1000);
+
+    await publish({ type: 'rotation.check', data: {} });
+    await waitFor(() => receiver.requests.length === 1);
+    const during = receiver.requests[0];
+    for (const secret of [webhook.secret, newSecret]) {
+      expect(verifySha256(during.body, String(during.headers['x-webhook-signature']), secret)).toBe(true);
+      expect(verifySha512(during.body, String(during.headers['x-webhook-hmac']), secret)).toBe(true);
+      expect(verifyStandard(during, secret)).toBeTruthy();
+    }
+
+    // End the overlap window now, as 24 hours later would.
+    await h.db.query(`UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`, [webhook.id]);
+    await publish({ type: 'rotation.check', data: {} });
+    await waitFor(() => receiver.requests.length === 2);
+    const after = receiver.requests[1];
+    expect(verifySha256(after.body, String(after.headers['x-webhook-signature']), newSecret)).toBe(true);
+    expect(verifySha256(after.body, String(after.headers['x-webhook-signature']), webhook.secret)).toBe(false);
+    expect(() => verifyStandard(after, webhook.secret)).toThrow();
+    await receiver.close();
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const receiver = await startReceiver({
+      replies: [{ status: 429, headers: { 'Retry-After': '1' } }],
+      fallback: { status: 200 },
+    });
+    await createWebhook({ url: receiver.url, events: ['slow.down'], retryPolicy: fast(3) });
+    const published = await publish({ type: 'slow.down', data: {} });
+    await deliveryOf(published.deliveries[0], (d) => d.status === 'succeeded');
+    expect(receiver.requests).toHaveLength(2);
+    // The schedule alone would have come back after 50 ms.
+    expect(receiver.requests[1].at - receiver.requests[0].at).toBeGreaterThanOrEqual(950);
+    await receiver.close();
+  });
+
+  it('stops on 410 Gone and disables the webhook', async () => {
+    const receiver = await startReceiver({ fallback: { status: 410 } });
+    const webhook = await createWebhook({ url: receiver.url, events: ['gone.check'], retryPolicy: fast(5) });
+    const published = await publish({ type: 'gone.check', data: {} });
+    const dead = await deliveryOf(published.deliveries[0], (d) => d.status === 'dead');
+    expect(dead.attemptCount).toBe(1);
+    expect(dead.lastError).toMatch(/410 Gone/);
+    const after = (await h.request('GET', `/api/v1/webhooks/${webhook.id}`, { key: org.key })).body;
+    expect(after.active).toBe(false);
+    expect(after.disabledReason).toMatch(/410 Gone/);
+    // A disabled webhook gets no more deliveries, and a replay says why it can't run.
+    expect((await publish({ type: 'gone.check', data: {} })).deliveries).toHaveLength(0);
+    const replay = await h.request('POST', `/api/v1/deliveries/${dead.id}/replay`, { key: org.key });
+    expect(replay.status).toBe(409);
+    expect(replay.body.error.code).toBe('conflict');
+    await receiver.close();
+  });
+
+  it('holds an endpoint to its in-flight limit without dropping any delivery', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.end('ok');
+      }, 150);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await createWebhook({
+      url: `http://127.0.0.1:${port}/limited`,
+      events: ['burst'],
+      rateLimit: { maxInFlight: 2 },
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await publish({ type: 'burst', data: { i } })).deliveries[0]);
+    for (const id of ids) await deliveryOf(id, (d) => d.status === 'succeeded');
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(peak).toBe(2);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('spreads deliveries over the next minute when the per-minute limit is reached', async () => {
+    const receiver = await startReceiver();
+    const webhook = await createWebhook({ url: receiver.url, events: ['metered'], rateLimit: { maxPerMinute: 2 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await publish({ type: 'metered', data: { i } })).deliveries[0]);
+    await waitFor(() => receiver.requests.length === 2);
+    const third = await deliveryOf(ids[2], (d) => d.status === 'pending' || d.status === 'succeeded');
+    // The third waits for the window (about a minute); it is pending, not dropped.
+    const statuses = await Promise.all(
+      ids.map(async (id) => (await h.request('GET', `/api/v1/deliveries/${id}`, { key: org.key })).body.status),
+    );
+    expect(statuses.filter((s) => s === 'succeeded')).toHaveLength(2);
+    expect(statuses.filter((s) => s === 'pending')).toHaveLength(1);
+    expect(third.attemptCount).toBe(0);
+    await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
+    await receiver.close();
+  });
+
+  it('repeats nothing when the same fan-out runs twice', async () => {
+    const receiver = await startReceiver();
+    await createWebhook({ url: receiver.url, events: ['once'] });
+    const published = await publish({ type: 'once', data: {} });
+    await waitFor(() => receiver.requests.length === 1);
+    // Recovery re-starts unstarted deliveries; on one that already ran it must be a no-op.
+    await h.db.query(`UPDATE deliveries SET started_at = NULL, status = 'pending', created_at = now() - interval '1 hour' WHERE id = $1`, [
+      published.deliveries[0],
+    ]);
+    expect(await h.recover()).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(receiver.requests).toHaveLength(1);
+    await receiver.close();
+  });
+});
