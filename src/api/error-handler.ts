@@ -13,6 +13,9 @@ export function errorHandler(log: (line: string) => void = console.error): Middl
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
       }
+      if (ctx.status === 405) {
+        throw new AppError('method_not_allowed', `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}`);
+      }
     } catch (err) {
       const e = toAppError(err);
       if (!e) {
@@ -29,6 +32,10 @@ export function errorHandler(log: (line: string) => void = console.error): Middl
 
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
+  // PostgreSQL refuses NUL characters in text (22021); that is the caller's input, not our fault.
+  if ((err as { code?: string })?.code === '22021') {
+    return new AppError('validation_error', 'text fields and ids cannot contain NUL (\\u0000) characters');
+  }
   const status = (err as { status?: number; expose?: boolean })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (status === 413) return new AppError('payload_too_large', 'request body is too large');

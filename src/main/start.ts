@@ -79,6 +79,8 @@ async function databaseUrl(): Promise<{ url: string; note: string }> {
   const dataDir = join(STATE_DIR, 'pgdata');
   const pg = await startEmbeddedPostgres({ dataDir, database: 'hookwise', persistent: true, log });
   adopt('postgres', pg.stop);
+  // `npx hookwise` finds the local database here when DATABASE_URL is unset.
+  await writeFile(join(STATE_DIR, 'database-url'), pg.databaseUrl + '\n', { mode: 0o600 });
   return { url: pg.databaseUrl, note: `embedded, data in ${show(dataDir)}` };
 }
 

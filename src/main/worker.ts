@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { migrate } from '../db/migrate.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createTemporalClient } from '../temporal/client.js';
 import { attemptTimeoutMs, createWorker } from '../temporal/worker.js';
 import { createDispatcher } from '../delivery/dispatcher.js';
@@ -10,6 +11,8 @@ import { startRecoveryLoop } from '../delivery/recovery.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The SDK's info level includes the whole webpack report of the workflow bundle: keep it for debug.
+  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
   await migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`));
   const db = createPool(config.DATABASE_URL, 20);
   const { worker, connection } = await createWorker(config, db);

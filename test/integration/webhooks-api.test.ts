@@ -237,6 +237,24 @@ describe('validation', () => {
     expectError(res, 400, 'bad_request');
   });
 
+  it('a NUL character in a text field or an id → 422 in the envelope, never a 500', async () => {
+    const named = await create(org.key, { url: 'http://127.0.0.1/a', events: ['*'], name: 'a\u0000b' });
+    expect(named.status).toBe(422);
+    expect(named.body.error.code).toBe('validation_error');
+    const event = await h.request('POST', '/api/v1/events', { key: org.key, body: { type: 'a\u0000', data: {} } });
+    expect(event.status).toBe(422);
+    const byId = await h.request('GET', '/api/v1/webhooks/a%00b', { key: org.key });
+    expect(byId.status).toBe(422);
+    expect(byId.body.error.message).toMatch(/NUL/);
+  });
+
+  it('a method a route does not take → 405 in the envelope', async () => {
+    const res = await h.request('PUT', '/api/v1/webhooks', { key: org.key });
+    expect(res.status).toBe(405);
+    expect(res.body.error).toMatchObject({ code: 'method_not_allowed' });
+    expect(res.body.error.message).toMatch(/allowed: .*GET/);
+  });
+
   it('an unknown route under /api/v1 → 404 in the envelope', async () => {
     expectError(await h.request('GET', '/api/v1/no-such-thing', { key: org.key }), 404, 'not_found');
   });
