@@ -1,2 +1,4 @@
 // Every workflow the worker runs; the worker bundles this file.
 export { deliverWebhook } from './deliver-webhook.js';
+export { ingestRoomEvent } from './ingest-room-event.js';
+export { roomScheduler } from './room-scheduler.js';

@@ -9,6 +9,9 @@ import { webhookRoutes } from './webhooks/routes.js';
 import { deliveryRoutes } from './deliveries/routes.js';
 import { eventRoutes } from './events/routes.js';
 import { chatbotWebhookRoutes } from './chatbots/routes.js';
+import { roomRoutes } from './rooms/routes.js';
+import { chatRoutes } from './chats/routes.js';
+import { ingressRouter } from './ingress/routes.js';
 
 export interface AppOptions {
   auth: AuthSettings;
@@ -23,17 +26,22 @@ export function createApp(deps: ApiDeps, options: AppOptions): Koa {
   const app = new Koa();
   app.proxy = true;
   app.use(errorHandler(options.log));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
 
   const health = healthRouter(deps.db, deps.temporal);
   app.use(health.routes());
+  // Sender-facing routes read their raw bodies themselves (signatures are over the exact bytes).
+  const ingress = ingressRouter(deps);
+  app.use(ingress.routes());
 
   const api = new Router<AuthState>({ prefix: '/api/v1' });
+  api.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
   api.use(authenticate(deps.db, options.auth));
   webhookRoutes(api, deps);
   deliveryRoutes(api, deps);
   eventRoutes(api, deps);
   chatbotWebhookRoutes(api, deps);
+  roomRoutes(api, deps);
+  chatRoutes(api, deps);
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
   return app;

@@ -1,42 +1,53 @@
 import type Router from '@koa/router';
 import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
-import type { WebhookSettings } from '../delivery/webhook-settings.js';
+import { createDispatcher, type Dispatcher } from '../delivery/dispatcher.js';
+import { createWebhookSettings, type WebhookSettings } from '../delivery/webhook-settings.js';
+import { createSecretBox, type SecretBox } from '../domain/secrets.js';
+import type { SchedulerSettings } from '../rooms/scheduler-client.js';
+import { attemptTimeoutMs, schedulerSettings } from '../temporal/worker.js';
 import type { AuthState } from './auth.js';
 
-/** What the route modules need; built once in app.ts from the process's real dependencies. */
+/** What the route modules need; built once from the process's real dependencies. */
 export interface ApiDeps {
   db: Db;
   temporal: Client;
   dispatcher: Dispatcher;
   webhookSettings: WebhookSettings;
+  secretBox: SecretBox;
+  scheduler: SchedulerSettings;
+  taskQueue: string;
+  /** Where senders reach this deployment (HOOKWISE_PUBLIC_URL); unset → the request's own origin. */
+  publicUrl: string | undefined;
+  log: (line: string) => void;
 }
 
 export type ApiRouter = Router<AuthState>;
 
-import type { Config } from '../config.js';
-import { createDispatcher } from '../delivery/dispatcher.js';
-import { createWebhookSettings } from '../delivery/webhook-settings.js';
-import { createSecretBox } from '../domain/secrets.js';
-import { attemptTimeoutMs } from '../temporal/worker.js';
-
-export function createApiDeps(config: Config, db: Db, temporal: Client): ApiDeps {
+export function createApiDeps(config: Config, db: Db, temporal: Client, log: (line: string) => void = console.error): ApiDeps {
+  const secretBox = createSecretBox(config.HOOKWISE_ENCRYPTION_KEY);
   return {
     db,
     temporal,
+    secretBox,
     dispatcher: createDispatcher({
       db,
       temporal,
       taskQueue: config.HOOKWISE_TASK_QUEUE,
       attemptTimeoutMs: attemptTimeoutMs(config),
+      log,
     }),
     webhookSettings: createWebhookSettings({
       db,
-      secretBox: createSecretBox(config.HOOKWISE_ENCRYPTION_KEY),
+      secretBox,
       allowHttp: config.HOOKWISE_ALLOW_HTTP,
       allowPrivate: config.HOOKWISE_ALLOW_PRIVATE_TARGETS,
       rotationOverlapSeconds: config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS,
     }),
+    scheduler: schedulerSettings(config),
+    taskQueue: config.HOOKWISE_TASK_QUEUE,
+    publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
+    log,
   };
 }

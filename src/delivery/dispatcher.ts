@@ -62,6 +62,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     }
   }
 
+  /** Records the event and its deliveries in one transaction; nothing new if the event id exists. */
   async function record(event: EventEnvelope, targets: WebhookRow[]): Promise<DeliveryToStart[]> {
     const deliveries = targets.map((w) => ({
       id: newId('dlv'),
@@ -73,28 +74,34 @@ export function createDispatcher(deps: DispatcherDeps) {
       eventType: event.type,
       url: w.url,
     }));
-    await withTransaction(db, async (tx) => {
-      await insertEvent(tx, {
+    return withTransaction(db, async (tx) => {
+      const isNew = await insertEvent(tx, {
         id: event.id,
         organizationId: event.organizationId,
         type: event.type,
         sessionId: event.sessionId ?? null,
         body: JSON.stringify(event),
       });
+      if (!isNew) return [];
       await insertDeliveries(tx, deliveries);
+      return deliveries;
     });
-    return deliveries;
   }
 
   return {
-    /** Publishes an event to every active webhook of the org whose filter and session scope match. */
+    /**
+     * Publishes an event to every active webhook of the org whose filter and session scope match (or
+     * to `onlyWebhook`). A caller that may retry passes its own `eventId`: a second publish with the
+     * same id records and delivers nothing new.
+     */
     async publish(
       organizationId: string,
       input: { type: string; sessionId?: string | null; data: unknown },
-      onlyWebhook?: WebhookRow,
+      options: { onlyWebhook?: WebhookRow; eventId?: string } = {},
     ): Promise<{ event: EventEnvelope; deliveryIds: string[] }> {
+      const { onlyWebhook } = options;
       const event: EventEnvelope = {
-        id: newId('evt'),
+        id: options.eventId ?? newId('evt'),
         type: input.type,
         timestamp: Date.now(),
         organizationId,

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'org' | 'key' | 'wh' | 'evt' | 'dlv' | 'atm';
+export type IdPrefix =
+  | 'org' | 'key' | 'wh' | 'evt' | 'dlv' | 'atm'
+  | 'ws' | 'room' | 'src' | 'def' | 'rev' | 'item' | 'chat' | 'msg' | 'agent' | 'run';
 
 // Crockford base32: no I, L, O, U, so ids survive being read aloud or retyped.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -33,4 +35,12 @@ function encodeRandom(bytes: Buffer): string {
     value >>= 5n;
   }
   return out;
+}
+
+/**
+ * An id of another kind that is derived from `id` (same time and randomness, other prefix), for a
+ * record that must exist at most once per `id`: a retry derives the same id and finds it taken.
+ */
+export function relatedId(prefix: IdPrefix, id: string): string {
+  return `${prefix}_${id.slice(id.indexOf('_') + 1)}`;
 }

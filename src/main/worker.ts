@@ -5,7 +5,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createTemporalClient } from '../temporal/client.js';
 import { attemptTimeoutMs, createWorker } from '../temporal/worker.js';
 import { createDispatcher } from '../delivery/dispatcher.js';
-import { startRecoveryLoop } from '../delivery/recovery.js';
+import { startRecoveryLoop } from '../temporal/recovery.js';
 
 // The worker process: runs workflows and activities, and starts deliveries whose publisher crashed.
 
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
   await migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`));
   const db = createPool(config.DATABASE_URL, 20);
-  const { worker, connection } = await createWorker(config, db);
+  const { worker, close } = await createWorker(config, db);
   const temporal = createTemporalClient({
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -27,12 +27,15 @@ async function main(): Promise<void> {
     taskQueue: config.HOOKWISE_TASK_QUEUE,
     attemptTimeoutMs: attemptTimeoutMs(config),
   });
-  const recovery = startRecoveryLoop(dispatcher, config.HOOKWISE_RECOVERY_INTERVAL_SECONDS);
+  const recovery = startRecoveryLoop(
+    { db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher },
+    config.HOOKWISE_RECOVERY_INTERVAL_SECONDS,
+  );
   console.error(`hookwise worker polling task queue ${config.HOOKWISE_TASK_QUEUE}`);
   // Worker.run installs SIGINT/SIGTERM handlers and drains before it resolves.
   await worker.run();
   recovery.stop();
-  await Promise.all([db.end(), temporal.connection.close(), connection.close()]);
+  await Promise.all([db.end(), temporal.connection.close(), close()]);
 }
 
 main().catch((err) => {

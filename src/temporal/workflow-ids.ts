@@ -5,3 +5,12 @@ export function deliveryWorkflowId(webhookId: string, eventId: string, replayDel
   const first = `deliver:${webhookId}:${eventId}`;
   return replayDeliveryId ? `${first}:replay:${replayDeliveryId}` : first;
 }
+
+export function roomEventWorkflowId(roomId: string, eventId: string): string {
+  return `room-event:${roomId}:${eventId}`;
+}
+
+/** One scheduler per room: signalWithStart on this id finds the running one or starts it. */
+export function roomSchedulerWorkflowId(roomId: string): string {
+  return `room-scheduler:${roomId}`;
+}

@@ -10,6 +10,7 @@ import { createWorker } from '../../src/temporal/worker.js';
 import { createApp } from '../../src/api/app.js';
 import { createApiDeps } from '../../src/api/context.js';
 import { createOrgWithKey, createApiKey } from '../../src/tenancy.js';
+import { recoverUnstarted } from '../../src/temporal/recovery.js';
 import type { Capability } from '../../src/domain/api-keys.js';
 
 export const TEST_ENCRYPTION_KEY = 'test-encryption-key-0123456789abcdef0123456789';
@@ -81,10 +82,10 @@ export async function startHookwise(
   async function startWorker() {
     // A deployment may run its workers with other settings than its API (workerEnv).
     const workerConfig = loadConfig({ ...env, ...opts.workerEnv });
-    const { worker, connection } = await createWorker(workerConfig, db, {
+    const { worker, close } = await createWorker(workerConfig, db, {
       workflowBundle: { codePath: inject('workflowBundlePath') },
     });
-    running = { worker, done: worker.run(), close: () => connection.close() };
+    running = { worker, done: worker.run(), close };
   }
   async function stopWorker() {
     if (!running) return;
@@ -127,7 +128,8 @@ export async function startHookwise(
     async newKey(orgId, capabilities) {
       return (await createApiKey(db, orgId, capabilities)).key;
     },
-    recover: (olderThanSeconds = 0) => deps.dispatcher.startUnstarted(olderThanSeconds),
+    recover: (olderThanSeconds = 0) =>
+      recoverUnstarted({ db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher: deps.dispatcher }, olderThanSeconds),
     startWorker,
     stopWorker,
     async stop() {

@@ -1,0 +1,39 @@
+import type { Context } from 'koa';
+import { findChat, listChats, listMessages, type Chat, type ChatMessage } from '../../db/chats.js';
+import { findWorkspace } from '../../db/workspaces.js';
+import { notFound } from '../../errors.js';
+import { requireCapability } from '../auth.js';
+import type { ApiDeps, ApiRouter } from '../context.js';
+
+const presentChat = (c: Chat) => ({
+  id: c.id,
+  workspaceId: c.workspaceId,
+  roomId: c.roomId,
+  title: c.title,
+  createdAt: c.createdAt.getTime(),
+});
+
+const presentMessage = (m: ChatMessage) => ({
+  id: m.id,
+  role: m.role,
+  author: m.author,
+  content: m.content,
+  createdAt: m.createdAt.getTime(),
+});
+
+export function chatRoutes(router: ApiRouter, { db }: ApiDeps): void {
+  const read = requireCapability('read');
+  const org = (ctx: Context) => (ctx.state as { principal: { organizationId: string } }).principal.organizationId;
+
+  router.get('/workspaces/:id/chats', read, async (ctx) => {
+    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    if (!workspace) throw notFound('workspace');
+    ctx.body = { data: (await listChats(db, org(ctx), workspace.id)).map(presentChat) };
+  });
+
+  router.get('/chats/:id', read, async (ctx) => {
+    const chat = await findChat(db, org(ctx), ctx.params.id);
+    if (!chat) throw notFound('chat');
+    ctx.body = { ...presentChat(chat), messages: (await listMessages(db, chat.id)).map(presentMessage) };
+  });
+}

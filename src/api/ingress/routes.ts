@@ -1,0 +1,56 @@
+import Router from '@koa/router';
+import { findRoom } from '../../db/workspaces.js';
+import { appendMessage, roomChat } from '../../db/chats.js';
+import { verifyTwilioSignature } from '../../domain/inbound-signatures.js';
+import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
+import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
+import type { ApiDeps } from '../context.js';
+import { readRawBody } from './raw-body.js';
+
+const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+
+/** Routes that senders call: no API key, their own rules for answers. */
+export function ingressRouter(deps: ApiDeps): Router {
+  const router = new Router();
+
+  router.post('/webhooks/:token', async (ctx) => {
+    const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
+    // The rest of an oversized body is not read: close the connection instead of draining it.
+    if (rawBody === null) ctx.set('Connection', 'close');
+    const answer = await acceptRoomEvent(
+      { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, log: deps.log },
+      { token: ctx.params.token, rawBody, contentType: ctx.get('content-type'), headers: ctx.req.headers },
+    );
+    ctx.status = answer.status;
+    ctx.body = answer.body;
+  });
+
+  // Twilio's messaging webhook: verify X-Twilio-Signature against the URL Twilio called (the public
+  // one: proxies change what this server sees), keep the message in the room's chat, and wake the room.
+  router.post('/webhooks/channel/twilio/:roomId', async (ctx) => {
+    const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
+    const room = await findRoom(deps.db, null, ctx.params.roomId);
+    if (!room || rawBody === null) {
+      ctx.status = rawBody === null ? 413 : 404;
+      ctx.body = { error: { code: rawBody === null ? 'payload_too_large' : 'not_found', message: rawBody === null ? 'body too large' : 'room not found', details: {} } };
+      return;
+    }
+    const params = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')));
+    const url = `${deps.publicUrl ?? ctx.origin}${ctx.originalUrl}`;
+    const token = room.twilioAuthTokenSealed ? deps.secretBox.open(room.twilioAuthTokenSealed) : null;
+    if (!token || !verifyTwilioSignature(token, url, params, ctx.get('x-twilio-signature') || undefined)) {
+      ctx.status = 403;
+      ctx.body = { error: { code: 'forbidden', message: token ? 'invalid X-Twilio-Signature' : 'Twilio is not configured for this room', details: {} } };
+      return;
+    }
+    const chatId = await roomChat(deps.db, room);
+    await appendMessage(deps.db, { chatId, role: 'user', author: params.From ?? 'twilio', content: params.Body ?? '' });
+    await signalRoomScheduler(deps.temporal, deps.scheduler, room.id, true).catch((err) =>
+      deps.log(`room ${room.id}: triggerImmediate not sent: ${(err as Error).message}`),
+    );
+    ctx.type = 'text/xml';
+    ctx.body = TWIML_EMPTY;
+  });
+
+  return router;
+}

@@ -1,0 +1,185 @@
+import type { Context } from 'koa';
+import { findWorkspace, insertRoom, insertWorkspace, listRooms, listWorkspaces, findRoom } from '../../db/workspaces.js';
+import {
+  deleteDefinition,
+  findEventSource,
+  insertDefinition,
+  insertEventSource,
+  listDefinitions,
+  listEventSources,
+  replaceToken,
+} from '../../db/event-sources.js';
+import { backlogCounters, listBacklog } from '../../db/backlog.js';
+import { matchLog } from '../../db/room-events.js';
+import { appendMessage, roomChat } from '../../db/chats.js';
+import { newId } from '../../domain/ids.js';
+import { generateSourceToken, hashToken } from '../../domain/tokens.js';
+import { notFound } from '../../errors.js';
+import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
+import { requireCapability } from '../auth.js';
+import type { ApiDeps, ApiRouter } from '../context.js';
+import { parse } from '../validate.js';
+import { presentDefinition, presentItem, presentRoom, presentSource, presentWorkspace } from './presenter.js';
+import {
+  backlogQuery,
+  definitionSchema,
+  eventSourceSchema,
+  matchLogQuery,
+  replySchema,
+  roomSchema,
+  workspaceSchema,
+} from './schema.js';
+
+export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
+  const { db, secretBox } = deps;
+  const manage = requireCapability('manage');
+  const read = requireCapability('read');
+  const org = (ctx: Context) => (ctx.state as { principal: { organizationId: string } }).principal.organizationId;
+
+  async function room(ctx: Context) {
+    const found = await findRoom(db, org(ctx), ctx.params.id);
+    if (!found) throw notFound('room');
+    return found;
+  }
+  async function source(ctx: Context) {
+    const found = await findEventSource(db, org(ctx), ctx.params.id);
+    if (!found) throw notFound('event source');
+    return found;
+  }
+  const sourceUrl = (ctx: Context, token: string) => `${deps.publicUrl ?? ctx.origin}/webhooks/${token}`;
+
+  router.post('/workspaces', manage, async (ctx) => {
+    const input = parse(workspaceSchema, ctx.request.body);
+    ctx.status = 201;
+    ctx.body = presentWorkspace(await insertWorkspace(db, { id: newId('ws'), organizationId: org(ctx), name: input.name }));
+  });
+
+  router.get('/workspaces', read, async (ctx) => {
+    ctx.body = { data: (await listWorkspaces(db, org(ctx))).map(presentWorkspace) };
+  });
+
+  router.get('/workspaces/:id', read, async (ctx) => {
+    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    if (!workspace) throw notFound('workspace');
+    ctx.body = presentWorkspace(workspace);
+  });
+
+  router.post('/workspaces/:id/rooms', manage, async (ctx) => {
+    const input = parse(roomSchema, ctx.request.body);
+    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    if (!workspace) throw notFound('workspace');
+    const created = await insertRoom(db, {
+      id: newId('room'),
+      organizationId: org(ctx),
+      workspaceId: workspace.id,
+      name: input.name,
+      instructions: input.instructions,
+      modelTier: input.modelTier ?? 'smart',
+      twilioAuthTokenSealed: input.twilioAuthToken ? secretBox.seal(input.twilioAuthToken) : null,
+    });
+    ctx.status = 201;
+    ctx.body = presentRoom(created);
+  });
+
+  router.get('/workspaces/:id/rooms', read, async (ctx) => {
+    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    if (!workspace) throw notFound('workspace');
+    ctx.body = { data: (await listRooms(db, org(ctx), workspace.id)).map(presentRoom) };
+  });
+
+  router.get('/rooms/:id', read, async (ctx) => {
+    ctx.body = presentRoom(await room(ctx));
+  });
+
+  router.post('/rooms/:id/event-sources', manage, async (ctx) => {
+    const input = parse(eventSourceSchema, ctx.request.body);
+    const { id: roomId } = await room(ctx);
+    const token = generateSourceToken();
+    const created = await insertEventSource(db, {
+      id: newId('src'),
+      organizationId: org(ctx),
+      roomId,
+      name: input.name,
+      tokenHash: hashToken(token),
+      verificationScheme: input.verification?.scheme ?? null,
+      verificationSecretSealed: input.verification ? secretBox.seal(input.verification.secret) : null,
+      verificationHeader: input.verification?.header ?? null,
+    });
+    ctx.status = 201;
+    ctx.body = { ...presentSource(created), token, url: sourceUrl(ctx, token) };
+  });
+
+  router.get('/rooms/:id/event-sources', read, async (ctx) => {
+    const { id: roomId } = await room(ctx);
+    ctx.body = { data: (await listEventSources(db, org(ctx), roomId)).map(presentSource) };
+  });
+
+  router.post('/event-sources/:id/regenerate-token', manage, async (ctx) => {
+    const found = await source(ctx);
+    const token = generateSourceToken();
+    // The old hash is overwritten: the old URL stops working with this statement.
+    await replaceToken(db, org(ctx), found.id, hashToken(token));
+    ctx.body = { id: found.id, token, url: sourceUrl(ctx, token) };
+  });
+
+  router.post('/event-sources/:id/definitions', manage, async (ctx) => {
+    const input = parse(definitionSchema, ctx.request.body);
+    const found = await source(ctx);
+    const created = await insertDefinition(db, {
+      id: newId('def'),
+      organizationId: org(ctx),
+      sourceId: found.id,
+      name: input.name,
+      description: input.description,
+      priority: input.priority,
+      rule: input.rule ?? null,
+      instructions: input.instructions ?? null,
+    });
+    ctx.status = 201;
+    ctx.body = presentDefinition(created);
+  });
+
+  router.get('/event-sources/:id/definitions', read, async (ctx) => {
+    const found = await source(ctx);
+    ctx.body = { data: (await listDefinitions(db, found.id)).map(presentDefinition) };
+  });
+
+  router.delete('/definitions/:id', manage, async (ctx) => {
+    if (!(await deleteDefinition(db, org(ctx), ctx.params.id))) throw notFound('definition');
+    ctx.status = 204;
+  });
+
+  router.get('/rooms/:id/backlog', read, async (ctx) => {
+    const query = parse(backlogQuery, ctx.query);
+    const found = await room(ctx);
+    const [items, counters] = await Promise.all([
+      listBacklog(db, org(ctx), found.id, query.status, query.limit),
+      backlogCounters(db, found.id),
+    ]);
+    ctx.body = { data: items.map(presentItem), ...counters };
+  });
+
+  router.get('/rooms/:id/match-log', read, async (ctx) => {
+    const { limit } = parse(matchLogQuery, ctx.query);
+    const found = await room(ctx);
+    const entries = await matchLog(db, org(ctx), found.id, limit);
+    ctx.body = { data: entries.map((e) => ({ ...e, at: e.at.getTime() })) };
+  });
+
+  router.post('/rooms/:id/replies', requireCapability('send'), async (ctx) => {
+    const input = parse(replySchema, ctx.request.body);
+    const found = await room(ctx);
+    const chatId = await roomChat(db, found);
+    const message = await appendMessage(db, { chatId, role: 'user', author: input.author ?? 'human', content: input.text });
+    const triggered = await signalRoomScheduler(deps.temporal, deps.scheduler, found.id, true).then(
+      () => true,
+      (err) => {
+        // The reply is stored; the room's next tick still runs its backlog.
+        deps.log(`room ${found.id}: triggerImmediate not sent: ${(err as Error).message}`);
+        return false;
+      },
+    );
+    ctx.status = 202;
+    ctx.body = { id: message.id, chatId, triggered };
+  });
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { ruleSchema } from '../../domain/rules.js';
+import { VERIFICATION_SCHEMES } from '../../domain/inbound-signatures.js';
+
+const name = z.string().trim().min(1).max(200);
+
+export const workspaceSchema = z.object({ name }).strict();
+
+export const roomSchema = z
+  .object({
+    name,
+    instructions: z.string().min(1).max(20_000),
+    modelTier: z.enum(['fast', 'smart']).optional(),
+    // Twilio's auth token, to verify X-Twilio-Signature on the room's channel route; never returned.
+    twilioAuthToken: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export const eventSourceSchema = z
+  .object({
+    name,
+    verification: z
+      .object({
+        scheme: z.enum(VERIFICATION_SCHEMES),
+        secret: z.string().min(1).max(512),
+        header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name').optional(),
+      })
+      .strict()
+      .refine((v) => !v.scheme.startsWith('hmac-') || v.header, {
+        message: 'plain HMAC verification needs the `header` that carries the signature',
+        path: ['header'],
+      })
+      .optional(),
+  })
+  .strict();
+
+export const definitionSchema = z
+  .object({
+    name,
+    description: z.string().min(1).max(4_000),
+    priority: z.number().int().min(-1_000_000).max(1_000_000),
+    rule: ruleSchema.optional(),
+    instructions: z.string().max(20_000).optional(),
+  })
+  .strict();
+
+export const backlogQuery = z.object({
+  status: z.enum(['pending', 'processing', 'done', 'failed']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+
+export const matchLogQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) });
+
+export const replySchema = z
+  .object({ text: z.string().min(1).max(20_000), author: z.string().max(200).optional() })
+  .strict();

@@ -1,0 +1,80 @@
+import type { Queryable } from './pool.js';
+import { newId } from '../domain/ids.js';
+
+export type ChatRole = 'user' | 'assistant' | 'event';
+
+export interface Chat {
+  id: string;
+  organizationId: string;
+  workspaceId: string;
+  roomId: string | null;
+  title: string;
+  createdAt: Date;
+}
+
+export interface ChatMessage {
+  id: string;
+  chatId: string;
+  role: ChatRole;
+  author: string | null;
+  content: string;
+  createdAt: Date;
+}
+
+const CHAT = `id, organization_id AS "organizationId", workspace_id AS "workspaceId", room_id AS "roomId", title,
+  created_at AS "createdAt"`;
+const MESSAGE = `id, chat_id AS "chatId", role, author, content, created_at AS "createdAt"`;
+
+/** A room has one chat, made on first use. */
+export async function roomChat(
+  db: Queryable,
+  room: { id: string; organizationId: string; workspaceId: string; name: string },
+): Promise<string> {
+  const { rows } = await db.query(
+    `INSERT INTO chats (id, organization_id, workspace_id, room_id, title) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (room_id) DO UPDATE SET title = chats.title
+     RETURNING id`,
+    [newId('chat'), room.organizationId, room.workspaceId, room.id, `Room ${room.name}`],
+  );
+  return rows[0].id;
+}
+
+export async function appendMessage(
+  db: Queryable,
+  m: { chatId: string; role: ChatRole; author: string | null; content: string; id?: string },
+): Promise<ChatMessage> {
+  const { rows } = await db.query(
+    `INSERT INTO chat_messages (id, chat_id, role, author, content) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO UPDATE SET content = chat_messages.content
+     RETURNING ${MESSAGE}`,
+    [m.id ?? newId('msg'), m.chatId, m.role, m.author, m.content],
+  );
+  return rows[0];
+}
+
+export async function recentMessages(db: Queryable, chatId: string, limit: number): Promise<ChatMessage[]> {
+  const { rows } = await db.query(
+    `SELECT * FROM (SELECT ${MESSAGE} FROM chat_messages WHERE chat_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2) m
+      ORDER BY "createdAt", id`,
+    [chatId, limit],
+  );
+  return rows;
+}
+
+export async function listChats(db: Queryable, organizationId: string, workspaceId: string): Promise<Chat[]> {
+  const { rows } = await db.query(
+    `SELECT ${CHAT} FROM chats WHERE organization_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC`,
+    [organizationId, workspaceId],
+  );
+  return rows;
+}
+
+export async function findChat(db: Queryable, organizationId: string, id: string): Promise<Chat | null> {
+  const { rows } = await db.query(`SELECT ${CHAT} FROM chats WHERE organization_id = $1 AND id = $2`, [organizationId, id]);
+  return rows[0] ?? null;
+}
+
+export async function listMessages(db: Queryable, chatId: string): Promise<ChatMessage[]> {
+  const { rows } = await db.query(`SELECT ${MESSAGE} FROM chat_messages WHERE chat_id = $1 ORDER BY created_at, id`, [chatId]);
+  return rows;
+}

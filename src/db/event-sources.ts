@@ -1,0 +1,117 @@
+import type { Queryable } from './pool.js';
+import type { Rule } from '../domain/rules.js';
+import type { VerificationScheme } from '../domain/inbound-signatures.js';
+
+export interface EventSource {
+  id: string;
+  organizationId: string;
+  roomId: string;
+  name: string;
+  verificationScheme: VerificationScheme | null;
+  verificationSecretSealed: string | null;
+  verificationHeader: string | null;
+  definitionsVersion: number;
+  droppedCount: number;
+  createdAt: Date;
+}
+
+export interface EventDefinition {
+  id: string;
+  organizationId: string;
+  sourceId: string;
+  name: string;
+  description: string;
+  priority: number;
+  rule: Rule | null;
+  instructions: string | null;
+  createdAt: Date;
+}
+
+const SOURCE = `s.id, s.organization_id AS "organizationId", s.room_id AS "roomId", s.name,
+  s.verification_scheme AS "verificationScheme", s.verification_secret_sealed AS "verificationSecretSealed",
+  s.verification_header AS "verificationHeader", s.definitions_version AS "definitionsVersion",
+  s.dropped_count AS "droppedCount", s.created_at AS "createdAt"`;
+const DEFINITION = `d.id, d.organization_id AS "organizationId", d.source_id AS "sourceId", d.name, d.description,
+  d.priority, d.rule, d.instructions, d.created_at AS "createdAt"`;
+
+export async function insertEventSource(
+  db: Queryable,
+  s: Omit<EventSource, 'createdAt' | 'definitionsVersion' | 'droppedCount'> & { tokenHash: string },
+): Promise<EventSource> {
+  const { rows } = await db.query(
+    `INSERT INTO event_sources AS s (id, organization_id, room_id, name, token_hash, verification_scheme,
+                                     verification_secret_sealed, verification_header)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${SOURCE}`,
+    [s.id, s.organizationId, s.roomId, s.name, s.tokenHash, s.verificationScheme, s.verificationSecretSealed, s.verificationHeader],
+  );
+  return rows[0];
+}
+
+export async function findEventSource(db: Queryable, organizationId: string, id: string): Promise<EventSource | null> {
+  const { rows } = await db.query(`SELECT ${SOURCE} FROM event_sources s WHERE s.organization_id = $1 AND s.id = $2`, [
+    organizationId,
+    id,
+  ]);
+  return rows[0] ?? null;
+}
+
+/** The ingress's lookup: a token is the only credential a sender has. */
+export async function findEventSourceByTokenHash(db: Queryable, tokenHash: string): Promise<EventSource | null> {
+  const { rows } = await db.query(`SELECT ${SOURCE} FROM event_sources s WHERE s.token_hash = $1`, [tokenHash]);
+  return rows[0] ?? null;
+}
+
+export async function listEventSources(db: Queryable, organizationId: string, roomId: string): Promise<EventSource[]> {
+  const { rows } = await db.query(
+    `SELECT ${SOURCE} FROM event_sources s WHERE s.organization_id = $1 AND s.room_id = $2 ORDER BY s.created_at, s.id`,
+    [organizationId, roomId],
+  );
+  return rows;
+}
+
+export async function replaceToken(db: Queryable, organizationId: string, id: string, tokenHash: string): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE event_sources SET token_hash = $3 WHERE organization_id = $1 AND id = $2`, [
+    organizationId,
+    id,
+    tokenHash,
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function insertDefinition(db: Queryable, d: Omit<EventDefinition, 'createdAt'>): Promise<EventDefinition> {
+  const { rows } = await db.query(
+    `WITH bump AS (UPDATE event_sources SET definitions_version = definitions_version + 1 WHERE id = $3)
+     INSERT INTO event_definitions AS d (id, organization_id, source_id, name, description, priority, rule, instructions)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING ${DEFINITION}`,
+    [d.id, d.organizationId, d.sourceId, d.name, d.description, d.priority, d.rule === null ? null : JSON.stringify(d.rule), d.instructions],
+  );
+  return rows[0];
+}
+
+export async function deleteDefinition(db: Queryable, organizationId: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `WITH gone AS (DELETE FROM event_definitions WHERE organization_id = $1 AND id = $2 RETURNING source_id)
+     UPDATE event_sources SET definitions_version = definitions_version + 1 WHERE id IN (SELECT source_id FROM gone)`,
+    [organizationId, id],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** In the order matching tries them: lower priority number first, then oldest first. */
+export async function listDefinitions(db: Queryable, sourceId: string): Promise<EventDefinition[]> {
+  const { rows } = await db.query(
+    `SELECT ${DEFINITION} FROM event_definitions d WHERE d.source_id = $1 ORDER BY d.priority, d.created_at, d.id`,
+    [sourceId],
+  );
+  return rows;
+}
+
+export async function findDefinition(db: Queryable, id: string): Promise<EventDefinition | null> {
+  const { rows } = await db.query(`SELECT ${DEFINITION} FROM event_definitions d WHERE d.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function definitionsVersion(db: Queryable, sourceId: string): Promise<number> {
+  const { rows } = await db.query(`SELECT definitions_version AS v FROM event_sources WHERE id = $1`, [sourceId]);
+  return rows[0]?.v ?? 0;
+}

@@ -1,0 +1,91 @@
+import type { Queryable } from './pool.js';
+
+export interface RoomEvent {
+  id: string;
+  organizationId: string;
+  roomId: string;
+  sourceId: string;
+  payload: string;
+  receivedAt: Date;
+}
+
+/** Idempotent: the ingress and the event's workflow may both record the same event. */
+export async function insertRoomEvent(db: Queryable, e: Omit<RoomEvent, 'receivedAt'> & { receivedAt?: Date }): Promise<void> {
+  await db.query(
+    `INSERT INTO room_events (id, organization_id, room_id, source_id, payload, received_at)
+     VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))
+     ON CONFLICT (id) DO NOTHING`,
+    [e.id, e.organizationId, e.roomId, e.sourceId, e.payload, e.receivedAt ?? null],
+  );
+}
+
+export async function markRoomEventStarted(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE room_events SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = $1`, [id]);
+}
+
+export async function recordMatch(
+  db: Queryable,
+  m: { eventId: string; definitionId: string | null; reason: string },
+): Promise<void> {
+  await db.query(
+    `UPDATE room_events SET outcome = $2, matched_definition_id = $3, match_reason = $4, matched_at = now() WHERE id = $1`,
+    [m.eventId, m.definitionId ? 'matched' : 'no_match', m.definitionId, m.reason],
+  );
+}
+
+export async function matchLog(
+  db: Queryable,
+  organizationId: string,
+  roomId: string,
+  limit: number,
+): Promise<Array<{ eventId: string; sourceId: string; matched: string | null; reason: string; at: Date }>> {
+  const { rows } = await db.query(
+    `SELECT id AS "eventId", source_id AS "sourceId", matched_definition_id AS matched, match_reason AS reason, matched_at AS at
+       FROM room_events
+      WHERE organization_id = $1 AND room_id = $2 AND outcome IS NOT NULL
+      ORDER BY matched_at DESC, id DESC LIMIT $3`,
+    [organizationId, roomId, limit],
+  );
+  return rows;
+}
+
+/** Events accepted while Temporal was unreachable: their workflows never started. */
+export async function listUnstartedRoomEvents(db: Queryable, olderThanSeconds: number, limit: number): Promise<RoomEvent[]> {
+  const { rows } = await db.query(
+    `SELECT id, organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId", payload,
+            received_at AS "receivedAt"
+       FROM room_events
+      WHERE workflow_started_at IS NULL AND received_at < now() - make_interval(secs => $1)
+      ORDER BY received_at LIMIT $2`,
+    [olderThanSeconds, limit],
+  );
+  return rows;
+}
+
+export async function cachedChoice(
+  db: Queryable,
+  k: { sourceId: string; definitionsVersion: number; shapeKey: string },
+): Promise<{ definitionId: string | null; reason: string } | null> {
+  const { rows } = await db.query(
+    `SELECT definition_id AS "definitionId", reason FROM llm_match_cache
+      WHERE source_id = $1 AND definitions_version = $2 AND shape_key = $3`,
+    [k.sourceId, k.definitionsVersion, k.shapeKey],
+  );
+  return rows[0] ?? null;
+}
+
+export async function cacheChoice(
+  db: Queryable,
+  k: { sourceId: string; definitionsVersion: number; shapeKey: string; definitionId: string | null; reason: string },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO llm_match_cache (source_id, definitions_version, shape_key, definition_id, reason)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+    [k.sourceId, k.definitionsVersion, k.shapeKey, k.definitionId, k.reason],
+  );
+}
+
+export async function roomEventPayload(db: Queryable, id: string): Promise<unknown> {
+  const { rows } = await db.query(`SELECT payload FROM room_events WHERE id = $1`, [id]);
+  return rows[0] ? JSON.parse(rows[0].payload) : null;
+}

@@ -1,0 +1,44 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/pool.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import { listUnstartedRoomEvents } from '../db/room-events.js';
+import { startRoomEventWorkflow } from '../rooms/inbound.js';
+
+export interface RecoveryDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  dispatcher: Dispatcher;
+}
+
+/**
+ * Starts the workflows of work recorded in PostgreSQL at least `olderThanSeconds` ago that never
+ * reached Temporal (the API crashed between its commit and the start, or Temporal was down):
+ * deliveries and inbound room events. Workflow ids make starting something already started a no-op,
+ * so several workers may do this at once.
+ */
+export async function recoverUnstarted(deps: RecoveryDeps, olderThanSeconds: number): Promise<number> {
+  const deliveries = await deps.dispatcher.startUnstarted(olderThanSeconds);
+  const events = await listUnstartedRoomEvents(deps.db, olderThanSeconds, 500);
+  for (const e of events) {
+    await startRoomEventWorkflow(deps.temporal, deps.taskQueue, {
+      eventId: e.id,
+      organizationId: e.organizationId,
+      roomId: e.roomId,
+      sourceId: e.sourceId,
+      payload: e.payload,
+      receivedAt: e.receivedAt.getTime(),
+    });
+  }
+  return deliveries + events.length;
+}
+
+export function startRecoveryLoop(deps: RecoveryDeps, intervalSeconds: number, log: (line: string) => void = console.error) {
+  const timer = setInterval(() => {
+    recoverUnstarted(deps, intervalSeconds)
+      .then((n) => n > 0 && log(`recovery: started ${n} workflow(s) of work that had not reached Temporal`))
+      .catch((err) => log(`recovery: ${(err as Error).message}`));
+  }, intervalSeconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
