@@ -2,3 +2,5 @@
 export { deliverWebhook } from './deliver-webhook.js';
 export { ingestRoomEvent } from './ingest-room-event.js';
 export { roomScheduler } from './room-scheduler.js';
+export { ingestGenericEvent } from './ingest-generic-event.js';
+export { agentRun } from './agent-run.js';

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import { authenticate, type AuthSettings, type AuthState } from './auth.js';
+import { authenticate, type AuthState } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { errorHandler } from './error-handler.js';
 import { healthRouter } from './health.js';
@@ -11,21 +11,18 @@ import { eventRoutes } from './events/routes.js';
 import { chatbotWebhookRoutes } from './chatbots/routes.js';
 import { roomRoutes } from './rooms/routes.js';
 import { chatRoutes } from './chats/routes.js';
+import { agentRoutes } from './agents/routes.js';
+import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
-
-export interface AppOptions {
-  auth: AuthSettings;
-  log?: (line: string) => void;
-}
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
  * tests serve the same app.
  */
-export function createApp(deps: ApiDeps, options: AppOptions): Koa {
+export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
   app.proxy = true;
-  app.use(errorHandler(options.log));
+  app.use(errorHandler(deps.log));
 
   const health = healthRouter(deps.db, deps.temporal);
   app.use(health.routes());
@@ -35,13 +32,15 @@ export function createApp(deps: ApiDeps, options: AppOptions): Koa {
 
   const api = new Router<AuthState>({ prefix: '/api/v1' });
   api.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
-  api.use(authenticate(deps.db, options.auth));
+  api.use(authenticate(deps.authenticator));
   webhookRoutes(api, deps);
   deliveryRoutes(api, deps);
   eventRoutes(api, deps);
   chatbotWebhookRoutes(api, deps);
   roomRoutes(api, deps);
   chatRoutes(api, deps);
+  agentRoutes(api, deps);
+  streamRoutes(api, deps.feed);
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
   return app;

@@ -34,7 +34,7 @@ export interface AuthSettings {
  * `Authorization: Bearer …` carries either an API key (looked up by its SHA-256 hash) or a login JWT
  * verified against the JWKS, whose `org` and `role` claims give the org and the capabilities.
  */
-export function authenticate(db: Db, settings: AuthSettings): Middleware<AuthState> {
+export function createAuthenticator(db: Db, settings: AuthSettings) {
   const jwks = settings.jwksUrl ? createRemoteJWKSet(new URL(settings.jwksUrl)) : null;
 
   async function fromJwt(token: string): Promise<Principal> {
@@ -66,20 +66,37 @@ export function authenticate(db: Db, settings: AuthSettings): Middleware<AuthSta
     };
   }
 
+  return {
+    /** The principal behind a bearer token; throws `unauthorized`. */
+    async principalFor(token: string): Promise<Principal> {
+      const looksLikeJwt = token.split('.').length === 3 && token.startsWith('ey');
+      return looksLikeJwt ? fromJwt(token) : fromApiKey(token);
+    },
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+export function bearerToken(header: string): string | null {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
+}
+
+export function authenticate(authenticator: Authenticator): Middleware<AuthState> {
   return async (ctx, next) => {
-    const header = ctx.get('authorization');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new AppError('unauthorized', 'send Authorization: Bearer <api key or login token>');
-    const token = match[1];
-    const looksLikeJwt = token.split('.').length === 3 && token.startsWith('ey');
-    ctx.state.principal = looksLikeJwt ? await fromJwt(token) : await fromApiKey(token);
+    const token = bearerToken(ctx.get('authorization'));
+    if (!token) throw new AppError('unauthorized', 'send Authorization: Bearer <api key or login token>');
+    ctx.state.principal = await authenticator.principalFor(token);
     await next();
   };
 }
 
+export function hasCapability(principal: Principal, capability: Capability): boolean {
+  return principal.capabilities.includes(capability);
+}
+
 export function requireCapability(capability: Capability): Middleware<AuthState> {
   return async (ctx, next) => {
-    if (!ctx.state.principal.capabilities.includes(capability)) {
+    if (!hasCapability(ctx.state.principal, capability)) {
       throw new AppError('forbidden', `this route needs the \`${capability}\` capability`, { required: capability });
     }
     await next();

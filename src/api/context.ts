@@ -7,7 +7,8 @@ import { createWebhookSettings, type WebhookSettings } from '../delivery/webhook
 import { createSecretBox, type SecretBox } from '../domain/secrets.js';
 import type { SchedulerSettings } from '../rooms/scheduler-client.js';
 import { attemptTimeoutMs, schedulerSettings } from '../temporal/worker.js';
-import type { AuthState } from './auth.js';
+import { createAuthenticator, type Authenticator, type AuthState } from './auth.js';
+import { createEventFeed, type EventFeed } from '../stream/event-feed.js';
 
 /** What the route modules need; built once from the process's real dependencies. */
 export interface ApiDeps {
@@ -20,6 +21,8 @@ export interface ApiDeps {
   taskQueue: string;
   /** Where senders reach this deployment (HOOKWISE_PUBLIC_URL); unset → the request's own origin. */
   publicUrl: string | undefined;
+  authenticator: Authenticator;
+  feed: EventFeed;
   log: (line: string) => void;
 }
 
@@ -48,6 +51,8 @@ export function createApiDeps(config: Config, db: Db, temporal: Client, log: (li
     scheduler: schedulerSettings(config),
     taskQueue: config.HOOKWISE_TASK_QUEUE,
     publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
+    authenticator: createAuthenticator(db, { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
+    feed: createEventFeed(db, config.DATABASE_URL, log),
     log,
   };
 }

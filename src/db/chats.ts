@@ -8,6 +8,7 @@ export interface Chat {
   organizationId: string;
   workspaceId: string;
   roomId: string | null;
+  agentId: string | null;
   title: string;
   createdAt: Date;
 }
@@ -21,7 +22,8 @@ export interface ChatMessage {
   createdAt: Date;
 }
 
-const CHAT = `id, organization_id AS "organizationId", workspace_id AS "workspaceId", room_id AS "roomId", title,
+const CHAT = `id, organization_id AS "organizationId", workspace_id AS "workspaceId", room_id AS "roomId",
+  agent_id AS "agentId", title,
   created_at AS "createdAt"`;
 const MESSAGE = `id, chat_id AS "chatId", role, author, content, created_at AS "createdAt"`;
 
@@ -77,4 +79,19 @@ export async function findChat(db: Queryable, organizationId: string, id: string
 export async function listMessages(db: Queryable, chatId: string): Promise<ChatMessage[]> {
   const { rows } = await db.query(`SELECT ${MESSAGE} FROM chat_messages WHERE chat_id = $1 ORDER BY created_at, id`, [chatId]);
   return rows;
+}
+
+/** The chat of one agent about one inbound event; made once, found again on a retry. */
+export async function agentChat(
+  db: Queryable,
+  c: { id: string; organizationId: string; workspaceId: string; agentId: string; inboxId: string; title: string },
+): Promise<{ id: string; created: boolean }> {
+  const inserted = await db.query(
+    `INSERT INTO chats (id, organization_id, workspace_id, agent_id, inbox_id, title) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (agent_id, inbox_id) DO NOTHING RETURNING id`,
+    [c.id, c.organizationId, c.workspaceId, c.agentId, c.inboxId, c.title],
+  );
+  if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
+  const { rows } = await db.query(`SELECT id FROM chats WHERE agent_id = $1 AND inbox_id = $2`, [c.agentId, c.inboxId]);
+  return { id: rows[0].id, created: false };
 }

@@ -71,3 +71,24 @@ export async function listRooms(db: Queryable, organizationId: string, workspace
   );
   return rows;
 }
+
+/** The generic ingress's lookup: the workspace id in the URL is the address, the org comes with it. */
+export async function findWorkspaceForIngress(
+  db: Queryable,
+  id: string,
+): Promise<{ id: string; organizationId: string; ingressSecretSealed: string | null } | null> {
+  const { rows } = await db.query(
+    `SELECT id, organization_id AS "organizationId", ingress_secret_sealed AS "ingressSecretSealed" FROM workspaces WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function setIngressSecret(db: Queryable, organizationId: string, id: string, sealed: string | null): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE workspaces SET ingress_secret_sealed = $3 WHERE organization_id = $1 AND id = $2`, [
+    organizationId,
+    id,
+    sealed,
+  ]);
+  return (rowCount ?? 0) > 0;
+}

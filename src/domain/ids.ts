@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 export type IdPrefix =
   | 'org' | 'key' | 'wh' | 'evt' | 'dlv' | 'atm'
-  | 'ws' | 'room' | 'src' | 'def' | 'rev' | 'item' | 'chat' | 'msg' | 'agent' | 'run';
+  | 'ws' | 'room' | 'src' | 'def' | 'rev' | 'item' | 'chat' | 'msg' | 'agent' | 'run' | 'inb';
 
 // Crockford base32: no I, L, O, U, so ids survive being read aloud or retyped.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

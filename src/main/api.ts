@@ -4,6 +4,7 @@ import { migrate } from '../db/migrate.js';
 import { createTemporalClient } from '../temporal/client.js';
 import { createApp } from '../api/app.js';
 import { createApiDeps } from '../api/context.js';
+import { attachEventSocket } from '../api/stream/websocket.js';
 import { ensureBootstrapKey } from '../tenancy.js';
 
 // The API process: migrations, then the Koa app. It runs alone or beside workers (docker-compose).
@@ -18,14 +19,13 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.HOOKWISE_TASK_QUEUE,
   });
-  const app = createApp(createApiDeps(config, db, temporal), {
-    auth: { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
-  });
-  const server = app.listen(config.PORT, () => console.error(`hookwise api listening on :${config.PORT}`));
+  const deps = createApiDeps(config, db, temporal);
+  const server = createApp(deps).listen(config.PORT, () => console.error(`hookwise api listening on :${config.PORT}`));
+  attachEventSocket(server, deps.feed, deps.authenticator);
 
   const stop = () => {
     server.close(() => {
-      void Promise.all([db.end(), temporal.connection.close()]).finally(() => process.exit(0));
+      void Promise.all([deps.feed.close(), db.end(), temporal.connection.close()]).finally(() => process.exit(0));
     });
     // Keep-alive connections would hold close() open; give in-flight requests a moment, then go.
     setTimeout(() => process.exit(0), 5_000).unref();

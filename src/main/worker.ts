@@ -3,7 +3,7 @@ import { createPool } from '../db/pool.js';
 import { migrate } from '../db/migrate.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createTemporalClient } from '../temporal/client.js';
-import { attemptTimeoutMs, createWorker } from '../temporal/worker.js';
+import { attemptTimeoutMs, createWorker, schedulerSettings } from '../temporal/worker.js';
 import { createDispatcher } from '../delivery/dispatcher.js';
 import { startRecoveryLoop } from '../temporal/recovery.js';
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     attemptTimeoutMs: attemptTimeoutMs(config),
   });
   const recovery = startRecoveryLoop(
-    { db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher },
+    { db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher, agentTimeoutMs: schedulerSettings(config).agentTimeoutMs },
     config.HOOKWISE_RECOVERY_INTERVAL_SECONDS,
   );
   console.error(`hookwise worker polling task queue ${config.HOOKWISE_TASK_QUEUE}`);

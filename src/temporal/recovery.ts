@@ -3,18 +3,21 @@ import type { Db } from '../db/pool.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import { listUnstartedRoomEvents } from '../db/room-events.js';
 import { startRoomEventWorkflow } from '../rooms/inbound.js';
+import { listUnstartedInboxEvents } from '../db/inbox.js';
+import { startGenericEventWorkflow } from '../generic/ingest.js';
 
 export interface RecoveryDeps {
   db: Db;
   temporal: Client;
   taskQueue: string;
   dispatcher: Dispatcher;
+  agentTimeoutMs: number;
 }
 
 /**
  * Starts the workflows of work recorded in PostgreSQL at least `olderThanSeconds` ago that never
  * reached Temporal (the API crashed between its commit and the start, or Temporal was down):
- * deliveries and inbound room events. Workflow ids make starting something already started a no-op,
+ * deliveries, inbound room events and generic inbox events. Workflow ids make starting something already started a no-op,
  * so several workers may do this at once.
  */
 export async function recoverUnstarted(deps: RecoveryDeps, olderThanSeconds: number): Promise<number> {
@@ -30,7 +33,11 @@ export async function recoverUnstarted(deps: RecoveryDeps, olderThanSeconds: num
       receivedAt: e.receivedAt.getTime(),
     });
   }
-  return deliveries + events.length;
+  const inbox = await listUnstartedInboxEvents(deps.db, olderThanSeconds, 500);
+  for (const e of inbox) {
+    await startGenericEventWorkflow(deps, { inboxId: e.id, workspaceId: e.workspaceId, dedupeKey: e.dedupeKey });
+  }
+  return deliveries + events.length + inbox.length;
 }
 
 export function startRecoveryLoop(deps: RecoveryDeps, intervalSeconds: number, log: (line: string) => void = console.error) {

@@ -5,6 +5,7 @@ import type { Db } from '../db/pool.js';
 import { createSecretBox } from '../domain/secrets.js';
 import { createDeliveryActivities } from '../../activities/deliveries.js';
 import { createRoomActivities } from '../../activities/rooms.js';
+import { createGenericEventActivities } from '../../activities/generic-events.js';
 import { createDispatcher } from '../delivery/dispatcher.js';
 import { createLlm } from '../llm/llm.js';
 import { createTemporalClient } from './client.js';
@@ -58,6 +59,7 @@ export async function createWorker(
     taskQueue: config.HOOKWISE_TASK_QUEUE,
     attemptTimeoutMs: attemptTimeoutMs(config),
   });
+  const llm = createLlmFromConfig(config);
   const activities = {
     ...createDeliveryActivities({
       db,
@@ -74,12 +76,13 @@ export async function createWorker(
     }),
     ...createRoomActivities({
       db,
-      llm: createLlmFromConfig(config),
+      llm,
       temporal,
       dispatcher,
       scheduler: schedulerSettings(config),
       backlogCap: config.HOOKWISE_BACKLOG_CAP,
     }),
+    ...createGenericEventActivities({ db, llm, dispatcher }),
   };
   const worker = await Worker.create({
     connection,

@@ -14,3 +14,12 @@ export function roomEventWorkflowId(roomId: string, eventId: string): string {
 export function roomSchedulerWorkflowId(roomId: string): string {
   return `room-scheduler:${roomId}`;
 }
+
+/** Keyed by the dedupe key when there is one: a duplicate's start is rejected by Temporal too. */
+export function genericEventWorkflowId(workspaceId: string, dedupeKey: string | null, inboxId: string): string {
+  return dedupeKey === null ? `generic-event:${workspaceId}:${inboxId}` : `generic-event:${workspaceId}:dedupe:${dedupeKey}`;
+}
+
+export function agentRunWorkflowId(agentId: string, inboxId: string): string {
+  return `agent-run:${agentId}:${inboxId}`;
+}

@@ -49,7 +49,7 @@ it('an inbound event is matched by rule, admitted, run by the agent on a reply, 
     body: JSON.stringify({ type: 'invoice.paid', data: { id: 'in_1' } }),
   });
   expect(ack.status).toBe(200);
-  const ackBody = await ack.json();
+  const ackBody = (await ack.json()) as { ok: boolean; eventId: string };
   expect(ackBody).toMatchObject({ ok: true });
 
   const log = await waitFor(async () => {

@@ -9,6 +9,7 @@ import { createTemporalClient } from '../../src/temporal/client.js';
 import { createWorker } from '../../src/temporal/worker.js';
 import { createApp } from '../../src/api/app.js';
 import { createApiDeps } from '../../src/api/context.js';
+import { attachEventSocket } from '../../src/api/stream/websocket.js';
 import { createOrgWithKey, createApiKey } from '../../src/tenancy.js';
 import { recoverUnstarted } from '../../src/temporal/recovery.js';
 import type { Capability } from '../../src/domain/api-keys.js';
@@ -69,12 +70,9 @@ export async function startHookwise(
     taskQueue: config.HOOKWISE_TASK_QUEUE,
   });
   const logs: string[] = [];
-  const deps = createApiDeps(config, db, temporal);
-  const app = createApp(deps, {
-    auth: { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
-    log: (line) => logs.push(line),
-  });
-  const server: Server = createServer(app.callback());
+  const deps = createApiDeps(config, db, temporal, (line) => logs.push(line));
+  const server: Server = createServer(createApp(deps).callback());
+  attachEventSocket(server, deps.feed, deps.authenticator);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -129,13 +127,17 @@ export async function startHookwise(
       return (await createApiKey(db, orgId, capabilities)).key;
     },
     recover: (olderThanSeconds = 0) =>
-      recoverUnstarted({ db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher: deps.dispatcher }, olderThanSeconds),
+      recoverUnstarted(
+        { db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher: deps.dispatcher, agentTimeoutMs: deps.scheduler.agentTimeoutMs },
+        olderThanSeconds,
+      ),
     startWorker,
     stopWorker,
     async stop() {
       await stopWorker();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      await deps.feed.close();
       await temporal.connection.close();
       await db.end();
     },

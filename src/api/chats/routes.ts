@@ -9,6 +9,7 @@ const presentChat = (c: Chat) => ({
   id: c.id,
   workspaceId: c.workspaceId,
   roomId: c.roomId,
+  agentId: c.agentId,
   title: c.title,
   createdAt: c.createdAt.getTime(),
 });

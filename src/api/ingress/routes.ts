@@ -6,6 +6,7 @@ import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
 import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
 import type { ApiDeps } from '../context.js';
 import { readRawBody } from './raw-body.js';
+import { acceptGenericEvent, MAX_GENERIC_EVENT_BYTES } from '../../generic/ingest.js';
 
 const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
@@ -50,6 +51,25 @@ export function ingressRouter(deps: ApiDeps): Router {
     );
     ctx.type = 'text/xml';
     ctx.body = TWIML_EMPTY;
+  });
+
+  // The generic ingress: the workspace id is the address (optionally with Standard Webhooks signing).
+  router.post('/api/v1/webhooks/generic/:workspaceId', async (ctx) => {
+    const rawBody = await readRawBody(ctx.req, MAX_GENERIC_EVENT_BYTES);
+    if (rawBody === null) ctx.set('Connection', 'close');
+    const result = await acceptGenericEvent(
+      {
+        db: deps.db,
+        temporal: deps.temporal,
+        taskQueue: deps.taskQueue,
+        secretBox: deps.secretBox,
+        agentTimeoutMs: deps.scheduler.agentTimeoutMs,
+        log: deps.log,
+      },
+      { workspaceId: ctx.params.workspaceId, rawBody, query: ctx.query, headers: ctx.req.headers },
+    );
+    ctx.status = 202;
+    ctx.body = result;
   });
 
   return router;

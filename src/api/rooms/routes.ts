@@ -1,5 +1,14 @@
 import type { Context } from 'koa';
-import { findWorkspace, insertRoom, insertWorkspace, listRooms, listWorkspaces, findRoom } from '../../db/workspaces.js';
+import {
+  findRoom,
+  findWorkspace,
+  insertRoom,
+  insertWorkspace,
+  listRooms,
+  listWorkspaces,
+  setIngressSecret,
+} from '../../db/workspaces.js';
+import { generateWebhookSecret } from '../../domain/secrets.js';
 import {
   deleteDefinition,
   findEventSource,
@@ -62,6 +71,18 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
     ctx.body = presentWorkspace(workspace);
+  });
+
+  // Signing for the workspace's generic ingress: a new secret is shown once; DELETE turns signing off.
+  router.post('/workspaces/:id/ingress-secret', manage, async (ctx) => {
+    const secret = generateWebhookSecret();
+    if (!(await setIngressSecret(db, org(ctx), ctx.params.id, secretBox.seal(secret)))) throw notFound('workspace');
+    ctx.body = { secret, scheme: 'standard-webhooks', headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'] };
+  });
+
+  router.delete('/workspaces/:id/ingress-secret', manage, async (ctx) => {
+    if (!(await setIngressSecret(db, org(ctx), ctx.params.id, null))) throw notFound('workspace');
+    ctx.status = 204;
   });
 
   router.post('/workspaces/:id/rooms', manage, async (ctx) => {

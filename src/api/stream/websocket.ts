@@ -1,0 +1,46 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { AppError } from '../../errors.js';
+import { bearerToken, hasCapability, type Authenticator } from '../auth.js';
+import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
+
+export const WEBSOCKET_PATH = '/api/v1/events/ws';
+
+/**
+ * The same events as the SSE stream, over a WebSocket at /api/v1/events/ws: each message is one event
+ * envelope, exactly the JSON a webhook receives. Browsers cannot set headers on a WebSocket, so the
+ * token may also come as `?access_token=`; `?types=` filters, `?after=<seq or event id>` resumes.
+ */
+export function attachEventSocket(server: Server, feed: EventFeed, authenticator: Authenticator): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WEBSOCKET_PATH) {
+      socket.destroy();
+      return;
+    }
+    const refuse = (status: number, message: string) => {
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n` +
+        JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'forbidden', message, details: {} } }));
+    };
+    const token = bearerToken(req.headers.authorization ?? '') ?? url.searchParams.get('access_token');
+    if (!token) return refuse(401, 'send Authorization: Bearer <token> or ?access_token=');
+    authenticator
+      .principalFor(token)
+      .then(async (principal) => {
+        if (!hasCapability(principal, 'read')) return refuse(403, 'the event stream needs the `read` capability');
+        const from = await feed.startSeq(principal.organizationId, url.searchParams.get('after'));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const subscription = feed.subscribe(principal.organizationId, from, typeFilter(url.searchParams.get('types') ?? undefined), (e) =>
+            ws.send(e.body),
+          );
+          ws.on('close', () => subscription.close());
+          ws.on('error', () => subscription.close());
+        });
+      })
+      .catch((err) => refuse(err instanceof AppError && err.status === 403 ? 403 : 401, (err as Error).message));
+  });
+  return wss;
+}

@@ -1,0 +1,56 @@
+import type { Queryable } from './pool.js';
+
+export interface InboxEvent {
+  id: string;
+  organizationId: string;
+  workspaceId: string;
+  sourceKind: string;
+  eventType: string;
+  sourceIdentifier: string;
+  dedupeKey: string | null;
+  headers: Record<string, string>;
+  verified: { signature: boolean | null };
+  payload: string;
+  receivedAt: Date;
+  publishedEventId: string | null;
+}
+
+const COLUMNS = `id, organization_id AS "organizationId", workspace_id AS "workspaceId", source_kind AS "sourceKind",
+  event_type AS "eventType", source_identifier AS "sourceIdentifier", dedupe_key AS "dedupeKey", headers, verified,
+  payload, received_at AS "receivedAt", published_event_id AS "publishedEventId"`;
+
+/** False when the workspace already has an event with this dedupe key: the first one is kept. */
+export async function insertInboxEvent(db: Queryable, e: Omit<InboxEvent, 'receivedAt' | 'publishedEventId'>): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO event_inbox (id, organization_id, workspace_id, source_kind, event_type, source_identifier, dedupe_key,
+                              headers, verified, payload)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+     ON CONFLICT (workspace_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`,
+    [e.id, e.organizationId, e.workspaceId, e.sourceKind, e.eventType, e.sourceIdentifier, e.dedupeKey,
+      JSON.stringify(e.headers), JSON.stringify(e.verified), e.payload],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function findInboxEvent(db: Queryable, id: string): Promise<InboxEvent | null> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM event_inbox WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function markInboxStarted(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE event_inbox SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = $1`, [id]);
+}
+
+export async function markInboxPublished(db: Queryable, id: string, eventId: string): Promise<void> {
+  await db.query(`UPDATE event_inbox SET published_event_id = $2 WHERE id = $1`, [id, eventId]);
+}
+
+export async function listUnstartedInboxEvents(db: Queryable, olderThanSeconds: number, limit: number): Promise<Array<{ id: string; workspaceId: string; dedupeKey: string | null }>> {
+  const { rows } = await db.query(
+    `SELECT id, workspace_id AS "workspaceId", dedupe_key AS "dedupeKey" FROM event_inbox
+      WHERE workflow_started_at IS NULL AND received_at < now() - make_interval(secs => $1)
+      ORDER BY received_at LIMIT $2`,
+    [olderThanSeconds, limit],
+  );
+  return rows;
+}

@@ -1,0 +1,116 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { ingestGenericEvent } from '../../workflows/ingest-generic-event.js';
+import type { Db } from '../db/pool.js';
+import { insertInboxEvent } from '../db/inbox.js';
+import { findWorkspaceForIngress } from '../db/workspaces.js';
+import { normalizeGenericEvent } from '../domain/generic-event.js';
+import { newId } from '../domain/ids.js';
+import { verifyInbound } from '../domain/inbound-signatures.js';
+import type { SecretBox } from '../domain/secrets.js';
+import { AppError } from '../errors.js';
+import { genericEventWorkflowId } from '../temporal/workflow-ids.js';
+
+export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
+
+export interface GenericIngestDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  secretBox: SecretBox;
+  agentTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+export async function startGenericEventWorkflow(
+  deps: Pick<GenericIngestDeps, 'temporal' | 'taskQueue' | 'agentTimeoutMs'>,
+  e: { inboxId: string; workspaceId: string; dedupeKey: string | null },
+): Promise<void> {
+  try {
+    await deps.temporal.workflow.start<typeof ingestGenericEvent>('ingestGenericEvent', {
+      taskQueue: deps.taskQueue,
+      workflowId: genericEventWorkflowId(e.workspaceId, e.dedupeKey, e.inboxId),
+      args: [{ inboxId: e.inboxId, agentTimeoutMs: deps.agentTimeoutMs }],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      memo: { workspaceId: e.workspaceId, inboxId: e.inboxId },
+      staticSummary: `generic event ${e.inboxId}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * `POST /api/v1/webhooks/generic/:workspaceId`: a JSON object in, normalized and written to the
+ * durable inbox, then handed to its workflow. A repeated dedupe key is `accepted: false`: the unique
+ * index on the inbox decides, and the workflow id (keyed by the dedupe key) would refuse it too.
+ */
+export async function acceptGenericEvent(
+  deps: GenericIngestDeps,
+  req: {
+    workspaceId: string;
+    rawBody: Buffer | null;
+    query: Record<string, string | string[] | undefined>;
+    headers: Record<string, string | string[] | undefined>;
+  },
+): Promise<{ accepted: boolean }> {
+  if (req.rawBody === null) throw new AppError('payload_too_large', `the body is larger than ${MAX_GENERIC_EVENT_BYTES} bytes`);
+  const workspace = await findWorkspaceForIngress(deps.db, req.workspaceId);
+  if (!workspace) throw new AppError('not_found', 'workspace not found');
+
+  let payload: unknown;
+  try {
+    payload = JSON.parse(req.rawBody.toString('utf8'));
+  } catch {
+    throw new AppError('bad_request', 'the body must be a JSON object; it is not valid JSON');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new AppError('bad_request', 'the body must be a JSON object');
+  }
+
+  let signatureVerified: boolean | null = null;
+  if (workspace.ingressSecretSealed) {
+    const verdict = verifyInbound(
+      { scheme: 'standard-webhooks', secret: deps.secretBox.open(workspace.ingressSecretSealed) },
+      req.rawBody,
+      req.headers,
+      Date.now(),
+    );
+    if (!verdict.ok) throw new AppError('unauthorized', `this workspace requires signed requests (Standard Webhooks): ${verdict.reason}`);
+    signatureVerified = true;
+  }
+
+  const fields = normalizeGenericEvent({
+    workspaceId: workspace.id,
+    query: req.query,
+    headers: req.headers,
+    payload: payload as Record<string, unknown>,
+    signatureVerified,
+  });
+  const inboxId = newId('inb');
+  let isNew: boolean;
+  try {
+    isNew = await insertInboxEvent(deps.db, {
+      id: inboxId,
+      organizationId: workspace.organizationId,
+      workspaceId: workspace.id,
+      sourceKind: fields.sourceKind,
+      eventType: fields.eventType,
+      sourceIdentifier: fields.sourceIdentifier,
+      dedupeKey: fields.dedupeKey,
+      headers: fields.headers,
+      verified: fields.verified,
+      // Stored exactly as received.
+      payload: req.rawBody.toString('utf8'),
+    });
+  } catch (err) {
+    deps.log(`generic event for workspace ${workspace.id} not recorded: ${(err as Error).message}`);
+    throw new AppError('unavailable', 'the event could not be recorded; retry later');
+  }
+  if (!isNew) return { accepted: false };
+  // Recorded: from here a failed start is the recovery loop's job, not the sender's.
+  await startGenericEventWorkflow(deps, { inboxId, workspaceId: workspace.id, dedupeKey: fields.dedupeKey }).catch((err) =>
+    deps.log(`generic event ${inboxId}: workflow not started yet (${(err as Error).message}); recovery will start it`),
+  );
+  return { accepted: true };
+}

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { startReceiver } from '../support/receiver.js';
+import { waitFor } from '../support/wait.js';
+
+let h: Hookwise;
+let llm: FakeLlm;
+beforeAll(async () => {
+  llm = await startFakeLlm();
+  h = await startHookwise({ env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_LLM_TIMEOUT_MS: '2000' } });
+});
+afterAll(async () => {
+  await h.stop();
+  await llm.close();
+});
+
+it('a generic event is normalized, published to webhooks, and answered by the agent holding its role', async () => {
+  const { key, orgId } = await h.newOrg();
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await h.request(method, path, { key, body });
+    expect(res.status, res.text).toBeLessThan(300);
+    return res.body;
+  };
+  const receiver = await startReceiver();
+  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['webhook.stripe.payment_succeeded', 'agent.run.completed'] });
+  const ws = await call('POST', '/api/v1/workspaces', { name: 'acme' });
+  const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
+    name: 'billing-bot',
+    instructions: 'You thank payers.',
+    roles: ['webhook.stripe.payment_succeeded'],
+  });
+  llm.script(() => 'Thank you for your payment!');
+
+  const post = () =>
+    fetch(`${h.baseUrl}/api/v1/webhooks/generic/${ws.id}?source=stripe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-id': 'wh-msg-1', authorization: 'Bearer secret-of-sender' },
+      body: JSON.stringify({ id: 'pi_1', type: 'payment.succeeded', amount: 42 }),
+    });
+  const first = await post();
+  expect(first.status).toBe(202);
+  expect(await first.json()).toEqual({ accepted: true });
+  const again = await post();
+  expect(again.status).toBe(202);
+  expect(await again.json()).toEqual({ accepted: false });
+
+  await waitFor(() => receiver.requests.length === 2, { what: 'the event and the agent result' });
+  const byType = Object.fromEntries(receiver.requests.map((r) => [JSON.parse(r.body).type, JSON.parse(r.body)]));
+  const published = byType['webhook.stripe.payment_succeeded'];
+  expect(published.organizationId).toBe(orgId);
+  expect(published.data).toMatchObject({
+    workspace_id: ws.id,
+    source_kind: 'webhook.stripe',
+    event_type: 'payment.succeeded',
+    source_identifier: 'wh-msg-1',
+    dedupe_key: 'wh-msg-1',
+    payload: { id: 'pi_1', type: 'payment.succeeded', amount: 42 },
+    verified: { signature: null },
+  });
+  expect(published.data.headers.authorization).toBeUndefined();
+  expect(byType['agent.run.completed'].data).toMatchObject({ agentId: agent.id, answer: 'Thank you for your payment!' });
+
+  const chats = await call('GET', `/api/v1/workspaces/${ws.id}/chats`);
+  expect(chats.data).toHaveLength(1);
+  const chat = await call('GET', `/api/v1/chats/${chats.data[0].id}`);
+  expect(chat.agentId).toBe(agent.id);
+  expect(chat.messages.map((m: any) => m.role)).toEqual(['event', 'assistant']);
+  expect(chat.messages[1].content).toBe('Thank you for your payment!');
+  await receiver.close();
+});
