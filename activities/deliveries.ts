@@ -13,6 +13,8 @@ export interface DeliveryActivityDeps {
   version: string;
   settings: {
     timeoutMs: number;
+    /** An in-flight attempt older than this is from a lost worker (the activity's own timeout). */
+    attemptTimeoutMs: number;
     allowHttp: boolean;
     allowPrivate: boolean;
     maxInFlight: number;
@@ -65,7 +67,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         webhookId: webhook.id,
         maxInFlight: webhook.maxInFlight ?? settings.maxInFlight,
         maxPerMinute: webhook.maxPerMinute ?? settings.maxPerMinute,
-        staleAfterMs: settings.timeoutMs + 5_000,
+        staleAfterMs: settings.attemptTimeoutMs,
       });
       if (!slot.granted) {
         const backoff = Math.min(IN_FLIGHT_WAIT_MS.first * 2 ** input.throttleStreak, IN_FLIGHT_WAIT_MS.max);

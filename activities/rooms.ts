@@ -43,12 +43,14 @@ export function createRoomActivities(deps: RoomActivityDeps) {
     payload: unknown,
     candidates: Array<{ id: string; name: string; description: string }>,
     definitionsVersion: number,
+    /** Which candidates were asked about is part of the question, so part of the cache key. */
+    candidateSet: string,
   ): Promise<{ definitionId: string | null; reason: string }> {
     if (candidates.length === 0) return { definitionId: null, reason: 'no definition matched' };
     if (!llm.configured) {
       return { definitionId: null, reason: 'no rule matched; no LLM configured to judge the description-only definitions' };
     }
-    const key = { sourceId: input.sourceId, definitionsVersion, shapeKey: payloadShapeKey(payload) };
+    const key = { sourceId: input.sourceId, definitionsVersion, shapeKey: `${payloadShapeKey(payload)}:${candidateSet}` };
     const cached = await cachedChoice(db, key);
     if (cached) return { ...cached, reason: `${cached.reason} (cached LLM answer)` };
     try {
@@ -68,8 +70,9 @@ export function createRoomActivities(deps: RoomActivityDeps) {
 
   return {
     /**
-     * Records the event (if the ingress could not) and decides which definition it is: declarative
-     * rules first, in priority order, then one LLM call over the description-only definitions.
+     * Records the event (if the ingress could not) and decides which definition it is, in priority
+     * order: rules are checked without the LLM, and one LLM call judges the description-only
+     * definitions that rank above the first matching rule.
      */
     async matchRoomEvent(input: IngestRoomEventInput): Promise<{ definitionId: string | null; priority: number; reason: string }> {
       await insertRoomEvent(db, { ...input, id: input.eventId, receivedAt: new Date(input.receivedAt) });
@@ -78,19 +81,16 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       const definitions = await listDefinitions(db, input.sourceId);
       const version = await definitionsVersion(db, input.sourceId);
 
-      let choice: { definitionId: string | null; reason: string } | null = null;
-      for (const d of definitions) {
-        if (d.rule && ruleMatches(d.rule, payload)) {
-          choice = { definitionId: d.id, reason: `rule matched: ${describeRule(d.rule)}` };
-          break;
-        }
+      // Priority order decides: the LLM is asked only about description-only definitions ranked above
+      // the first rule that matches; if it picks none of them, that rule's definition wins.
+      const firstRule = definitions.findIndex((d) => d.rule && ruleMatches(d.rule, payload));
+      const ranked = firstRule === -1 ? definitions : definitions.slice(0, firstRule);
+      const askable = ranked.filter((d) => !d.rule).map(({ id, name, description }) => ({ id, name, description }));
+      let choice = await askLlm(input, payload, askable, version, `above-${firstRule}`);
+      if (choice.definitionId === null && firstRule !== -1) {
+        const rule = definitions[firstRule];
+        choice = { definitionId: rule.id, reason: `rule matched: ${describeRule(rule.rule!)}` };
       }
-      choice ??= await askLlm(
-        input,
-        payload,
-        definitions.filter((d) => !d.rule).map(({ id, name, description }) => ({ id, name, description })),
-        version,
-      );
       await recordMatch(db, { eventId: input.eventId, ...choice });
       const priority = definitions.find((d) => d.id === choice.definitionId)?.priority ?? 0;
       return { ...choice, priority };

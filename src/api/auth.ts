@@ -102,3 +102,8 @@ export function requireCapability(capability: Capability): Middleware<AuthState>
     await next();
   };
 }
+
+/** The caller's org, on routes behind `authenticate`. */
+export function orgOf(ctx: { state: unknown }): string {
+  return (ctx.state as AuthState).principal.organizationId;
+}

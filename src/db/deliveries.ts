@@ -111,6 +111,7 @@ export async function listUnstartedDeliveries(
   db: Queryable,
   olderThanSeconds: number,
   limit: number,
+  organizationIds: string[] | null = null,
 ): Promise<Array<{ id: string; workflowId: string; webhookId: string; eventId: string; eventType: string; url: string }>> {
   const { rows } = await db.query(
     `SELECT d.id, d.workflow_id AS "workflowId", d.webhook_id AS "webhookId", d.event_id AS "eventId",
@@ -118,8 +119,9 @@ export async function listUnstartedDeliveries(
        FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
       WHERE d.started_at IS NULL AND d.status = 'pending'
         AND d.created_at < now() - make_interval(secs => $1)
+        AND ($3::text[] IS NULL OR d.organization_id = ANY($3))
       ORDER BY d.created_at LIMIT $2`,
-    [olderThanSeconds, limit],
+    [olderThanSeconds, limit, organizationIds],
   );
   return rows;
 }

@@ -45,12 +45,18 @@ export async function markInboxPublished(db: Queryable, id: string, eventId: str
   await db.query(`UPDATE event_inbox SET published_event_id = $2 WHERE id = $1`, [id, eventId]);
 }
 
-export async function listUnstartedInboxEvents(db: Queryable, olderThanSeconds: number, limit: number): Promise<Array<{ id: string; workspaceId: string; dedupeKey: string | null }>> {
+export async function listUnstartedInboxEvents(
+  db: Queryable,
+  olderThanSeconds: number,
+  limit: number,
+  organizationIds: string[] | null = null,
+): Promise<Array<{ id: string; workspaceId: string; dedupeKey: string | null }>> {
   const { rows } = await db.query(
     `SELECT id, workspace_id AS "workspaceId", dedupe_key AS "dedupeKey" FROM event_inbox
       WHERE workflow_started_at IS NULL AND received_at < now() - make_interval(secs => $1)
+        AND ($3::text[] IS NULL OR organization_id = ANY($3))
       ORDER BY received_at LIMIT $2`,
-    [olderThanSeconds, limit],
+    [olderThanSeconds, limit, organizationIds],
   );
   return rows;
 }

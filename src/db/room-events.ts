@@ -50,14 +50,20 @@ export async function matchLog(
 }
 
 /** Events accepted while Temporal was unreachable: their workflows never started. */
-export async function listUnstartedRoomEvents(db: Queryable, olderThanSeconds: number, limit: number): Promise<RoomEvent[]> {
+export async function listUnstartedRoomEvents(
+  db: Queryable,
+  olderThanSeconds: number,
+  limit: number,
+  organizationIds: string[] | null = null,
+): Promise<RoomEvent[]> {
   const { rows } = await db.query(
     `SELECT id, organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId", payload,
             received_at AS "receivedAt"
        FROM room_events
       WHERE workflow_started_at IS NULL AND received_at < now() - make_interval(secs => $1)
+        AND ($3::text[] IS NULL OR organization_id = ANY($3))
       ORDER BY received_at LIMIT $2`,
-    [olderThanSeconds, limit],
+    [olderThanSeconds, limit, organizationIds],
   );
   return rows;
 }

@@ -8,6 +8,7 @@ import { findWebhook, listWebhooks, type WebhookRow } from '../db/webhooks.js';
 import { webhookMatches } from '../domain/event-filter.js';
 import { newId } from '../domain/ids.js';
 import { deliveryWorkflowId } from '../temporal/workflow-ids.js';
+import { startWithinDeadline } from '../temporal/client.js';
 
 export interface EventEnvelope {
   id: string;
@@ -47,7 +48,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   async function start(d: DeliveryToStart): Promise<void> {
     try {
-      await temporal.workflow.start<typeof deliverWebhook>('deliverWebhook', {
+      await startWithinDeadline(temporal, () => temporal.workflow.start<typeof deliverWebhook>('deliverWebhook', {
         taskQueue: deps.taskQueue,
         workflowId: d.workflowId,
         args: [{ deliveryId: d.id, attemptTimeoutMs: deps.attemptTimeoutMs }],
@@ -55,7 +56,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         memo: { deliveryId: d.id, webhookId: d.webhookId, eventId: d.eventId, eventType: d.eventType, url: d.url },
         staticSummary: `${d.eventType} → ${d.url}`,
-      });
+      }));
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
       log(`delivery ${d.id}: workflow not started yet (${(err as Error).message}); recovery will start it`);
@@ -136,8 +137,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     },
 
     /** Starts the workflows of deliveries recorded at least olderThanSeconds ago and never started. */
-    async startUnstarted(olderThanSeconds: number): Promise<number> {
-      const pending = await listUnstartedDeliveries(db, olderThanSeconds, 500);
+    async startUnstarted(olderThanSeconds: number, organizationIds: string[] | null = null): Promise<number> {
+      const pending = await listUnstartedDeliveries(db, olderThanSeconds, 500, organizationIds);
       await Promise.all(pending.map((d) => start({ ...d })));
       return pending.length;
     },

@@ -10,6 +10,7 @@ import { verifyInbound } from '../domain/inbound-signatures.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { AppError } from '../errors.js';
 import { genericEventWorkflowId } from '../temporal/workflow-ids.js';
+import { startWithinDeadline } from '../temporal/client.js';
 
 export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
 
@@ -109,7 +110,9 @@ export async function acceptGenericEvent(
   }
   if (!isNew) return { accepted: false };
   // Recorded: from here a failed start is the recovery loop's job, not the sender's.
-  await startGenericEventWorkflow(deps, { inboxId, workspaceId: workspace.id, dedupeKey: fields.dedupeKey }).catch((err) =>
+  await startWithinDeadline(deps.temporal, () =>
+    startGenericEventWorkflow(deps, { inboxId, workspaceId: workspace.id, dedupeKey: fields.dedupeKey }),
+  ).catch((err) =>
     deps.log(`generic event ${inboxId}: workflow not started yet (${(err as Error).message}); recovery will start it`),
   );
   return { accepted: true };

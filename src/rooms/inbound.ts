@@ -9,6 +9,7 @@ import { newId } from '../domain/ids.js';
 import { verifyInbound } from '../domain/inbound-signatures.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { roomEventWorkflowId } from '../temporal/workflow-ids.js';
+import { startWithinDeadline } from '../temporal/client.js';
 
 export const MAX_ROOM_EVENT_BYTES = 64 * 1024;
 
@@ -100,7 +101,7 @@ export async function acceptRoomEvent(
   };
   const [row, workflow] = await Promise.allSettled([
     insertRoomEvent(deps.db, { ...input, id: input.eventId, receivedAt: new Date(input.receivedAt) }),
-    startRoomEventWorkflow(deps.temporal, deps.taskQueue, input),
+    startWithinDeadline(deps.temporal, () => startRoomEventWorkflow(deps.temporal, deps.taskQueue, input)),
   ]);
   if (row.status === 'rejected' && workflow.status === 'rejected') {
     deps.log(`room event for source ${source.id} not recorded: database: ${row.reason}; temporal: ${workflow.reason}`);

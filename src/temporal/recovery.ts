@@ -18,11 +18,15 @@ export interface RecoveryDeps {
  * Starts the workflows of work recorded in PostgreSQL at least `olderThanSeconds` ago that never
  * reached Temporal (the API crashed between its commit and the start, or Temporal was down):
  * deliveries, inbound room events and generic inbox events. Workflow ids make starting something already started a no-op,
- * so several workers may do this at once.
+ * so several workers may do this at once. `organizationIds` narrows it (tests sharing one database).
  */
-export async function recoverUnstarted(deps: RecoveryDeps, olderThanSeconds: number): Promise<number> {
-  const deliveries = await deps.dispatcher.startUnstarted(olderThanSeconds);
-  const events = await listUnstartedRoomEvents(deps.db, olderThanSeconds, 500);
+export async function recoverUnstarted(
+  deps: RecoveryDeps,
+  olderThanSeconds: number,
+  organizationIds: string[] | null = null,
+): Promise<number> {
+  const deliveries = await deps.dispatcher.startUnstarted(olderThanSeconds, organizationIds);
+  const events = await listUnstartedRoomEvents(deps.db, olderThanSeconds, 500, organizationIds);
   for (const e of events) {
     await startRoomEventWorkflow(deps.temporal, deps.taskQueue, {
       eventId: e.id,
@@ -33,7 +37,7 @@ export async function recoverUnstarted(deps: RecoveryDeps, olderThanSeconds: num
       receivedAt: e.receivedAt.getTime(),
     });
   }
-  const inbox = await listUnstartedInboxEvents(deps.db, olderThanSeconds, 500);
+  const inbox = await listUnstartedInboxEvents(deps.db, olderThanSeconds, 500, organizationIds);
   for (const e of inbox) {
     await startGenericEventWorkflow(deps, { inboxId: e.id, workspaceId: e.workspaceId, dedupeKey: e.dedupeKey });
   }

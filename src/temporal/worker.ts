@@ -67,6 +67,7 @@ export async function createWorker(
       version: VERSION,
       settings: {
         timeoutMs: config.HOOKWISE_DELIVERY_TIMEOUT_MS,
+        attemptTimeoutMs: attemptTimeoutMs(config),
         allowHttp: config.HOOKWISE_ALLOW_HTTP,
         allowPrivate: config.HOOKWISE_ALLOW_PRIVATE_TARGETS,
         maxInFlight: config.HOOKWISE_ENDPOINT_MAX_IN_FLIGHT,

@@ -29,7 +29,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     HOOKWISE_ALLOW_HTTP: 'true',
     HOOKWISE_ALLOW_PRIVATE_TARGETS: 'true',
     HOOKWISE_DELIVERY_TIMEOUT_MS: '2000',
-    HOOKWISE_RECOVERY_INTERVAL_SECONDS: '1',
+    // Worker processes spawned by tests would sweep the whole shared database; tests call h.recover().
+    HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600',
     ...overrides,
   };
 }
@@ -76,6 +77,7 @@ export async function startHookwise(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const ownOrgs: string[] = [];
   let running: { worker: Worker; done: Promise<void>; close: () => Promise<void> } | null = null;
   async function startWorker() {
     // A deployment may run its workers with other settings than its API (workerEnv).
@@ -121,15 +123,18 @@ export async function startHookwise(
     },
     async newOrg() {
       const { org, apiKey } = await createOrgWithKey(db, `org-${randomUUID()}`);
+      ownOrgs.push(org.id);
       return { orgId: org.id, key: apiKey };
     },
     async newKey(orgId, capabilities) {
       return (await createApiKey(db, orgId, capabilities)).key;
     },
+    // Only this harness's orgs: other test files share the database, and their work is theirs to start.
     recover: (olderThanSeconds = 0) =>
       recoverUnstarted(
         { db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher: deps.dispatcher, agentTimeoutMs: deps.scheduler.agentTimeoutMs },
         olderThanSeconds,
+        ownOrgs,
       ),
     startWorker,
     stopWorker,

@@ -1,10 +1,9 @@
-import type { Context } from 'koa';
 import { z } from 'zod';
 import { deleteAgent, findAgent, insertAgent, listAgents, updateAgent, type Agent } from '../../db/agents.js';
 import { findWorkspace } from '../../db/workspaces.js';
 import { newId } from '../../domain/ids.js';
 import { notFound } from '../../errors.js';
-import { requireCapability } from '../auth.js';
+import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
 
@@ -36,15 +35,14 @@ const presentAgent = (a: Agent) => ({
 export function agentRoutes(router: ApiRouter, { db }: ApiDeps): void {
   const manage = requireCapability('manage');
   const read = requireCapability('read');
-  const org = (ctx: Context) => (ctx.state as { principal: { organizationId: string } }).principal.organizationId;
 
   router.post('/workspaces/:id/agents', manage, async (ctx) => {
     const input = parse(createAgentSchema, ctx.request.body);
-    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
     const agent = await insertAgent(db, {
       id: newId('agent'),
-      organizationId: org(ctx),
+      organizationId: orgOf(ctx),
       workspaceId: workspace.id,
       name: input.name,
       instructions: input.instructions,
@@ -56,20 +54,20 @@ export function agentRoutes(router: ApiRouter, { db }: ApiDeps): void {
   });
 
   router.get('/workspaces/:id/agents', read, async (ctx) => {
-    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
-    ctx.body = { data: (await listAgents(db, org(ctx), workspace.id)).map(presentAgent) };
+    ctx.body = { data: (await listAgents(db, orgOf(ctx), workspace.id)).map(presentAgent) };
   });
 
   router.get('/agents/:id', read, async (ctx) => {
-    const agent = await findAgent(db, org(ctx), ctx.params.id);
+    const agent = await findAgent(db, orgOf(ctx), ctx.params.id);
     if (!agent) throw notFound('agent');
     ctx.body = presentAgent(agent);
   });
 
   router.patch('/agents/:id', manage, async (ctx) => {
     const input = parse(updateAgentSchema, ctx.request.body);
-    const agent = await updateAgent(db, org(ctx), ctx.params.id, {
+    const agent = await updateAgent(db, orgOf(ctx), ctx.params.id, {
       ...input,
       roles: input.roles ? [...new Set(input.roles)] : undefined,
     });
@@ -78,7 +76,7 @@ export function agentRoutes(router: ApiRouter, { db }: ApiDeps): void {
   });
 
   router.delete('/agents/:id', manage, async (ctx) => {
-    if (!(await deleteAgent(db, org(ctx), ctx.params.id))) throw notFound('agent');
+    if (!(await deleteAgent(db, orgOf(ctx), ctx.params.id))) throw notFound('agent');
     ctx.status = 204;
   });
 }

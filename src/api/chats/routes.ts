@@ -1,8 +1,7 @@
-import type { Context } from 'koa';
 import { findChat, listChats, listMessages, type Chat, type ChatMessage } from '../../db/chats.js';
 import { findWorkspace } from '../../db/workspaces.js';
 import { notFound } from '../../errors.js';
-import { requireCapability } from '../auth.js';
+import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 
 const presentChat = (c: Chat) => ({
@@ -24,16 +23,15 @@ const presentMessage = (m: ChatMessage) => ({
 
 export function chatRoutes(router: ApiRouter, { db }: ApiDeps): void {
   const read = requireCapability('read');
-  const org = (ctx: Context) => (ctx.state as { principal: { organizationId: string } }).principal.organizationId;
 
   router.get('/workspaces/:id/chats', read, async (ctx) => {
-    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
-    ctx.body = { data: (await listChats(db, org(ctx), workspace.id)).map(presentChat) };
+    ctx.body = { data: (await listChats(db, orgOf(ctx), workspace.id)).map(presentChat) };
   });
 
   router.get('/chats/:id', read, async (ctx) => {
-    const chat = await findChat(db, org(ctx), ctx.params.id);
+    const chat = await findChat(db, orgOf(ctx), ctx.params.id);
     if (!chat) throw notFound('chat');
     ctx.body = { ...presentChat(chat), messages: (await listMessages(db, chat.id)).map(presentMessage) };
   });

@@ -25,7 +25,7 @@ import { newId } from '../../domain/ids.js';
 import { generateSourceToken, hashToken } from '../../domain/tokens.js';
 import { notFound } from '../../errors.js';
 import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
-import { requireCapability } from '../auth.js';
+import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
 import { presentDefinition, presentItem, presentRoom, presentSource, presentWorkspace } from './presenter.js';
@@ -43,15 +43,14 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   const { db, secretBox } = deps;
   const manage = requireCapability('manage');
   const read = requireCapability('read');
-  const org = (ctx: Context) => (ctx.state as { principal: { organizationId: string } }).principal.organizationId;
 
   async function room(ctx: Context) {
-    const found = await findRoom(db, org(ctx), ctx.params.id);
+    const found = await findRoom(db, orgOf(ctx), ctx.params.id);
     if (!found) throw notFound('room');
     return found;
   }
   async function source(ctx: Context) {
-    const found = await findEventSource(db, org(ctx), ctx.params.id);
+    const found = await findEventSource(db, orgOf(ctx), ctx.params.id);
     if (!found) throw notFound('event source');
     return found;
   }
@@ -60,15 +59,15 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   router.post('/workspaces', manage, async (ctx) => {
     const input = parse(workspaceSchema, ctx.request.body);
     ctx.status = 201;
-    ctx.body = presentWorkspace(await insertWorkspace(db, { id: newId('ws'), organizationId: org(ctx), name: input.name }));
+    ctx.body = presentWorkspace(await insertWorkspace(db, { id: newId('ws'), organizationId: orgOf(ctx), name: input.name }));
   });
 
   router.get('/workspaces', read, async (ctx) => {
-    ctx.body = { data: (await listWorkspaces(db, org(ctx))).map(presentWorkspace) };
+    ctx.body = { data: (await listWorkspaces(db, orgOf(ctx))).map(presentWorkspace) };
   });
 
   router.get('/workspaces/:id', read, async (ctx) => {
-    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
     ctx.body = presentWorkspace(workspace);
   });
@@ -76,22 +75,22 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   // Signing for the workspace's generic ingress: a new secret is shown once; DELETE turns signing off.
   router.post('/workspaces/:id/ingress-secret', manage, async (ctx) => {
     const secret = generateWebhookSecret();
-    if (!(await setIngressSecret(db, org(ctx), ctx.params.id, secretBox.seal(secret)))) throw notFound('workspace');
+    if (!(await setIngressSecret(db, orgOf(ctx), ctx.params.id, secretBox.seal(secret)))) throw notFound('workspace');
     ctx.body = { secret, scheme: 'standard-webhooks', headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'] };
   });
 
   router.delete('/workspaces/:id/ingress-secret', manage, async (ctx) => {
-    if (!(await setIngressSecret(db, org(ctx), ctx.params.id, null))) throw notFound('workspace');
+    if (!(await setIngressSecret(db, orgOf(ctx), ctx.params.id, null))) throw notFound('workspace');
     ctx.status = 204;
   });
 
   router.post('/workspaces/:id/rooms', manage, async (ctx) => {
     const input = parse(roomSchema, ctx.request.body);
-    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
     const created = await insertRoom(db, {
       id: newId('room'),
-      organizationId: org(ctx),
+      organizationId: orgOf(ctx),
       workspaceId: workspace.id,
       name: input.name,
       instructions: input.instructions,
@@ -103,9 +102,9 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   });
 
   router.get('/workspaces/:id/rooms', read, async (ctx) => {
-    const workspace = await findWorkspace(db, org(ctx), ctx.params.id);
+    const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
-    ctx.body = { data: (await listRooms(db, org(ctx), workspace.id)).map(presentRoom) };
+    ctx.body = { data: (await listRooms(db, orgOf(ctx), workspace.id)).map(presentRoom) };
   });
 
   router.get('/rooms/:id', read, async (ctx) => {
@@ -118,7 +117,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     const token = generateSourceToken();
     const created = await insertEventSource(db, {
       id: newId('src'),
-      organizationId: org(ctx),
+      organizationId: orgOf(ctx),
       roomId,
       name: input.name,
       tokenHash: hashToken(token),
@@ -132,14 +131,14 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
 
   router.get('/rooms/:id/event-sources', read, async (ctx) => {
     const { id: roomId } = await room(ctx);
-    ctx.body = { data: (await listEventSources(db, org(ctx), roomId)).map(presentSource) };
+    ctx.body = { data: (await listEventSources(db, orgOf(ctx), roomId)).map(presentSource) };
   });
 
   router.post('/event-sources/:id/regenerate-token', manage, async (ctx) => {
     const found = await source(ctx);
     const token = generateSourceToken();
     // The old hash is overwritten: the old URL stops working with this statement.
-    await replaceToken(db, org(ctx), found.id, hashToken(token));
+    await replaceToken(db, orgOf(ctx), found.id, hashToken(token));
     ctx.body = { id: found.id, token, url: sourceUrl(ctx, token) };
   });
 
@@ -148,7 +147,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     const found = await source(ctx);
     const created = await insertDefinition(db, {
       id: newId('def'),
-      organizationId: org(ctx),
+      organizationId: orgOf(ctx),
       sourceId: found.id,
       name: input.name,
       description: input.description,
@@ -166,7 +165,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   });
 
   router.delete('/definitions/:id', manage, async (ctx) => {
-    if (!(await deleteDefinition(db, org(ctx), ctx.params.id))) throw notFound('definition');
+    if (!(await deleteDefinition(db, orgOf(ctx), ctx.params.id))) throw notFound('definition');
     ctx.status = 204;
   });
 
@@ -174,7 +173,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     const query = parse(backlogQuery, ctx.query);
     const found = await room(ctx);
     const [items, counters] = await Promise.all([
-      listBacklog(db, org(ctx), found.id, query.status, query.limit),
+      listBacklog(db, orgOf(ctx), found.id, query.status, query.limit),
       backlogCounters(db, found.id),
     ]);
     ctx.body = { data: items.map(presentItem), ...counters };
@@ -183,7 +182,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   router.get('/rooms/:id/match-log', read, async (ctx) => {
     const { limit } = parse(matchLogQuery, ctx.query);
     const found = await room(ctx);
-    const entries = await matchLog(db, org(ctx), found.id, limit);
+    const entries = await matchLog(db, orgOf(ctx), found.id, limit);
     ctx.body = { data: entries.map((e) => ({ ...e, at: e.at.getTime() })) };
   });
 
