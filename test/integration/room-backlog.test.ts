@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
+import { startReceiver } from '../support/receiver.js';
+import { waitFor } from '../support/wait.js';
+import { roomSchedulerWorkflowId } from '../../src/temporal/workflow-ids.js';
+
+// The room backlog: the per-source cap, priority order, the scheduler's tick and triggerImmediate,
+// and what a failing agent leaves behind.
+
+let slow: Hookwise; // tick of an hour: only a scheduler's first round, a reply or a channel message runs items
+let fast: Hookwise; // tick of half a second
+let llm: FakeLlm;
+let temporal: Client;
+
+/** Agent answers per room, keyed by a marker in the room's instructions (the agent's system prompt). */
+const agents = new Map<string, (req: FakeRequest) => FakeReply>();
+const agentCalls = (marker: string) => llm.requests.filter((r) => String(r.messages[0]?.content).includes(marker));
+
+beforeAll(async () => {
+  llm = await startFakeLlm();
+  llm.script((req) => {
+    const system = String(req.messages[0]?.content ?? '');
+    for (const [marker, answer] of agents) if (system.includes(marker)) return answer(req);
+    return 'agent answer';
+  });
+  const env = { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_LLM_TIMEOUT_MS: '2000' };
+  slow = await startHookwise({ env: { ...env, HOOKWISE_ROOM_TICK_SECONDS: '3600' } });
+  fast = await startHookwise({ env: { ...env, HOOKWISE_ROOM_TICK_SECONDS: '0.5' } });
+  temporal = new Client({ connection: await Connection.connect({ address: slow.config.TEMPORAL_ADDRESS }) });
+});
+afterAll(async () => {
+  await temporal?.connection.close();
+  await fast?.stop();
+  await slow?.stop();
+  await llm?.close();
+});
+
+async function setup(hw: Hookwise, defs: Array<{ name: string; priority: number; type: string }>) {
+  const { key } = await hw.newOrg();
+  const marker = `room-marker-${randomUUID()}`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await hw.request(method, path, { key, body });
+    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
+    return res.body;
+  };
+  const ws = await call('POST', '/api/v1/workspaces', { name: 'backlog' });
+  const room = await call('POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'room', instructions: `You are ${marker}.` });
+  const source = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 'source' });
+  const ids: Record<string, string> = {};
+  for (const d of defs) {
+    const created = await call('POST', `/api/v1/event-sources/${source.id}/definitions`, {
+      name: d.name,
+      description: `an event of type ${d.type}`,
+      priority: d.priority,
+      rule: { path: 'type', equals: d.type },
+    });
+    ids[d.name] = created.id;
+  }
+  return { hw, key, call, marker, workspaceId: ws.id, roomId: room.id as string, sourceId: source.id as string, token: source.token as string, ids };
+}
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+async function send(s: Setup, payload: unknown): Promise<string> {
+  const res = await fetch(`${s.hw.baseUrl}/webhooks/${s.token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as any;
+  expect(body).toMatchObject({ ok: true, eventId: expect.any(String) });
+  return body.eventId;
+}
+
+const backlog = (s: Setup, status?: string) => s.call('GET', `/api/v1/rooms/${s.roomId}/backlog${status ? `?status=${status}` : ''}`);
+
+async function waitForItems(s: Setup, status: string, n: number, timeoutMs = 20_000, intervalMs = 50) {
+  return waitFor(
+    async () => {
+      const b = await backlog(s, status);
+      return b.data.length === n ? b : null;
+    },
+    { timeoutMs, intervalMs, what: `${n} ${status} item(s) in room ${s.roomId}` },
+  );
+}
+
+/** The room's scheduler has finished its round and waits on its tick timer: new items now wait too. */
+async function waitParked(roomId: string) {
+  const handle = temporal.workflow.getHandle(roomSchedulerWorkflowId(roomId));
+  await waitFor(
+    async () => {
+      const history = await handle.fetchHistory().catch(() => null);
+      return history?.events?.some((e) => e.timerStartedEventAttributes) ?? false;
+    },
+    { what: `the scheduler of ${roomId} to wait on its tick` },
+  );
+}
+
+/** Starts the room's scheduler with a reply (nothing to run yet) and waits until it is parked on its tick. */
+async function parkScheduler(s: Setup) {
+  const res = await s.hw.request('POST', `/api/v1/rooms/${s.roomId}/replies`, { key: s.key, body: { text: 'standing by' } });
+  expect(res.status, res.text).toBe(202);
+  await waitParked(s.roomId);
+}
+
+describe('admission', () => {
+  it('caps pending items at 100 per source: of 150 concurrent matched events, 100 wait and 50 are dropped and counted', async () => {
+    const s = await setup(slow, [{ name: 'ping', priority: 1, type: 'ping' }]);
+    await parkScheduler(s);
+
+    const acks = await Promise.all(Array.from({ length: 150 }, (_, i) => send(s, { type: 'ping', n: i })));
+    expect(new Set(acks).size).toBe(150);
+
+    const settled = await waitFor(
+      async () => {
+        const b = await backlog(s, 'pending');
+        return b.depth[s.sourceId] + b.dropped[s.sourceId] === 150 ? b : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: 'all 150 events admitted or dropped' },
+    );
+    expect(settled.depth).toEqual({ [s.sourceId]: 100 });
+    expect(settled.dropped).toEqual({ [s.sourceId]: 50 });
+    expect(settled.data).toHaveLength(100);
+    expect(settled.data.every((i: any) => i.status === 'pending' && i.sourceId === s.sourceId)).toBe(true);
+
+    // Every one of the 150 was matched (the drops are silent to the sender, visible here) and none was run.
+    const log = await s.call('GET', `/api/v1/rooms/${s.roomId}/match-log?limit=1000`);
+    expect(log.data).toHaveLength(150);
+    expect(log.data.every((e: any) => e.matched === s.ids.ping)).toBe(true);
+    expect((await backlog(s)).data).toHaveLength(100);
+    expect(agentCalls(s.marker)).toHaveLength(0);
+    const source = (await s.call('GET', `/api/v1/rooms/${s.roomId}/event-sources`)).data[0];
+    expect(source.droppedCount).toBe(50);
+  }, 90_000);
+
+  it('lists and runs pending items by priority (lower number first), oldest first within a priority', async () => {
+    const s = await setup(slow, [
+      { name: 'low', priority: 50, type: 'low' },
+      { name: 'high', priority: 5, type: 'high' },
+      { name: 'mid', priority: 20, type: 'mid' },
+    ]);
+    await parkScheduler(s);
+    const sent: string[] = [];
+    for (const type of ['low', 'mid', 'high', 'low', 'mid']) {
+      sent.push(await send(s, { type, n: sent.length }));
+      await waitForItems(s, 'pending', sent.length);
+    }
+    const pending = (await backlog(s, 'pending')).data;
+    expect(pending.map((i: any) => i.eventId)).toEqual([sent[2], sent[1], sent[4], sent[0], sent[3]]);
+    expect(pending.map((i: any) => i.priority)).toEqual([5, 20, 20, 50, 50]);
+    expect(agentCalls(s.marker)).toHaveLength(0);
+
+    await s.call('POST', `/api/v1/rooms/${s.roomId}/replies`, { text: 'run them' });
+    const done = await waitForItems(s, 'done', 5);
+    expect([...done.data].sort((a: any, b: any) => a.completedAt - b.completedAt).map((i: any) => i.eventId)).toEqual([
+      sent[2],
+      sent[1],
+      sent[4],
+      sent[0],
+      sent[3],
+    ]);
+    // The agent saw them in that order too.
+    const seen = agentCalls(s.marker).map((r) => JSON.parse(String(r.messages.at(-1).content).replace(/^Event [^\n]*\n/, '')).n);
+    expect(seen).toEqual([2, 1, 4, 0, 3]);
+  });
+});
+
+describe('the scheduler', () => {
+  it('a short tick runs pending items with no reply', async () => {
+    const s = await setup(fast, [{ name: 'tick', priority: 1, type: 'tick' }]);
+    await parkScheduler(s);
+    const started = Date.now();
+    const eventId = await send(s, { type: 'tick' });
+    const done = await waitForItems(s, 'done', 1, 10_000);
+    expect(done.data[0]).toMatchObject({ eventId, result: 'agent answer' });
+    // Tick 0.5 s: well under the time anything else would have run it.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const history = await temporal.workflow.getHandle(roomSchedulerWorkflowId(s.roomId)).fetchHistory();
+    expect(history.events!.some((e) => e.timerFiredEventAttributes)).toBe(true);
+    // Only the reply that started the scheduler came in: no triggerImmediate after it.
+    const triggers = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'triggerImmediate');
+    expect(triggers).toHaveLength(1);
+  });
+
+  it('an agent that keeps failing: the item ends failed with an error, and room.agent.failed is delivered', async () => {
+    const s = await setup(slow, [{ name: 'doomed', priority: 1, type: 'doomed' }]);
+    const receiver = await startReceiver();
+    try {
+      await s.call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['room.agent.failed', 'room.agent.completed'] });
+      agents.set(s.marker, () => ({ status: 500 }));
+      const eventId = await send(s, { type: 'doomed' });
+
+      const failed = await waitForItems(s, 'failed', 1, 30_000);
+      const item = failed.data[0];
+      expect(item).toMatchObject({ eventId, status: 'failed', result: null });
+      expect(item.error).toEqual(expect.any(String));
+      expect(item.error.length).toBeGreaterThan(0);
+      // Retried (3 attempts) before giving up.
+      expect(agentCalls(s.marker)).toHaveLength(3);
+
+      await waitFor(() => receiver.requests.length >= 1, { timeoutMs: 15_000, what: 'the room.agent.failed delivery' });
+      const delivered = JSON.parse(receiver.requests[0].body);
+      expect(delivered).toMatchObject({
+        type: 'room.agent.failed',
+        sessionId: s.roomId,
+        data: { roomId: s.roomId, itemId: item.id, eventId, definitionId: s.ids.doomed, error: item.error },
+      });
+      // Nothing completed, and the failure was announced once.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.requests.map((r) => JSON.parse(r.body).type)).toEqual(['room.agent.failed']);
+    } finally {
+      await receiver.close();
+    }
+  }, 60_000);
+
+  it('POST /rooms/:id/replies stores the reply in the room chat and runs a pending item within 1 s', async () => {
+    const s = await setup(slow, [{ name: 'ask', priority: 1, type: 'ask' }]);
+    let n = 0;
+    agents.set(s.marker, () => `answer ${++n}`);
+    // The first event runs in the scheduler's first round; then it waits on its hour-long tick.
+    await send(s, { type: 'ask', q: 1 });
+    await waitForItems(s, 'done', 1);
+    await waitParked(s.roomId);
+    const second = await send(s, { type: 'ask', q: 2 });
+    await waitForItems(s, 'pending', 1);
+
+    const replied = Date.now();
+    const reply = await s.hw.request('POST', `/api/v1/rooms/${s.roomId}/replies`, {
+      key: s.key,
+      body: { text: 'please go on', author: 'Maria' },
+    });
+    expect(reply.status, reply.text).toBe(202);
+    expect(reply.body).toMatchObject({ id: expect.any(String), chatId: expect.any(String), triggered: true });
+    const done = await waitForItems(s, 'done', 2, 5_000, 20);
+    const woken = done.data.find((i: any) => i.eventId === second);
+    expect(woken).toMatchObject({ result: 'answer 2' });
+    // Timed by the item's own timestamps, so the polling above doesn't count against it.
+    expect(woken.completedAt - replied, `started after ${woken.startedAt - replied} ms`).toBeLessThan(1_000);
+
+    const chats = (await s.call('GET', `/api/v1/workspaces/${s.workspaceId}/chats`)).data;
+    expect(chats).toEqual([expect.objectContaining({ id: reply.body.chatId, roomId: s.roomId })]);
+    const chat = await s.call('GET', `/api/v1/chats/${reply.body.chatId}`);
+    expect(chat.messages.map((m: any) => [m.role, m.author, m.content])).toEqual([
+      ['assistant', 'agent', 'answer 1'],
+      ['user', 'Maria', 'please go on'],
+      ['assistant', 'agent', 'answer 2'],
+    ]);
+    // The agent's second run had the reply in its conversation.
+    expect(JSON.stringify(agentCalls(s.marker)[1].messages)).toContain('Maria: please go on');
+  });
+});

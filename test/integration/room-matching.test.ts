@@ -1,0 +1,261 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
+import { waitFor } from '../support/wait.js';
+import { roomEventWorkflowId } from '../../src/temporal/workflow-ids.js';
+
+// Matching an inbound room event to a definition: rules in priority order, then the LLM (fast tier)
+// over the description-only definitions — with a real OpenAI client talking to a local fake server.
+
+const LLM_TIMEOUT_MS = 1_000;
+
+let h: Hookwise;
+let noLlm: Hookwise;
+let llm: FakeLlm;
+let temporal: Client;
+
+/** Matcher answers per test, keyed by a definition id that appears in the matcher's prompt. */
+const matchers = new Map<string, (req: FakeRequest) => FakeReply>();
+const promptText = (req: FakeRequest) => req.messages.map((m: any) => String(m.content)).join('\n');
+/** The matcher requests that listed this definition. */
+const matcherCalls = (defId: string) => llm.requests.filter((r) => r.messages[0]?.content?.includes(`"${defId}"`));
+
+beforeAll(async () => {
+  llm = await startFakeLlm();
+  llm.script((req) => {
+    const text = promptText(req);
+    for (const [defId, answer] of matchers) if (text.includes(`"${defId}"`)) return answer(req);
+    // Everything else is an agent run on an admitted item.
+    return 'agent answer';
+  });
+  h = await startHookwise({
+    env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_LLM_TIMEOUT_MS: String(LLM_TIMEOUT_MS), HOOKWISE_ROOM_TICK_SECONDS: '3600' },
+  });
+  noLlm = await startHookwise({ env: { HOOKWISE_ROOM_TICK_SECONDS: '3600' } });
+  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
+});
+afterAll(async () => {
+  await temporal?.connection.close();
+  await noLlm?.stop();
+  await h?.stop();
+  await llm?.close();
+});
+
+type Def = { name: string; priority: number; rule?: unknown; description?: string };
+
+async function setup(hw: Hookwise, defs: Def[]) {
+  const { key } = await hw.newOrg();
+  const call = async (path: string, body: unknown) => {
+    const res = await hw.request('POST', path, { key, body });
+    expect(res.status, res.text).toBe(201);
+    return res.body;
+  };
+  const ws = await call('/api/v1/workspaces', { name: 'matching' });
+  const room = await call(`/api/v1/workspaces/${ws.id}/rooms`, { name: 'room', instructions: 'Handle events.' });
+  const source = await call(`/api/v1/rooms/${room.id}/event-sources`, { name: 'source' });
+  const ids: Record<string, string> = {};
+  for (const d of defs) {
+    const created = await call(`/api/v1/event-sources/${source.id}/definitions`, {
+      name: d.name,
+      description: d.description ?? `the ${d.name} event`,
+      priority: d.priority,
+      ...(d.rule ? { rule: d.rule } : {}),
+    });
+    ids[d.name] = created.id;
+  }
+  return { hw, key, roomId: room.id as string, sourceId: source.id as string, token: source.token as string, ids };
+}
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+async function send(s: Setup, payload: unknown): Promise<string> {
+  const res = await fetch(`${s.hw.baseUrl}/webhooks/${s.token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  const body = (await res.json()) as any;
+  expect(res.status).toBe(200);
+  expect(body).toMatchObject({ ok: true, eventId: expect.any(String) });
+  return body.eventId;
+}
+
+async function logEntry(s: Setup, eventId: string, timeoutMs = 20_000) {
+  return waitFor(
+    async () => {
+      const res = await s.hw.request('GET', `/api/v1/rooms/${s.roomId}/match-log`, { key: s.key });
+      return res.body.data.find((e: any) => e.eventId === eventId) ?? null;
+    },
+    { timeoutMs, what: `match log entry for ${eventId}` },
+  );
+}
+
+/** The event's ingest workflow outcome: once it is there, nothing more happens to the event. */
+async function outcome(s: Setup, eventId: string) {
+  return temporal.workflow.getHandle(roomEventWorkflowId(s.roomId, eventId)).result();
+}
+
+async function backlogItems(s: Setup) {
+  const res = await s.hw.request('GET', `/api/v1/rooms/${s.roomId}/backlog`, { key: s.key });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+const choose = (definitionId: string | null, reason: string) => JSON.stringify({ definitionId, reason });
+
+describe('matching with an LLM configured', () => {
+  it('priority order decides, between rules and between a rule and an LLM-judged definition', async () => {
+    const s = await setup(h, [
+      { name: 'typed', priority: 5, rule: { path: 'type', equals: 'order.created' } },
+      { name: 'has id', priority: 1, rule: { path: 'data.id', exists: true } },
+      { name: 'described', priority: 3 },
+    ]);
+    let llmSays: string | null = null;
+    matchers.set(s.ids.described, () => choose(llmSays, llmSays ? 'it is described' : 'not this one'));
+    const eventId = await send(s, { type: 'order.created', data: { id: 'o_1' } });
+    const entry = await logEntry(s, eventId);
+    expect(entry).toMatchObject({ matched: s.ids['has id'], reason: 'rule matched: data.id exists' });
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'admitted', definitionId: s.ids['has id'] });
+    // The top-priority rule matched: nothing ranked above it for the LLM to judge.
+    expect(matcherCalls(s.ids.described)).toHaveLength(0);
+
+    // Only the priority-5 rule matches this one, and `described` (priority 3) ranks above it: the LLM
+    // judges `described` first, says no, so the rule wins.
+    const second = await send(s, { type: 'order.created', data: {} });
+    expect(await logEntry(s, second)).toMatchObject({ matched: s.ids.typed, reason: 'rule matched: type = "order.created"' });
+    expect(matcherCalls(s.ids.described)).toHaveLength(1);
+
+    // When the LLM says it is `described`, the higher-priority definition wins over the matching rule.
+    llmSays = s.ids.described;
+    const third = await send(s, { type: 'order.created', data: { other: true } });
+    expect(await logEntry(s, third)).toMatchObject({ matched: s.ids.described, reason: 'LLM: it is described' });
+  });
+
+  it('description-only definitions go to the LLM fast tier, only they, in priority order; its choice is logged with the reason', async () => {
+    const s = await setup(h, [
+      { name: 'third', priority: 30, description: 'a refund was issued' },
+      { name: 'never', priority: 2, rule: { path: 'type', equals: 'never.sent' } },
+      { name: 'first', priority: 10, description: 'a new customer signed up' },
+      { name: 'second', priority: 20, description: 'an invoice was paid' },
+    ]);
+    matchers.set(s.ids.first, () => choose(s.ids.second, 'the payload is a paid invoice'));
+    const payload = { kind: 'invoice', state: 'paid', amount: 4200 };
+    const eventId = await send(s, payload);
+
+    const entry = await logEntry(s, eventId);
+    expect(entry).toMatchObject({ sourceId: s.sourceId, matched: s.ids.second });
+    expect(entry.reason).toBe('LLM: the payload is a paid invoice');
+
+    const calls = matcherCalls(s.ids.first);
+    expect(calls).toHaveLength(1);
+    const [req] = calls;
+    expect(req.model).toBe('gpt-4o-mini');
+    const system: string = req.messages[0].content;
+    expect(system).not.toContain(s.ids.never);
+    const positions = [s.ids.first, s.ids.second, s.ids.third].map((id) => system.indexOf(`"${id}"`));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(JSON.stringify(req.messages.slice(1))).toContain('4200');
+
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'admitted', definitionId: s.ids.second });
+    const items = (await backlogItems(s)).data;
+    expect(items).toEqual([expect.objectContaining({ eventId, definitionId: s.ids.second, priority: 20 })]);
+  });
+
+  it('the LLM says no definition fits → logged as unmatched, nothing in the backlog', async () => {
+    const s = await setup(h, [{ name: 'refund', priority: 1, description: 'a refund was issued' }]);
+    matchers.set(s.ids.refund, () => choose(null, 'this is a shipping notice'));
+    const eventId = await send(s, { type: 'shipment.sent' });
+
+    const entry = await logEntry(s, eventId);
+    expect(entry).toMatchObject({ matched: null });
+    expect(entry.reason).toMatch(/LLM found no match: this is a shipping notice/);
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'no_match' });
+    const backlog = await backlogItems(s);
+    expect(backlog.data).toEqual([]);
+    expect(backlog.depth).toEqual({ [s.sourceId]: 0 });
+    expect(backlog.dropped).toEqual({ [s.sourceId]: 0 });
+  });
+
+  it('malformed LLM output is retried by Temporal until a good answer: eventually matched', async () => {
+    const s = await setup(h, [{ name: 'signup', priority: 1, description: 'a new customer signed up' }]);
+    let n = 0;
+    matchers.set(s.ids.signup, () => {
+      n++;
+      if (n === 1) return 'Sure! The event is a signup.';
+      if (n === 2) return choose('def_that_does_not_exist', 'made up');
+      return '```json\n' + choose(s.ids.signup, 'a user registered') + '\n```';
+    });
+    const eventId = await send(s, { event: 'user.registered', user: { email: 'a@example.com' } });
+    const entry = await logEntry(s, eventId, 30_000);
+    expect(entry).toMatchObject({ matched: s.ids.signup, reason: 'LLM: a user registered' });
+    expect(matcherCalls(s.ids.signup)).toHaveLength(3);
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'admitted' });
+  });
+
+  it('a slow LLM (past HOOKWISE_LLM_TIMEOUT_MS) is retried: still matched, the event is not lost', async () => {
+    const s = await setup(h, [{ name: 'churn', priority: 1, description: 'a subscription was cancelled' }]);
+    let n = 0;
+    matchers.set(s.ids.churn, () => {
+      n++;
+      const answer = choose(s.ids.churn, 'subscription cancelled');
+      return n === 1 ? { content: answer, delayMs: LLM_TIMEOUT_MS * 4 } : answer;
+    });
+    const eventId = await send(s, { type: 'customer.subscription.deleted', data: { object: { id: 'sub_1' } } });
+    const entry = await logEntry(s, eventId, 30_000);
+    expect(entry).toMatchObject({ matched: s.ids.churn, reason: 'LLM: subscription cancelled' });
+    expect(matcherCalls(s.ids.churn).length).toBeGreaterThanOrEqual(2);
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'admitted', definitionId: s.ids.churn });
+    const items = (await backlogItems(s)).data;
+    expect(items.map((i: any) => i.eventId)).toEqual([eventId]);
+  });
+
+  it('the LLM answer is cached: two events of the same shape cost one call; another discriminator asks again', async () => {
+    const s = await setup(h, [{ name: 'order', priority: 1, description: 'an order was created' }]);
+    matchers.set(s.ids.order, (req) =>
+      promptText(req).includes('order.created') ? choose(s.ids.order, 'an order') : choose(null, 'not an order'),
+    );
+    const first = await send(s, { type: 'order.created', data: { id: 'o_1', amount: 5, customer: 'Ada' } });
+    expect(await logEntry(s, first)).toMatchObject({ matched: s.ids.order, reason: 'LLM: an order' });
+    const second = await send(s, { type: 'order.created', data: { id: 'o_2', amount: 7, customer: 'Grace' } });
+    const cached = await logEntry(s, second);
+    expect(cached).toMatchObject({ matched: s.ids.order });
+    expect(cached.reason).toMatch(/cached LLM answer/);
+    expect(matcherCalls(s.ids.order)).toHaveLength(1);
+
+    const third = await send(s, { type: 'order.cancelled', data: { id: 'o_3', amount: 7, customer: 'Grace' } });
+    expect(await logEntry(s, third)).toMatchObject({ matched: null });
+    expect(matcherCalls(s.ids.order)).toHaveLength(2);
+  });
+});
+
+describe('matching with no LLM configured', () => {
+  it('rule definitions still match; description-only definitions are never guessed', async () => {
+    const s = await setup(noLlm, [
+      { name: 'described', priority: 1, description: 'anything at all' },
+      { name: 'ruled', priority: 2, rule: { path: 'type', equals: 'rule.hit' } },
+    ]);
+    const hit = await send(s, { type: 'rule.hit' });
+    expect(await logEntry(s, hit)).toMatchObject({ matched: s.ids.ruled, reason: 'rule matched: type = "rule.hit"' });
+    expect(await outcome(s, hit)).toMatchObject({ outcome: 'admitted', definitionId: s.ids.ruled });
+
+    const miss = await send(s, { type: 'other' });
+    const entry = await logEntry(s, miss);
+    expect(entry.matched).toBeNull();
+    expect(entry.reason).toMatch(/no LLM configured/);
+    expect(await outcome(s, miss)).toMatchObject({ outcome: 'no_match' });
+  });
+
+  it('a source with only description-only definitions logs "no LLM configured" and admits nothing', async () => {
+    const s = await setup(noLlm, [
+      { name: 'a', priority: 1, description: 'an invoice was paid' },
+      { name: 'b', priority: 2, description: 'anything else' },
+    ]);
+    const eventId = await send(s, { type: 'invoice.paid' });
+    const entry = await logEntry(s, eventId);
+    expect(entry).toMatchObject({ matched: null });
+    expect(entry.reason).toMatch(/no LLM configured/);
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'no_match' });
+    expect((await backlogItems(s)).data).toEqual([]);
+  });
+});

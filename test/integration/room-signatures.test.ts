@@ -1,0 +1,327 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Stripe from 'stripe';
+import { Webhook } from 'standardwebhooks';
+import { Client, Connection } from '@temporalio/client';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { waitFor } from '../support/wait.js';
+import { roomSchedulerWorkflowId } from '../../src/temporal/workflow-ids.js';
+
+// Opt-in verification of room event sources, checked with what real senders use to sign, and the
+// Twilio channel route, whose signature covers the public URL Twilio called.
+
+const PUBLIC_URL = 'https://hooks.example.com';
+
+let h: Hookwise;
+let llm: FakeLlm;
+let temporal: Client;
+beforeAll(async () => {
+  llm = await startFakeLlm();
+  llm.script(() => 'agent answer');
+  h = await startHookwise({
+    env: {
+      OPENAI_BASE_URL: llm.baseURL,
+      HOOKWISE_PUBLIC_URL: PUBLIC_URL,
+      HOOKWISE_ROOM_TICK_SECONDS: '3600',
+      HOOKWISE_LLM_TIMEOUT_MS: '2000',
+    },
+  });
+  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
+});
+afterAll(async () => {
+  await temporal?.connection.close();
+  await h?.stop();
+  await llm?.close();
+});
+
+async function api(key: string, method: string, path: string, body?: unknown) {
+  const res = await h.request(method, path, { key, body });
+  expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
+  return res.body;
+}
+
+async function setup(opts: { verification?: Record<string, string>; twilioAuthToken?: string } = {}) {
+  const { key } = await h.newOrg();
+  const ws = await api(key, 'POST', '/api/v1/workspaces', { name: 'signed' });
+  const room = await api(key, 'POST', `/api/v1/workspaces/${ws.id}/rooms`, {
+    name: 'signed room',
+    instructions: 'Handle signed events.',
+    ...(opts.twilioAuthToken ? { twilioAuthToken: opts.twilioAuthToken } : {}),
+  });
+  const source = await api(key, 'POST', `/api/v1/rooms/${room.id}/event-sources`, {
+    name: 'sender',
+    ...(opts.verification ? { verification: opts.verification } : {}),
+  });
+  const def = await api(key, 'POST', `/api/v1/event-sources/${source.id}/definitions`, {
+    name: 'signed event',
+    description: 'any event of type sig.event',
+    priority: 1,
+    rule: { path: 'type', equals: 'sig.event' },
+  });
+  return { key, workspaceId: ws.id, roomId: room.id, sourceId: source.id, token: source.token as string, url: source.url as string, definitionId: def.id };
+}
+
+async function send(token: string, body: string, headers: Record<string, string>) {
+  const res = await fetch(`${h.baseUrl}/webhooks/${token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { ok: boolean; error?: string; eventId?: string };
+}
+
+async function expectMatched(s: Awaited<ReturnType<typeof setup>>, eventId: string) {
+  const entry = await waitFor(
+    async () => (await api(s.key, 'GET', `/api/v1/rooms/${s.roomId}/match-log`)).data.find((e: any) => e.eventId === eventId),
+    { what: `match log entry for ${eventId}` },
+  );
+  expect(entry).toMatchObject({ sourceId: s.sourceId, matched: s.definitionId });
+}
+
+async function recordedEvents(sourceId: string): Promise<number> {
+  const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM room_events WHERE source_id = $1`, [sourceId]);
+  return rows[0].n;
+}
+
+const body = (n: number) => JSON.stringify({ id: `evt_${n}`, object: 'event', type: 'sig.event', data: { object: { amount: 100 * n } } });
+const tamper = (b: string) => b.replace('"amount":', '"amount":9');
+
+describe('room event source verification', () => {
+  it('stripe: Stripe-Signature from the official library passes; tampered or stale fails', async () => {
+    const secret = 'whsec_test_room_secret_0123456789';
+    const s = await setup({ verification: { scheme: 'stripe', secret } });
+    const stripe = new Stripe('sk_test_x');
+
+    const payload = body(1);
+    const header = stripe.webhooks.generateTestHeaderString({ payload, secret });
+    const ok = await send(s.token, payload, { 'stripe-signature': header });
+    expect(ok).toEqual({ ok: true, eventId: expect.any(String) });
+    await expectMatched(s, ok.eventId!);
+
+    expect(await send(s.token, tamper(payload), { 'stripe-signature': header })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/signature/),
+    });
+    const staleHeader = stripe.webhooks.generateTestHeaderString({
+      payload,
+      secret,
+      timestamp: Math.floor(Date.now() / 1000) - 10 * 60,
+    });
+    expect(await send(s.token, payload, { 'stripe-signature': staleHeader })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/tolerance/),
+    });
+    expect(await send(s.token, payload, {})).toMatchObject({ ok: false });
+    const wrongSecret = stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_other' });
+    expect(await send(s.token, payload, { 'stripe-signature': wrongSecret })).toMatchObject({ ok: false });
+    expect(await recordedEvents(s.sourceId)).toBe(1);
+  });
+
+  it('github: X-Hub-Signature-256 = sha256=<hex HMAC-SHA256 of the body> passes; tampered fails', async () => {
+    const secret = "It's a Secret to Everybody";
+    const s = await setup({ verification: { scheme: 'github', secret } });
+    const payload = JSON.stringify({ action: 'opened', type: 'sig.event', number: 1 });
+    const signature = `sha256=${createHmac('sha256', secret).update(payload, 'utf8').digest('hex')}`;
+    const ok = await send(s.token, payload, { 'x-hub-signature-256': signature, 'x-github-event': 'issues' });
+    expect(ok).toEqual({ ok: true, eventId: expect.any(String) });
+    await expectMatched(s, ok.eventId!);
+
+    expect(await send(s.token, payload.replace('opened', 'closed'), { 'x-hub-signature-256': signature })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/signature/),
+    });
+    // The legacy SHA-1 header alone is not enough.
+    const sha1 = `sha1=${createHmac('sha1', secret).update(payload).digest('hex')}`;
+    expect(await send(s.token, payload, { 'x-hub-signature': sha1 })).toMatchObject({ ok: false });
+    expect(await recordedEvents(s.sourceId)).toBe(1);
+  });
+
+  it('standard-webhooks: signed with the standardwebhooks library passes; tampered or stale fails', async () => {
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const s = await setup({ verification: { scheme: 'standard-webhooks', secret } });
+    const wh = new Webhook(secret);
+    const headersFor = (id: string, at: Date, payload: string) => ({
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': wh.sign(id, at, payload),
+    });
+
+    const payload = body(2);
+    const now = new Date();
+    const ok = await send(s.token, payload, headersFor('msg_1', now, payload));
+    expect(ok).toEqual({ ok: true, eventId: expect.any(String) });
+    await expectMatched(s, ok.eventId!);
+
+    expect(await send(s.token, tamper(payload), headersFor('msg_2', now, payload))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/signature/),
+    });
+    const stale = new Date(Date.now() - 10 * 60 * 1000);
+    expect(await send(s.token, payload, headersFor('msg_3', stale, payload))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/tolerance/),
+    });
+    // The id is signed too: the same signature under another id fails.
+    expect(await send(s.token, payload, { ...headersFor('msg_4', now, payload), 'webhook-id': 'msg_5' })).toMatchObject({ ok: false });
+    expect(await recordedEvents(s.sourceId)).toBe(1);
+  });
+
+  for (const [scheme, algorithm, header] of [
+    ['hmac-sha256', 'sha256', 'X-Body-Signature'],
+    ['hmac-sha512', 'sha512', 'X-Body-Hmac'],
+  ] as const) {
+    it(`${scheme}: hex HMAC of the raw body in the named header ${header} passes; tampered fails`, async () => {
+      const secret = `plain-${scheme}-secret`;
+      const s = await setup({ verification: { scheme, secret, header } });
+      const payload = body(3);
+      const digest = createHmac(algorithm, secret).update(payload).digest('hex');
+
+      const ok = await send(s.token, payload, { [header.toLowerCase()]: digest });
+      expect(ok).toEqual({ ok: true, eventId: expect.any(String) });
+      await expectMatched(s, ok.eventId!);
+      // The prefixed form (`sha256=<hex>`) is accepted as well.
+      expect(await send(s.token, payload, { [header]: `${algorithm}=${digest}` })).toMatchObject({ ok: true });
+
+      expect(await send(s.token, tamper(payload), { [header]: digest })).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/signature/),
+      });
+      // Right digest in the wrong header.
+      expect(await send(s.token, payload, { 'x-other-header': digest })).toMatchObject({ ok: false });
+      // The other algorithm's digest of the same body.
+      const other = createHmac(algorithm === 'sha256' ? 'sha512' : 'sha256', secret).update(payload).digest('hex');
+      expect(await send(s.token, payload, { [header]: other })).toMatchObject({ ok: false });
+      expect(await recordedEvents(s.sourceId)).toBe(2);
+    });
+  }
+});
+
+/** Twilio's published scheme: base64 HMAC-SHA1 (auth token) of the URL followed by the sorted params' names and values. */
+function twilioSign(authToken: string, url: string, params: Record<string, string>): string {
+  const data = Object.keys(params)
+    .sort()
+    .reduce((acc, k) => acc + k + params[k], url);
+  return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
+}
+
+async function postTwilio(roomId: string, params: Record<string, string>, signature: string | undefined) {
+  const res = await fetch(`${h.baseUrl}/webhooks/channel/twilio/${roomId}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(signature ? { 'x-twilio-signature': signature } : {}),
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
+}
+
+/** The room's scheduler has finished its round and waits on its tick timer. */
+async function waitParked(roomId: string) {
+  const handle = temporal.workflow.getHandle(roomSchedulerWorkflowId(roomId));
+  await waitFor(
+    async () => {
+      const history = await handle.fetchHistory().catch(() => null);
+      return history?.events?.some((e) => e.timerStartedEventAttributes) ?? false;
+    },
+    { what: `the scheduler of ${roomId} to wait on its tick` },
+  );
+}
+
+async function backlog(s: { key: string; roomId: string }, status: string) {
+  return (await api(s.key, 'GET', `/api/v1/rooms/${s.roomId}/backlog?status=${status}`)).data as any[];
+}
+
+async function roomChatMessages(s: { key: string; workspaceId: string; roomId: string }) {
+  const chats = (await api(s.key, 'GET', `/api/v1/workspaces/${s.workspaceId}/chats`)).data as any[];
+  const chat = chats.find((c) => c.roomId === s.roomId);
+  if (!chat) return null;
+  return (await api(s.key, 'GET', `/api/v1/chats/${chat.id}`)).messages as any[];
+}
+
+describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
+  it('a valid signature over the public URL → 200 TwiML, the message lands in the room chat and wakes the room', async () => {
+    const authToken = 'twilio_auth_token_0123456789abcdef';
+    const s = await setup({ twilioAuthToken: authToken });
+
+    // First event: run by the scheduler's first round; then it waits on its (hour-long) tick.
+    expect(await send(s.token, body(1), {})).toMatchObject({ ok: true });
+    await waitFor(async () => (await backlog(s, 'done')).length === 1, { what: 'the first item done' });
+    await waitParked(s.roomId);
+    // Second event: admitted, and waits.
+    const second = await send(s.token, body(2), {});
+    expect(second).toMatchObject({ ok: true });
+    await waitFor(async () => (await backlog(s, 'pending')).length === 1, { what: 'the second item pending' });
+
+    const params = {
+      AccountSid: 'AC00000000000000000000000000000000',
+      MessageSid: 'SM00000000000000000000000000000001',
+      From: 'whatsapp:+15551234567',
+      To: 'whatsapp:+15557654321',
+      Body: 'Hello from WhatsApp — ça va?',
+      NumMedia: '0',
+    };
+    const publicUrl = `${PUBLIC_URL}/webhooks/channel/twilio/${s.roomId}`;
+    const sent = Date.now();
+    const res = await postTwilio(s.roomId, params, twilioSign(authToken, publicUrl, params));
+    expect(res.status, res.text).toBe(200);
+    expect(res.contentType).toMatch(/text\/xml/);
+    expect(res.text).toContain('<Response>');
+
+    const done = await waitFor(
+      async () => {
+        const items = await backlog(s, 'done');
+        return items.length === 2 ? items : null;
+      },
+      { timeoutMs: 5_000, intervalMs: 25, what: 'the pending item processed after the channel message' },
+    );
+    // Timed by the item's own timestamps, so the polling above doesn't count against it.
+    const woken = done.find((i) => i.eventId === second.eventId)!;
+    expect(woken.completedAt - sent, `started after ${woken.startedAt - sent} ms`).toBeLessThan(1_000);
+
+    const messages = (await roomChatMessages(s))!;
+    expect(messages.filter((m) => m.role === 'user')).toEqual([
+      expect.objectContaining({ author: params.From, content: params.Body }),
+    ]);
+    expect(messages.filter((m) => m.role === 'assistant')).toHaveLength(2);
+  });
+
+  it('a bad signature → 403 and nothing stored', async () => {
+    const authToken = 'twilio_auth_token_fedcba9876543210';
+    const s = await setup({ twilioAuthToken: authToken });
+    const params = { From: '+15550000001', To: '+15550000002', Body: 'forged message', MessageSid: 'SM1' };
+    const publicUrl = `${PUBLIC_URL}/webhooks/channel/twilio/${s.roomId}`;
+    const good = twilioSign(authToken, publicUrl, params);
+
+    const attempts: Array<[string, Record<string, string>, string | undefined]> = [
+      ['signed with another token', params, twilioSign('another-token', publicUrl, params)],
+      // The URL this server sees is not the one Twilio called: a signature over it must not pass.
+      ['signed over the local URL', params, twilioSign(authToken, `${h.baseUrl}/webhooks/channel/twilio/${s.roomId}`, params)],
+      ['a param changed after signing', { ...params, Body: 'changed' }, good],
+      ['no signature', params, undefined],
+    ];
+    for (const [what, p, signature] of attempts) {
+      const res = await postTwilio(s.roomId, p, signature);
+      expect(res.status, what).toBe(403);
+    }
+    expect(await roomChatMessages(s)).toBeNull();
+    const { rows } = await h.db.query(
+      `SELECT count(*)::int AS n FROM chat_messages m JOIN chats c ON c.id = m.chat_id WHERE c.room_id = $1`,
+      [s.roomId],
+    );
+    expect(rows[0].n).toBe(0);
+
+    // A room without a Twilio token refuses every signature.
+    const plain = await setup();
+    const url = `${PUBLIC_URL}/webhooks/channel/twilio/${plain.roomId}`;
+    expect((await postTwilio(plain.roomId, params, twilioSign(authToken, url, params))).status).toBe(403);
+
+    // And the correct signature is accepted, so the refusals above were about the signature.
+    const accepted = await postTwilio(s.roomId, params, good);
+    expect(accepted.status).toBe(200);
+    const messages = (await roomChatMessages(s))!;
+    expect(messages).toEqual([expect.objectContaining({ role: 'user', author: params.From, content: 'forged message' })]);
+  });
+});
