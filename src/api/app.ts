@@ -22,6 +22,11 @@ import { ingressRouter } from './ingress/routes.js';
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
   app.proxy = true;
+  // A streaming client that goes away is not an error worth a stack trace; anything else is logged once.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
+    deps.log(`koa: ${err.stack ?? err.message}`);
+  });
   app.use(errorHandler(deps.log));
 
   const health = healthRouter(deps.db, deps.temporal);

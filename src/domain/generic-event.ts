@@ -84,8 +84,13 @@ export function normalizeGenericEvent(r: GenericRequest): GenericEnvelopeFields 
     payloadString(r.payload, 'type') ??
     payloadString(r.payload, 'action') ??
     DEFAULT_EVENT_TYPE;
+  // After the seed's two headers, the Standard Webhooks message id: a signed sender's retries repeat it.
   const dedupeKey =
-    queryParam(r.query, 'dedupe_key') ?? headerValue(r.headers, 'x-webhook-id') ?? headerValue(r.headers, 'x-request-id') ?? null;
+    queryParam(r.query, 'dedupe_key') ??
+    headerValue(r.headers, 'x-webhook-id') ??
+    headerValue(r.headers, 'x-request-id') ??
+    headerValue(r.headers, 'webhook-id') ??
+    null;
   const sourceIdentifier =
     queryParam(r.query, 'source_identifier') ?? dedupeKey ?? payloadString(r.payload, 'id') ?? `${source}:${r.workspaceId}`;
   return {

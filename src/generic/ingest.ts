@@ -105,6 +105,10 @@ export async function acceptGenericEvent(
       payload: req.rawBody.toString('utf8'),
     });
   } catch (err) {
+    // PostgreSQL refuses NUL in text (22021): the request itself is at fault, retrying won't help.
+    if ((err as { code?: string }).code === '22021') {
+      throw new AppError('bad_request', 'event fields (type, id, dedupe key, headers) cannot contain NUL (\\u0000) characters');
+    }
     deps.log(`generic event for workspace ${workspace.id} not recorded: ${(err as Error).message}`);
     throw new AppError('unavailable', 'the event could not be recorded; retry later');
   }

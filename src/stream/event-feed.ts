@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Db } from '../db/pool.js';
 import { eventsAfter, latestSeq, seqOfEvent, type LoggedEvent } from '../db/event-log.js';
+import { AppError } from '../errors.js';
 
 /** How often a subscriber looks for events anyway, in case a notification was missed (reconnects). */
 const SAFETY_POLL_MS = 5_000;
@@ -54,7 +55,11 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
   return {
     /** Resolves a client's resume point (a seq, or an event id it saw) to a seq; null → from now on. */
     async startSeq(organizationId: string, lastEventId: string | null): Promise<number> {
-      if (lastEventId && /^\d+$/.test(lastEventId)) return Number(lastEventId);
+      if (lastEventId && /^\d+$/.test(lastEventId)) {
+        const seq = Number(lastEventId);
+        if (!Number.isSafeInteger(seq)) throw new AppError('bad_request', 'Last-Event-ID is not a sequence number this stream issued');
+        return seq;
+      }
       if (lastEventId) {
         const seq = await seqOfEvent(db, organizationId, lastEventId);
         if (seq !== null) return seq;

@@ -126,6 +126,8 @@ describe('normalizeGenericEvent: dedupeKey', () => {
     ['x-request-id', {}, { 'x-request-id': 'req-1' }, 'req-1'],
     ['x-request-id array → first', {}, { 'x-request-id': ['req-a', 'req-b'] }, 'req-a'],
     ['header names matched case-insensitively', {}, { 'X-Webhook-Id': 'wh-1' }, 'wh-1'],
+    ['x-request-id over webhook-id', {}, { 'x-request-id': 'req-1', 'webhook-id': 'msg_1' }, 'req-1'],
+    ['webhook-id (Standard Webhooks) last', {}, { 'webhook-id': 'msg_1' }, 'msg_1'],
     ['x-request-id empty → null', {}, { 'x-request-id': '' }, null],
     ['empty array → null', {}, { 'x-webhook-id': [] }, null],
     ['nothing → null', {}, {}, null],

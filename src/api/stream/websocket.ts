@@ -7,6 +7,8 @@ import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
 
 export const WEBSOCKET_PATH = '/api/v1/events/ws';
 
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' };
+
 /**
  * The same events as the SSE stream, over a WebSocket at /api/v1/events/ws: each message is one event
  * envelope, exactly the JSON a webhook receives. Browsers cannot set headers on a WebSocket, so the
@@ -21,16 +23,18 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
       socket.destroy();
       return;
     }
-    const refuse = (status: number, message: string) => {
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n` +
-        JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'forbidden', message, details: {} } }));
+    const refuse = (e: AppError) => {
+      socket.end(
+        `HTTP/1.1 ${e.status} ${STATUS_TEXT[e.status] ?? 'Error'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n` +
+          JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } }),
+      );
     };
     const token = bearerToken(req.headers.authorization ?? '') ?? url.searchParams.get('access_token');
-    if (!token) return refuse(401, 'send Authorization: Bearer <token> or ?access_token=');
+    if (!token) return refuse(new AppError('unauthorized', 'send Authorization: Bearer <token> or ?access_token='));
     authenticator
       .principalFor(token)
       .then(async (principal) => {
-        if (!hasCapability(principal, 'read')) return refuse(403, 'the event stream needs the `read` capability');
+        if (!hasCapability(principal, 'read')) return refuse(new AppError('forbidden', 'the event stream needs the `read` capability'));
         const from = await feed.startSeq(principal.organizationId, url.searchParams.get('after'));
         wss.handleUpgrade(req, socket, head, (ws) => {
           const subscription = feed.subscribe(principal.organizationId, from, typeFilter(url.searchParams.get('types') ?? undefined), (e) =>
@@ -40,7 +44,7 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
           ws.on('error', () => subscription.close());
         });
       })
-      .catch((err) => refuse(err instanceof AppError && err.status === 403 ? 403 : 401, (err as Error).message));
+      .catch((err) => refuse(err instanceof AppError ? err : new AppError('unauthorized', 'could not authenticate')));
   });
   return wss;
 }

@@ -1,0 +1,361 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
+import { startReceiver } from '../support/receiver.js';
+import { waitFor } from '../support/wait.js';
+
+// Workspace agents: their admin routes, and role routing — an event whose role an agent holds opens
+// a chat for that agent, runs it, and publishes its answer (or its failure).
+
+let h: Hookwise;
+let llm: FakeLlm;
+const receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
+/** Each test's agents carry a unique marker in their instructions; the fake model answers by marker. */
+const replies = new Map<string, (req: FakeRequest) => FakeReply>();
+const callsFor = (marker: string) => llm.requests.filter((r) => String(r.messages[0]?.content ?? '').includes(marker));
+
+beforeAll(async () => {
+  llm = await startFakeLlm();
+  llm.script((req) => {
+    const system = String(req.messages[0]?.content ?? '');
+    for (const [marker, reply] of replies) if (system.includes(marker)) return reply(req);
+    return { status: 400 };
+  });
+  h = await startHookwise({
+    env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_LLM_TIMEOUT_MS: '2000', HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600' },
+  });
+});
+afterAll(async () => {
+  for (const r of receivers) await r.close();
+  await h?.stop();
+  await llm?.close();
+});
+
+async function setup() {
+  const { key, orgId } = await h.newOrg();
+  const call = async (method: string, path: string, body?: unknown, k = key) => {
+    const res = await h.request(method, path, { key: k, body });
+    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
+    return res.body;
+  };
+  const ws = await call('POST', '/api/v1/workspaces', { name: 'agents' });
+  const marker = `marker-${ws.id}`;
+  return { key, orgId, ws, call, marker };
+}
+
+async function withReceiver(call: (method: string, path: string, body?: unknown) => Promise<any>) {
+  const receiver = await startReceiver();
+  receivers.push(receiver);
+  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
+  const of = (type: string) => receiver.requests.map((r) => JSON.parse(r.body)).filter((e) => e.type === type);
+  return { receiver, of };
+}
+
+const ingest = async (workspaceId: string, query: string, body: object) => {
+  const res = await fetch(`${h.baseUrl}/api/v1/webhooks/generic/${workspaceId}${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(202);
+  expect(await res.json()).toEqual({ accepted: true });
+};
+
+const count = async (sql: string, params: unknown[]) => Number((await h.db.query(sql, params)).rows[0].n);
+const settle = (ms = 800) => new Promise((r) => setTimeout(r, ms));
+
+it('agents CRUD: create 201, list, get, patch, delete', async () => {
+  const { key, ws, call } = await setup();
+  const res = await h.request('POST', `/api/v1/workspaces/${ws.id}/agents`, {
+    key,
+    body: {
+      name: 'billing-bot',
+      instructions: 'You thank payers.',
+      roles: ['webhook.stripe.payment_succeeded', 'webhook.stripe.payment_succeeded', 'webhook.generic.received'],
+    },
+  });
+  expect(res.status, res.text).toBe(201);
+  const agent = res.body;
+  expect(agent).toMatchObject({
+    id: expect.stringMatching(/^agent_/),
+    workspaceId: ws.id,
+    name: 'billing-bot',
+    instructions: 'You thank payers.',
+    modelTier: 'smart',
+    roles: ['webhook.stripe.payment_succeeded', 'webhook.generic.received'],
+  });
+  const second = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'fast-bot', instructions: 'Be quick.', roles: [], modelTier: 'fast' });
+  expect(second.modelTier).toBe('fast');
+
+  const list = await call('GET', `/api/v1/workspaces/${ws.id}/agents`);
+  expect(list.data.map((a: { id: string }) => a.id)).toEqual([agent.id, second.id]);
+  expect(await call('GET', `/api/v1/agents/${agent.id}`)).toEqual(agent);
+
+  const patched = await call('PATCH', `/api/v1/agents/${agent.id}`, { name: 'billing-bot-2', roles: ['webhook.zendesk.ticket_created'] });
+  expect(patched).toMatchObject({ id: agent.id, name: 'billing-bot-2', instructions: 'You thank payers.', roles: ['webhook.zendesk.ticket_created'] });
+  expect(patched.updatedAt).toBeGreaterThanOrEqual(agent.updatedAt);
+  expect(await call('GET', `/api/v1/agents/${agent.id}`)).toMatchObject({ name: 'billing-bot-2', roles: ['webhook.zendesk.ticket_created'] });
+
+  const deleted = await h.request('DELETE', `/api/v1/agents/${agent.id}`, { key });
+  expect(deleted.status).toBe(204);
+  expect((await h.request('DELETE', `/api/v1/agents/${agent.id}`, { key })).status).toBe(404);
+  expect((await h.request('PATCH', `/api/v1/agents/${agent.id}`, { key, body: { name: 'zombie' } })).status).toBe(404);
+  const gone = await h.request('GET', `/api/v1/agents/${agent.id}`, { key });
+  expect(gone.status).toBe(404);
+  expect(gone.body.error.code).toBe('not_found');
+  expect((await call('GET', `/api/v1/workspaces/${ws.id}/agents`)).data.map((a: { id: string }) => a.id)).toEqual([second.id]);
+});
+
+it('422 for roles not shaped webhook.<source>.<event_type_slug> and other malformed bodies', async () => {
+  const { key, ws, call } = await setup();
+  const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'a', instructions: 'b', roles: ['webhook.generic.received'] });
+  const badRoles = [
+    'stripe.payment_succeeded',
+    'webhook.stripe',
+    'webhook.stripe.payment.succeeded',
+    'webhook.Stripe.payment_succeeded',
+    'webhook.stripe.Payment_Succeeded',
+    'webhook..received',
+    'hook.generic.received',
+    'webhook.generic.received ',
+    '',
+  ];
+  for (const role of badRoles) {
+    const res = await h.request('POST', `/api/v1/workspaces/${ws.id}/agents`, { key, body: { name: 'a', instructions: 'b', roles: [role] } });
+    expect(res.status, `${JSON.stringify(role)}: ${res.text}`).toBe(422);
+    expect(res.body.error.code).toBe('validation_error');
+    const patch = await h.request('PATCH', `/api/v1/agents/${agent.id}`, { key, body: { roles: ['webhook.generic.ok', role] } });
+    expect(patch.status, `PATCH ${JSON.stringify(role)}: ${patch.text}`).toBe(422);
+  }
+  for (const body of [
+    { instructions: 'b', roles: [] },
+    { name: 'a', roles: [] },
+    { name: 'a', instructions: 'b' },
+    { name: 'a', instructions: 'b', roles: 'webhook.generic.received' },
+    { name: 'a', instructions: 'b', roles: [], modelTier: 'huge' },
+    { name: 'a', instructions: 'b', roles: [], unknown: true },
+  ]) {
+    const res = await h.request('POST', `/api/v1/workspaces/${ws.id}/agents`, { key, body });
+    expect(res.status, `${JSON.stringify(body)}: ${res.text}`).toBe(422);
+    expect(res.body.error.code).toBe('validation_error');
+  }
+  // Nothing was created or changed by the refused requests.
+  const list = await call('GET', `/api/v1/workspaces/${ws.id}/agents`);
+  expect(list.data).toHaveLength(1);
+  expect(list.data[0].roles).toEqual(['webhook.generic.received']);
+});
+
+it('another org’s agents and workspaces are 404; changing agents needs manage; no key is 401', async () => {
+  const { orgId, ws, call } = await setup();
+  const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'mine', instructions: 'b', roles: ['webhook.generic.received'] });
+
+  const stranger = await h.newOrg();
+  for (const [method, path, body] of [
+    ['GET', `/api/v1/agents/${agent.id}`, undefined],
+    ['PATCH', `/api/v1/agents/${agent.id}`, { name: 'stolen' }],
+    ['DELETE', `/api/v1/agents/${agent.id}`, undefined],
+    ['GET', `/api/v1/workspaces/${ws.id}/agents`, undefined],
+    ['POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'intruder', instructions: 'b', roles: [] }],
+  ] as const) {
+    const res = await h.request(method, path, { key: stranger.key, body });
+    expect(res.status, `${method} ${path}: ${res.text}`).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  }
+
+  const readOnly = await h.newKey(orgId, ['read', 'send']);
+  for (const [method, path, body] of [
+    ['PATCH', `/api/v1/agents/${agent.id}`, { name: 'renamed' }],
+    ['DELETE', `/api/v1/agents/${agent.id}`, undefined],
+    ['POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'x', instructions: 'b', roles: [] }],
+  ] as const) {
+    const res = await h.request(method, path, { key: readOnly, body });
+    expect(res.status, `${method} ${path}: ${res.text}`).toBe(403);
+    expect(res.body.error.code).toBe('forbidden');
+  }
+  // Reading only needs read.
+  expect((await h.request('GET', `/api/v1/agents/${agent.id}`, { key: readOnly })).status).toBe(200);
+  const manageOnly = await h.newKey(orgId, ['manage']);
+  expect((await h.request('GET', `/api/v1/agents/${agent.id}`, { key: manageOnly })).status).toBe(403);
+
+  const anonymous = await h.request('GET', `/api/v1/agents/${agent.id}`);
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.body.error.code).toBe('unauthorized');
+
+  // The agent is as it was.
+  expect(await call('GET', `/api/v1/agents/${agent.id}`)).toMatchObject({ name: 'mine', roles: ['webhook.generic.received'] });
+});
+
+it('routing: two agents holding the role get a chat and a run each, answer in their chats, and agent.run.completed is emitted for each', async () => {
+  const { orgId, ws, call, marker } = await setup();
+  const { of } = await withReceiver(call);
+  const agent = (name: string, roles: string[]) =>
+    call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name, instructions: `You are ${name}. ${marker}`, roles });
+  const alice = await agent('alice', ['webhook.stripe.payment_succeeded']);
+  const bob = await agent('bob', ['webhook.zendesk.ticket_created', 'webhook.stripe.payment_succeeded']);
+  const carol = await agent('carol', ['webhook.stripe.payment_failed']);
+  replies.set(marker, (req) => {
+    const system = String(req.messages[0].content);
+    return `answer from ${['alice', 'bob', 'carol'].find((n) => system.includes(`You are ${n}.`))}`;
+  });
+
+  await ingest(ws.id, '?source=stripe', { id: 'pi_1', type: 'payment.succeeded', amount: 4200 });
+  await waitFor(() => of('agent.run.completed').length >= 2, { what: 'two agent.run.completed' });
+  await settle();
+
+  // Two runs, two chats, two model calls; nothing for carol.
+  expect(await count(`SELECT count(*) AS n FROM agent_runs r JOIN agents a ON a.id = r.agent_id WHERE a.workspace_id = $1`, [ws.id])).toBe(2);
+  expect(await count(`SELECT count(*) AS n FROM agent_runs WHERE agent_id = $1`, [carol.id])).toBe(0);
+  expect(callsFor(marker)).toHaveLength(2);
+  // The model saw the event.
+  for (const req of callsFor(marker)) {
+    const last = String(req.messages.at(-1).content);
+    expect(last).toContain('webhook.stripe.payment_succeeded');
+    expect(last).toContain('pi_1');
+  }
+
+  const completed = of('agent.run.completed');
+  expect(completed).toHaveLength(2);
+  expect(completed.every((e) => e.organizationId === orgId)).toBe(true);
+  const byAgent = Object.fromEntries(completed.map((e) => [e.data.agentId, e.data]));
+  expect(Object.keys(byAgent).sort()).toEqual([alice.id, bob.id].sort());
+  expect(byAgent[alice.id].answer).toBe('answer from alice');
+  expect(byAgent[bob.id].answer).toBe('answer from bob');
+  const [published] = of('webhook.stripe.payment_succeeded');
+  expect(byAgent[alice.id].inboxEventId).toBe(published.data.id);
+
+  const chats = (await call('GET', `/api/v1/workspaces/${ws.id}/chats`)).data as Array<{ id: string; agentId: string; workspaceId: string }>;
+  expect(chats).toHaveLength(2);
+  expect(chats.map((c) => c.agentId).sort()).toEqual([alice.id, bob.id].sort());
+  for (const summary of chats) {
+    expect(summary.workspaceId).toBe(ws.id);
+    const chat = await call('GET', `/api/v1/chats/${summary.id}`);
+    const run = byAgent[summary.agentId];
+    expect(run.chatId).toBe(summary.id);
+    expect(chat.messages.map((m: { role: string }) => m.role)).toEqual(['event', 'assistant']);
+    // The event first, as the envelope subscribers got; then the answer.
+    expect(JSON.parse(chat.messages[0].content)).toEqual(published.data);
+    expect(chat.messages[1]).toMatchObject({ content: run.answer, author: summary.agentId === alice.id ? 'alice' : 'bob' });
+    expect(chat.messages[0].createdAt).toBeLessThanOrEqual(chat.messages[1].createdAt);
+  }
+  const runs = await h.db.query(`SELECT status, answer FROM agent_runs WHERE agent_id = ANY($1) ORDER BY answer`, [[alice.id, bob.id]]);
+  expect(runs.rows).toEqual([
+    { status: 'done', answer: 'answer from alice' },
+    { status: 'done', answer: 'answer from bob' },
+  ]);
+});
+
+it('routing: an event whose role no agent holds opens no chat and runs nothing, but is still published', async () => {
+  const { ws, call, marker } = await setup();
+  const { of } = await withReceiver(call);
+  const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
+    name: 'zendesk-only',
+    instructions: `Tickets only. ${marker}`,
+    roles: ['webhook.zendesk.ticket_created'],
+  });
+  replies.set(marker, () => 'should not be asked');
+
+  // Same event type, other source; same source, other type.
+  await ingest(ws.id, '?source=freshdesk', { type: 'ticket.created' });
+  await ingest(ws.id, '?source=zendesk', { type: 'ticket.updated' });
+  await waitFor(() => of('webhook.freshdesk.ticket_created').length + of('webhook.zendesk.ticket_updated').length === 2, {
+    what: 'both events published',
+  });
+  await settle();
+  expect(await count(`SELECT count(*) AS n FROM agent_runs WHERE agent_id = $1`, [agent.id])).toBe(0);
+  expect((await call('GET', `/api/v1/workspaces/${ws.id}/chats`)).data).toEqual([]);
+  expect(callsFor(marker)).toHaveLength(0);
+  expect(of('agent.run.completed')).toHaveLength(0);
+
+  // An agent in another workspace with the role doesn't answer for this one.
+  const other = await call('POST', '/api/v1/workspaces', { name: 'other' });
+  const elsewhere = await call('POST', `/api/v1/workspaces/${other.id}/agents`, {
+    name: 'elsewhere',
+    instructions: `Elsewhere. ${marker}`,
+    roles: ['webhook.freshdesk.ticket_created'],
+  });
+  await ingest(ws.id, '?source=freshdesk', { type: 'ticket.created', n: 2 });
+  await waitFor(() => of('webhook.freshdesk.ticket_created').length === 2, { what: 'the second event published' });
+  await settle();
+  expect(await count(`SELECT count(*) AS n FROM agent_runs WHERE agent_id = $1`, [elsewhere.id])).toBe(0);
+  expect(callsFor(marker)).toHaveLength(0);
+});
+
+it('an LLM that fails every time: the run ends failed, agent.run.failed is emitted, the chat holds only the event', async () => {
+  const { ws, call, marker } = await setup();
+  const { of } = await withReceiver(call);
+  const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
+    name: 'unlucky',
+    instructions: `You never get an answer. ${marker}`,
+    roles: ['webhook.generic.received'],
+  });
+  replies.set(marker, () => ({ status: 500 }));
+
+  await ingest(ws.id, '', { hello: 'anyone?' });
+  await waitFor(() => of('agent.run.failed').length >= 1, { timeoutMs: 30_000, what: 'agent.run.failed' });
+  await settle();
+
+  const failed = of('agent.run.failed');
+  expect(failed).toHaveLength(1);
+  expect(failed[0].data).toMatchObject({ agentId: agent.id });
+  expect(typeof failed[0].data.error).toBe('string');
+  expect(failed[0].data.error.length).toBeGreaterThan(0);
+  expect(of('agent.run.completed')).toHaveLength(0);
+  // Retried, then given up: more than one call, and a bounded number of them.
+  expect(callsFor(marker).length).toBeGreaterThan(1);
+  expect(callsFor(marker).length).toBeLessThanOrEqual(3);
+
+  const runs = await h.db.query(`SELECT id, status, answer, error, chat_id AS "chatId" FROM agent_runs WHERE agent_id = $1`, [agent.id]);
+  expect(runs.rows).toHaveLength(1);
+  expect(runs.rows[0]).toMatchObject({ status: 'failed', answer: null, id: failed[0].data.runId, chatId: failed[0].data.chatId });
+  expect(runs.rows[0].error).toBe(failed[0].data.error);
+
+  const chat = await call('GET', `/api/v1/chats/${failed[0].data.chatId}`);
+  expect(chat.agentId).toBe(agent.id);
+  expect(chat.messages.map((m: { role: string }) => m.role)).toEqual(['event']);
+});
+
+it('chats: listed per workspace newest first, each with its messages in order; 404 across orgs, 403 without read', async () => {
+  const { orgId, ws, call, marker } = await setup();
+  const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
+    name: 'echo',
+    instructions: `You echo. ${marker}`,
+    roles: ['webhook.generic.note'],
+  });
+  let n = 0;
+  replies.set(marker, () => `echo ${++n}`);
+
+  await ingest(ws.id, '', { event: 'note', text: 'first' });
+  await waitFor(async () => count(`SELECT count(*) AS n FROM agent_runs WHERE agent_id = $1 AND status = 'done'`, [agent.id]).then((c) => c === 1), {
+    what: 'the first run',
+  });
+  await ingest(ws.id, '', { event: 'note', text: 'second' });
+  await waitFor(async () => count(`SELECT count(*) AS n FROM agent_runs WHERE agent_id = $1 AND status = 'done'`, [agent.id]).then((c) => c === 2), {
+    what: 'the second run',
+  });
+
+  const chats = (await call('GET', `/api/v1/workspaces/${ws.id}/chats`)).data as Array<{ id: string; agentId: string; title: string; createdAt: number }>;
+  expect(chats).toHaveLength(2);
+  expect(chats.every((c) => c.agentId === agent.id)).toBe(true);
+  expect(chats[0].createdAt).toBeGreaterThanOrEqual(chats[1].createdAt);
+  const texts: string[] = [];
+  for (const summary of chats) {
+    const chat = await call('GET', `/api/v1/chats/${summary.id}`);
+    expect(chat).toMatchObject({ id: summary.id, workspaceId: ws.id, agentId: agent.id, title: summary.title });
+    expect(chat.messages.map((m: { role: string }) => m.role)).toEqual(['event', 'assistant']);
+    expect(chat.messages[1].content).toMatch(/^echo \d$/);
+    texts.push(JSON.parse(chat.messages[0].content).payload.text);
+  }
+  // Newest first.
+  expect(texts).toEqual(['second', 'first']);
+
+  const stranger = await h.newOrg();
+  const foreign = await h.request('GET', `/api/v1/chats/${chats[0].id}`, { key: stranger.key });
+  expect(foreign.status).toBe(404);
+  expect(foreign.body.error.code).toBe('not_found');
+  expect((await h.request('GET', `/api/v1/workspaces/${ws.id}/chats`, { key: stranger.key })).status).toBe(404);
+  const manageOnly = await h.newKey(orgId, ['manage']);
+  const forbidden = await h.request('GET', `/api/v1/chats/${chats[0].id}`, { key: manageOnly });
+  expect(forbidden.status).toBe(403);
+  expect(forbidden.body.error.code).toBe('forbidden');
+  expect((await h.request('GET', `/api/v1/chats/chat_0000000000NOSUCHCHAT00000`, { key: (await h.newOrg()).key })).status).toBe(404);
+});
