@@ -9,6 +9,7 @@ import type { SchedulerSettings } from '../rooms/scheduler-client.js';
 import { attemptTimeoutMs, schedulerSettings } from '../temporal/worker.js';
 import { createAuthenticator, type Authenticator, type AuthState } from './auth.js';
 import { createEventFeed, type EventFeed } from '../stream/event-feed.js';
+import { createBackgroundStarter, type BackgroundStarter } from '../temporal/background-starter.js';
 
 /** What the route modules need; built once from the process's real dependencies. */
 export interface ApiDeps {
@@ -23,6 +24,8 @@ export interface ApiDeps {
   publicUrl: string | undefined;
   authenticator: Authenticator;
   feed: EventFeed;
+  /** Starts the workflows of acknowledged inbound events after the answer. */
+  starter: BackgroundStarter;
   log: (line: string) => void;
 }
 
@@ -53,6 +56,7 @@ export function createApiDeps(config: Config, db: Db, temporal: Client, log: (li
     publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
     authenticator: createAuthenticator(db, { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
     feed: createEventFeed(db, config.DATABASE_URL, log),
+    starter: createBackgroundStarter({ log }),
     log,
   };
 }

@@ -19,15 +19,24 @@ const COLUMNS = `id, organization_id AS "organizationId", workspace_id AS "works
   event_type AS "eventType", source_identifier AS "sourceIdentifier", dedupe_key AS "dedupeKey", headers, verified,
   payload, received_at AS "receivedAt", published_event_id AS "publishedEventId"`;
 
-/** False when the workspace already has an event with this dedupe key: the first one is kept. */
-export async function insertInboxEvent(db: Queryable, e: Omit<InboxEvent, 'receivedAt' | 'publishedEventId'>): Promise<boolean> {
+/**
+ * Records an event for its workspace, taking the org from the workspace row in the same statement.
+ * False when nothing was written: the workspace already has an event with this dedupe key (the first
+ * one is kept), the workspace doesn't exist, or — with `unsignedOnly` — it requires signed requests.
+ */
+export async function insertInboxEvent(
+  db: Queryable,
+  e: Omit<InboxEvent, 'organizationId' | 'receivedAt' | 'publishedEventId'>,
+  options: { unsignedOnly: boolean },
+): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO event_inbox (id, organization_id, workspace_id, source_kind, event_type, source_identifier, dedupe_key,
                               headers, verified, payload)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+     SELECT $1, w.organization_id, w.id, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9 FROM workspaces w
+      WHERE w.id = $2 AND (NOT $10 OR w.ingress_secret_sealed IS NULL)
      ON CONFLICT (workspace_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`,
-    [e.id, e.organizationId, e.workspaceId, e.sourceKind, e.eventType, e.sourceIdentifier, e.dedupeKey,
-      JSON.stringify(e.headers), JSON.stringify(e.verified), e.payload],
+    [e.id, e.workspaceId, e.sourceKind, e.eventType, e.sourceIdentifier, e.dedupeKey,
+      JSON.stringify(e.headers), JSON.stringify(e.verified), e.payload, options.unsignedOnly],
   );
   return (rowCount ?? 0) > 0;
 }

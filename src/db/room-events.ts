@@ -19,6 +19,24 @@ export async function insertRoomEvent(db: Queryable, e: Omit<RoomEvent, 'receive
   );
 }
 
+/**
+ * Finds a source by its token and records the event for it in one statement, for sources that verify
+ * no signature; null when there is no such source (unknown token, or one that must verify first).
+ */
+export async function insertRoomEventByToken(
+  db: Queryable,
+  e: { id: string; tokenHash: string; payload: string; receivedAt: Date },
+): Promise<{ organizationId: string; roomId: string; sourceId: string } | null> {
+  const { rows } = await db.query(
+    `INSERT INTO room_events (id, organization_id, room_id, source_id, payload, received_at)
+     SELECT $1, s.organization_id, s.room_id, s.id, $3, $4 FROM event_sources s
+      WHERE s.token_hash = $2 AND s.verification_scheme IS NULL
+     RETURNING organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId"`,
+    [e.id, e.tokenHash, e.payload, e.receivedAt],
+  );
+  return rows[0] ?? null;
+}
+
 export async function markRoomEventStarted(db: Queryable, id: string): Promise<void> {
   await db.query(`UPDATE room_events SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = $1`, [id]);
 }

@@ -10,6 +10,7 @@ import { verifyInbound } from '../domain/inbound-signatures.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { AppError } from '../errors.js';
 import { genericEventWorkflowId } from '../temporal/workflow-ids.js';
+import type { BackgroundStarter } from '../temporal/background-starter.js';
 import { startWithinDeadline } from '../temporal/client.js';
 
 export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
@@ -20,6 +21,7 @@ export interface GenericIngestDeps {
   taskQueue: string;
   secretBox: SecretBox;
   agentTimeoutMs: number;
+  starter: BackgroundStarter;
   log: (line: string) => void;
 }
 
@@ -41,10 +43,24 @@ export async function startGenericEventWorkflow(
   }
 }
 
+function parseObject(raw: Buffer): Record<string, unknown> | AppError {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return new AppError('bad_request', 'the body must be a JSON object; it is not valid JSON');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return new AppError('bad_request', 'the body must be a JSON object');
+  }
+  return payload as Record<string, unknown>;
+}
+
 /**
  * `POST /api/v1/webhooks/generic/:workspaceId`: a JSON object in, normalized and written to the
- * durable inbox, then handed to its workflow. A repeated dedupe key is `accepted: false`: the unique
- * index on the inbox decides, and the workflow id (keyed by the dedupe key) would refuse it too.
+ * durable inbox (that commit is what `accepted: true` promises), then handed to its workflow after the
+ * answer. A repeated dedupe key is `accepted: false`: the unique index on the inbox decides, and the
+ * workflow id (keyed by the dedupe key) would refuse it too.
  */
 export async function acceptGenericEvent(
   deps: GenericIngestDeps,
@@ -56,68 +72,69 @@ export async function acceptGenericEvent(
   },
 ): Promise<{ accepted: boolean }> {
   if (req.rawBody === null) throw new AppError('payload_too_large', `the body is larger than ${MAX_GENERIC_EVENT_BYTES} bytes`);
+  const rawBody = req.rawBody;
+  const payload = parseObject(rawBody);
+  const inboxId = newId('inb');
+
+  const record = async (signatureVerified: boolean | null, unsignedOnly: boolean) => {
+    if (payload instanceof AppError) throw payload;
+    const fields = normalizeGenericEvent({ workspaceId: req.workspaceId, query: req.query, headers: req.headers, payload, signatureVerified });
+    try {
+      const isNew = await insertInboxEvent(
+        deps.db,
+        {
+          id: inboxId,
+          workspaceId: req.workspaceId,
+          sourceKind: fields.sourceKind,
+          eventType: fields.eventType,
+          sourceIdentifier: fields.sourceIdentifier,
+          dedupeKey: fields.dedupeKey,
+          headers: fields.headers,
+          verified: fields.verified,
+          // Stored exactly as received.
+          payload: rawBody.toString('utf8'),
+        },
+        { unsignedOnly },
+      );
+      return isNew ? fields : null;
+    } catch (err) {
+      // PostgreSQL refuses NUL in text (22021): the request itself is at fault, retrying won't help.
+      if ((err as { code?: string }).code === '22021') {
+        throw new AppError('bad_request', 'event fields (type, id, dedupe key, headers) cannot contain NUL (\\u0000) characters');
+      }
+      deps.log(`generic event for workspace ${req.workspaceId} not recorded: ${(err as Error).message}`);
+      throw new AppError('unavailable', 'the event could not be recorded; retry later');
+    }
+  };
+  const accepted = (dedupeKey: string | null) => {
+    // Recorded: the workflow starts after the answer; a start that fails is the recovery loop's job.
+    deps.starter.submit(`generic event ${inboxId}`, () =>
+      startWithinDeadline(deps.temporal, () => startGenericEventWorkflow(deps, { inboxId, workspaceId: req.workspaceId, dedupeKey })),
+    );
+    return { accepted: true };
+  };
+
+  // The common case in one round trip: an unsigned workspace records the event in the statement
+  // that finds it. Anything else (unknown workspace, signing required, a duplicate) takes the long way.
+  if (!(payload instanceof AppError)) {
+    const fast = await record(null, true).catch(() => null);
+    if (fast) return accepted(fast.dedupeKey);
+  }
+
   const workspace = await findWorkspaceForIngress(deps.db, req.workspaceId);
   if (!workspace) throw new AppError('not_found', 'workspace not found');
-
-  let payload: unknown;
-  try {
-    payload = JSON.parse(req.rawBody.toString('utf8'));
-  } catch {
-    throw new AppError('bad_request', 'the body must be a JSON object; it is not valid JSON');
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new AppError('bad_request', 'the body must be a JSON object');
-  }
-
+  if (payload instanceof AppError) throw payload;
   let signatureVerified: boolean | null = null;
   if (workspace.ingressSecretSealed) {
     const verdict = verifyInbound(
       { scheme: 'standard-webhooks', secret: deps.secretBox.open(workspace.ingressSecretSealed) },
-      req.rawBody,
+      rawBody,
       req.headers,
       Date.now(),
     );
     if (!verdict.ok) throw new AppError('unauthorized', `this workspace requires signed requests (Standard Webhooks): ${verdict.reason}`);
     signatureVerified = true;
   }
-
-  const fields = normalizeGenericEvent({
-    workspaceId: workspace.id,
-    query: req.query,
-    headers: req.headers,
-    payload: payload as Record<string, unknown>,
-    signatureVerified,
-  });
-  const inboxId = newId('inb');
-  let isNew: boolean;
-  try {
-    isNew = await insertInboxEvent(deps.db, {
-      id: inboxId,
-      organizationId: workspace.organizationId,
-      workspaceId: workspace.id,
-      sourceKind: fields.sourceKind,
-      eventType: fields.eventType,
-      sourceIdentifier: fields.sourceIdentifier,
-      dedupeKey: fields.dedupeKey,
-      headers: fields.headers,
-      verified: fields.verified,
-      // Stored exactly as received.
-      payload: req.rawBody.toString('utf8'),
-    });
-  } catch (err) {
-    // PostgreSQL refuses NUL in text (22021): the request itself is at fault, retrying won't help.
-    if ((err as { code?: string }).code === '22021') {
-      throw new AppError('bad_request', 'event fields (type, id, dedupe key, headers) cannot contain NUL (\\u0000) characters');
-    }
-    deps.log(`generic event for workspace ${workspace.id} not recorded: ${(err as Error).message}`);
-    throw new AppError('unavailable', 'the event could not be recorded; retry later');
-  }
-  if (!isNew) return { accepted: false };
-  // Recorded: from here a failed start is the recovery loop's job, not the sender's.
-  await startWithinDeadline(deps.temporal, () =>
-    startGenericEventWorkflow(deps, { inboxId, workspaceId: workspace.id, dedupeKey: fields.dedupeKey }),
-  ).catch((err) =>
-    deps.log(`generic event ${inboxId}: workflow not started yet (${(err as Error).message}); recovery will start it`),
-  );
-  return { accepted: true };
+  const fields = await record(signatureVerified, false);
+  return fields ? accepted(fields.dedupeKey) : { accepted: false };
 }

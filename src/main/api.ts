@@ -24,10 +24,14 @@ async function main(): Promise<void> {
   attachEventSocket(server, deps.feed, deps.authenticator);
 
   const stop = () => {
+    // Finish the workflow starts owed to events already acknowledged (recovery would, later), then go.
     server.close(() => {
-      void Promise.all([deps.feed.close(), db.end(), temporal.connection.close()]).finally(() => process.exit(0));
+      void deps.starter
+        .drained()
+        .then(() => Promise.all([deps.feed.close(), db.end(), temporal.connection.close()]))
+        .finally(() => process.exit(0));
     });
-    // Keep-alive connections would hold close() open; give in-flight requests a moment, then go.
+    // Keep-alive and streaming connections would hold close() open; give requests a moment, then go.
     setTimeout(() => process.exit(0), 5_000).unref();
   };
   process.once('SIGTERM', stop);

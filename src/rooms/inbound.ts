@@ -3,13 +3,14 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { ingestRoomEvent, IngestRoomEventInput } from '../../workflows/ingest-room-event.js';
 import type { Db } from '../db/pool.js';
 import { findEventSourceByTokenHash } from '../db/event-sources.js';
-import { insertRoomEvent } from '../db/room-events.js';
+import { insertRoomEvent, insertRoomEventByToken } from '../db/room-events.js';
 import { hashToken } from '../domain/tokens.js';
 import { newId } from '../domain/ids.js';
 import { verifyInbound } from '../domain/inbound-signatures.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { roomEventWorkflowId } from '../temporal/workflow-ids.js';
 import { startWithinDeadline } from '../temporal/client.js';
+import type { BackgroundStarter } from '../temporal/background-starter.js';
 
 export const MAX_ROOM_EVENT_BYTES = 64 * 1024;
 
@@ -18,6 +19,7 @@ export interface InboundDeps {
   temporal: Client;
   taskQueue: string;
   secretBox: SecretBox;
+  starter: BackgroundStarter;
   log: (line: string) => void;
 }
 
@@ -56,27 +58,44 @@ function parseBody(raw: Buffer, contentType: string): unknown {
 
 /**
  * `POST /webhooks/:token`. Never answers a sender with a 4xx: a bad token, a bad body or a bad
- * signature is `200 {ok: false}`. The event is recorded twice over, in PostgreSQL and as the start
- * of its Temporal workflow, at the same time: either one is enough to process it later (the workflow
- * records a missing row; the worker's recovery starts a missing workflow), so only when both fail
- * does the sender get a 503 and retry.
+ * signature is `200 {ok: false}`. `ok: true` means the event's row is committed in PostgreSQL: its
+ * workflow is started right after the answer (the worker's recovery loop starts any that a crash left
+ * behind). Should PostgreSQL fail, starting the workflow (which carries the payload) is the durable
+ * record instead; only when both fail does the sender get a 503 and retry.
  */
 export async function acceptRoomEvent(
   deps: InboundDeps,
   req: { token: string; rawBody: Buffer | null; contentType: string; headers: Record<string, string | string[] | undefined> },
 ): Promise<InboundAnswer> {
   const refuse = (error: string): InboundAnswer => ({ status: 200, body: { ok: false, error } });
+  const unavailable: InboundAnswer = { status: 503, body: { ok: false, error: 'temporarily unavailable, retry later' } };
   if (req.rawBody === null) return refuse('payload too large');
-  const source = await findEventSourceByTokenHash(deps.db, hashToken(req.token)).catch(() => undefined);
-  if (source === undefined) return { status: 503, body: { ok: false, error: 'temporarily unavailable, retry later' } };
-  if (!source) return refuse('unknown token');
-
-  let payload: unknown;
+  let payload: string | null = null;
   try {
-    payload = parseBody(req.rawBody, req.contentType);
+    payload = JSON.stringify(parseBody(req.rawBody, req.contentType));
   } catch {
-    return refuse('unparsable body');
+    // Decided below, once it is known whether the token is valid at all.
   }
+  const tokenHash = hashToken(req.token);
+  const eventId = newId('rev');
+  const receivedAt = new Date();
+  const accepted = (input: IngestRoomEventInput): InboundAnswer => {
+    const start = () => startRoomEventWorkflow(deps.temporal, deps.taskQueue, input);
+    deps.starter.submit(`room event ${eventId}`, () => startWithinDeadline(deps.temporal, start));
+    return { status: 200, body: { ok: true, eventId } };
+  };
+
+  // The common case in one round trip: a source without signature verification records the event
+  // in the same statement that finds it by its token.
+  if (payload !== null) {
+    const recorded = await insertRoomEventByToken(deps.db, { id: eventId, tokenHash, payload, receivedAt }).catch(() => undefined);
+    if (recorded) return accepted({ eventId, ...recorded, payload, receivedAt: receivedAt.getTime() });
+  }
+
+  const source = await findEventSourceByTokenHash(deps.db, tokenHash).catch(() => undefined);
+  if (source === undefined) return unavailable;
+  if (!source) return refuse('unknown token');
+  if (payload === null) return refuse('unparsable body');
   if (source.verificationScheme && source.verificationSecretSealed) {
     const verdict = verifyInbound(
       {
@@ -92,20 +111,23 @@ export async function acceptRoomEvent(
   }
 
   const input: IngestRoomEventInput = {
-    eventId: newId('rev'),
+    eventId,
     organizationId: source.organizationId,
     roomId: source.roomId,
     sourceId: source.id,
-    payload: JSON.stringify(payload),
-    receivedAt: Date.now(),
+    payload,
+    receivedAt: receivedAt.getTime(),
   };
-  const [row, workflow] = await Promise.allSettled([
-    insertRoomEvent(deps.db, { ...input, id: input.eventId, receivedAt: new Date(input.receivedAt) }),
-    startWithinDeadline(deps.temporal, () => startRoomEventWorkflow(deps.temporal, deps.taskQueue, input)),
-  ]);
-  if (row.status === 'rejected' && workflow.status === 'rejected') {
-    deps.log(`room event for source ${source.id} not recorded: database: ${row.reason}; temporal: ${workflow.reason}`);
-    return { status: 503, body: { ok: false, error: 'temporarily unavailable, retry later' } };
+  try {
+    await insertRoomEvent(deps.db, { ...input, id: eventId, receivedAt });
+  } catch (dbError) {
+    try {
+      await startWithinDeadline(deps.temporal, () => startRoomEventWorkflow(deps.temporal, deps.taskQueue, input));
+    } catch (temporalError) {
+      deps.log(`room event for source ${source.id} not recorded: database: ${dbError}; temporal: ${temporalError}`);
+      return unavailable;
+    }
+    return { status: 200, body: { ok: true, eventId } };
   }
-  return { status: 200, body: { ok: true, eventId: input.eventId } };
+  return accepted(input);
 }

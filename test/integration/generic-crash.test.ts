@@ -112,7 +112,8 @@ it('Temporal unreachable from the API: the post is still accepted, and recovery 
   expect((await post(down.baseUrl, ws.id, '?source=billing&dedupe_key=inv-7', { event: 'invoice.paid', amount: 7 })).body).toEqual({
     accepted: false,
   });
-  expect(down.logs.some((l) => l.includes('recovery will start it'))).toBe(true);
+  // The start after the answer gives up within its deadline and leaves the event to recovery.
+  await waitFor(() => down.logs.some((l) => l.includes('recovery will start it')), { timeoutMs: 10_000, what: 'the start to give up' });
 
   const rows = await inbox(ws.id);
   expect(rows).toHaveLength(1);

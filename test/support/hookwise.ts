@@ -142,6 +142,7 @@ export async function startHookwise(
       await stopWorker();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      await deps.starter.drained();
       await deps.feed.close();
       await temporal.connection.close();
       await db.end();

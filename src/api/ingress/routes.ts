@@ -19,7 +19,14 @@ export function ingressRouter(deps: ApiDeps): Router {
     // The rest of an oversized body is not read: close the connection instead of draining it.
     if (rawBody === null) ctx.set('Connection', 'close');
     const answer = await acceptRoomEvent(
-      { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, log: deps.log },
+      {
+        db: deps.db,
+        temporal: deps.temporal,
+        taskQueue: deps.taskQueue,
+        secretBox: deps.secretBox,
+        starter: deps.starter,
+        log: deps.log,
+      },
       { token: ctx.params.token, rawBody, contentType: ctx.get('content-type'), headers: ctx.req.headers },
     );
     ctx.status = answer.status;
@@ -64,6 +71,7 @@ export function ingressRouter(deps: ApiDeps): Router {
         taskQueue: deps.taskQueue,
         secretBox: deps.secretBox,
         agentTimeoutMs: deps.scheduler.agentTimeoutMs,
+        starter: deps.starter,
         log: deps.log,
       },
       { workspaceId: ctx.params.workspaceId, rawBody, query: ctx.query, headers: ctx.req.headers },
