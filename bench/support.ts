@@ -1,0 +1,402 @@
+import http, { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { BaselineActivities, BaselineDeliveryInput } from './baseline-workflow.js';
+
+// Helpers of bench/delivery.ts: the receiver, the baseline's activity, statistics, CPU accounting.
+
+export const log = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`);
+};
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Rejects with `what timed out` when `p` takes longer than `ms`. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${Math.round(ms / 1000)}s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// --- the receiver -------------------------------------------------------------------------------
+
+/** The headers a request is matched by: hookwise's delivery id header, then the baseline's. */
+export const ID_HEADERS = ['x-webhook-request-id', 'x-bench-request-id'] as const;
+
+export interface Receiver {
+  url: string;
+  /** performance.now() when the request with this id arrived; resolves null at `deadline` (performance.now() ms). */
+  waitFor(id: string, deadline: number): Promise<number | null>;
+  /** Requests with an id header seen so far (duplicates included). */
+  count(): number;
+  duplicates(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * One node:http server on loopback that answers 200 at once and records when each request arrived,
+ * keyed by its id header. A delivery may arrive before its publisher knows its id (hookwise can
+ * deliver before the 202 is back), so arrivals are kept and waiters look them up first.
+ */
+export async function startReceiver(): Promise<Receiver> {
+  const arrived = new Map<string, number>();
+  const waiters = new Map<string, (at: number | null) => void>();
+  let total = 0;
+  let dups = 0;
+
+  const server: Server = createServer((req, res) => {
+    const at = performance.now();
+    let id: string | undefined;
+    for (const h of ID_HEADERS) {
+      const v = req.headers[h];
+      if (typeof v === 'string' && v !== '') {
+        id = v;
+        break;
+      }
+    }
+    if (id !== undefined) {
+      total++;
+      if (arrived.has(id)) dups++;
+      else {
+        arrived.set(id, at);
+        const w = waiters.get(id);
+        if (w) {
+          waiters.delete(id);
+          w(at);
+        }
+      }
+    }
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end('ok');
+    });
+  });
+  // Senders' idle keep-alive sockets must survive the pauses between phases (see the API server).
+  server.keepAliveTimeout = 10 * 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    waitFor(id, deadline) {
+      const at = arrived.get(id);
+      if (at !== undefined) return Promise.resolve(at);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiters.delete(id);
+          resolve(null);
+        }, Math.max(0, deadline - performance.now()));
+        waiters.set(id, (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        });
+      });
+    },
+    count: () => total,
+    duplicates: () => dups,
+    async close() {
+      for (const w of waiters.values()) w(null);
+      waiters.clear();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+// --- the baseline's activity --------------------------------------------------------------------
+
+const baselineAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** The baseline activity: one JSON POST over a keep-alive agent, like hookwise's sender, minus the rest. */
+export function createBaselineActivities(): BaselineActivities {
+  return {
+    postOnce(input: BaselineDeliveryInput): Promise<number> {
+      return new Promise((resolve, reject) => {
+        const req = http.request(input.url, {
+          method: 'POST',
+          agent: baselineAgent,
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Length': String(Buffer.byteLength(input.body, 'utf8')),
+            'X-Bench-Request-Id': input.requestId,
+          },
+          timeout: input.timeoutMs,
+        });
+        req.on('timeout', () => req.destroy(new Error(`timeout after ${input.timeoutMs} ms`)));
+        req.on('error', reject);
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        });
+        req.end(input.body);
+      });
+    },
+  };
+}
+
+export function destroyBaselineAgent(): void {
+  baselineAgent.destroy();
+}
+
+// --- statistics ---------------------------------------------------------------------------------
+
+export interface Dist {
+  n: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  mean: number | null;
+  max: number | null;
+}
+
+/** Nearest-rank percentiles, in ms rounded to 0.1. */
+export function dist(values: number[]): Dist {
+  const v = [...values].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 10) / 10;
+  const pct = (p: number) => (v.length === 0 ? null : r(v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))]));
+  return {
+    n: v.length,
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
+    mean: v.length === 0 ? null : r(v.reduce((a, b) => a + b, 0) / v.length),
+    max: v.length === 0 ? null : r(v[v.length - 1]),
+  };
+}
+
+// --- CPU accounting from /proc (Linux; null elsewhere) ------------------------------------------
+
+const CLK_TCK = 100;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime, and cutime + cstime (reaped children), in seconds. */
+  self: number;
+  children: number;
+}
+
+function readStat(pid: number): ProcStat | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // f[0] = state (field 3), so field n is f[n - 3].
+    return {
+      pid,
+      ppid: Number(f[1]),
+      self: (Number(f[11]) + Number(f[12])) / CLK_TCK,
+      children: (Number(f[13]) + Number(f[14])) / CLK_TCK,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function allPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+/** The first process whose argv satisfies `match`. */
+export function findPid(match: (argv: string[]) => boolean): number | null {
+  for (const pid of allPids()) {
+    if (pid === process.pid) continue;
+    if (match(cmdline(pid))) return pid;
+  }
+  return null;
+}
+
+/**
+ * CPU seconds used so far by a process tree: the root, its live descendants, and whatever its
+ * exited children used (cutime, once reaped). Good enough for postgres (postmaster + backends) and
+ * the Temporal dev server (one process).
+ */
+export function treeCpuSeconds(root: number | null): number | null {
+  if (root === null) return null;
+  const rootStat = readStat(root);
+  if (!rootStat) return null;
+  const stats = allPids()
+    .map(readStat)
+    .filter((s): s is ProcStat => s !== null);
+  const byParent = new Map<number, ProcStat[]>();
+  for (const s of stats) byParent.set(s.ppid, [...(byParent.get(s.ppid) ?? []), s]);
+  let total = rootStat.self + rootStat.children;
+  const queue = [...(byParent.get(root) ?? [])];
+  while (queue.length > 0) {
+    const s = queue.shift()!;
+    total += s.self;
+    queue.push(...(byParent.get(s.pid) ?? []));
+  }
+  return total;
+}
+
+/** Busy and total CPU seconds of the whole machine, summed over all cores (from /proc/stat). */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const f = first.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already inside user/nice).
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0) / CLK_TCK;
+    const idle = (f[3] + f[4]) / CLK_TCK;
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+export interface CpuProbe {
+  bench: number;
+  temporal: number | null;
+  postgres: number | null;
+  machine: { busy: number; total: number } | null;
+}
+
+/** The bench process itself (API, worker, receiver, Temporal core threads), the Temporal server, PostgreSQL, the machine. */
+export function cpuProbe(pids: { temporal: number | null; postgres: number | null }): CpuProbe {
+  const u = process.cpuUsage();
+  return {
+    bench: (u.user + u.system) / 1e6,
+    temporal: treeCpuSeconds(pids.temporal),
+    postgres: treeCpuSeconds(pids.postgres),
+    machine: machineCpu(),
+  };
+}
+
+export interface CpuShare {
+  /** Each in % of one core over the phase (100 = one core busy the whole time). */
+  bench: number;
+  temporal: number | null;
+  postgres: number | null;
+  /** Everything else running on the machine meanwhile; high values mean the numbers are disturbed. */
+  other: number | null;
+  /** The whole machine, in % of all its cores. */
+  machineBusy: number | null;
+  /** CPU seconds used during the phase. */
+  seconds: { bench: number; temporal: number | null; postgres: number | null };
+}
+
+export function cpuShare(a: CpuProbe, b: CpuProbe, wallMs: number): CpuShare {
+  const secs = wallMs / 1000;
+  const pct = (x: number | null, y: number | null) => (x === null || y === null || secs <= 0 ? null : Math.round(((y - x) / secs) * 100));
+  const bench = pct(a.bench, b.bench)!;
+  const temporal = pct(a.temporal, b.temporal);
+  const postgres = pct(a.postgres, b.postgres);
+  let other: number | null = null;
+  let machineBusy: number | null = null;
+  if (a.machine && b.machine && b.machine.total > a.machine.total) {
+    const busyPct = pct(a.machine.busy, b.machine.busy)!;
+    other = Math.max(0, busyPct - bench - (temporal ?? 0) - (postgres ?? 0));
+    machineBusy = Math.round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100);
+  }
+  const d = (x: number | null, y: number | null) => (x === null || y === null ? null : Math.round((y - x) * 1000) / 1000);
+  return { bench, temporal, postgres, other, machineBusy, seconds: { bench: d(a.bench, b.bench)!, temporal: d(a.temporal, b.temporal), postgres: d(a.postgres, b.postgres) } };
+}
+
+// --- Temporal's side of the time, from workflow histories --------------------------------------
+
+// HistoryEvent.eventType values (temporal.api.enums.v1.EventType).
+const EV = {
+  started: 1,
+  completed: 2,
+  wftScheduled: 5,
+  wftStarted: 6,
+  wftCompleted: 7,
+  activityScheduled: 10,
+  activityStarted: 11,
+  activityCompleted: 12,
+} as const;
+
+/**
+ * Medians, over the given workflows, of the steps of a one-activity run as the server recorded them:
+ * how long each task waited to be handed to a worker (schedule→start) and how long the worker took.
+ * Workflows whose history does not have that shape (e.g. a retried attempt) are skipped.
+ */
+export async function historyBreakdown(client: Client, workflowIds: string[]): Promise<Record<string, number | null>> {
+  const rows: number[][] = [];
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  let next = 0;
+  const one = async () => {
+    while (next < workflowIds.length) {
+      const id = workflowIds[next++];
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      const events = history.events ?? [];
+      const at = (type: number, nth = 0) => {
+        const e = events.filter((x) => x.eventType === type)[nth];
+        return e ? ms(e.eventTime as never) : null;
+      };
+      const t = [
+        at(EV.started),
+        at(EV.wftScheduled),
+        at(EV.wftStarted),
+        at(EV.wftCompleted),
+        at(EV.activityScheduled),
+        at(EV.activityStarted),
+        at(EV.activityCompleted),
+        at(EV.wftScheduled, 1),
+        at(EV.wftStarted, 1),
+        at(EV.wftCompleted, 1),
+        at(EV.completed),
+      ];
+      if (t.some((x) => x === null) || events.filter((x) => x.eventType === EV.activityScheduled).length !== 1) continue;
+      const v = t as number[];
+      rows.push([v[2] - v[1], v[3] - v[2], v[5] - v[4], v[6] - v[5], v[8] - v[7], v[9] - v[8], v[10] - v[0]]);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, one));
+  const median = (k: number) => dist(rows.map((r) => r[k])).p50;
+  return {
+    workflows: rows.length,
+    wft1ScheduleToStart: median(0),
+    wft1Processing: median(1),
+    activityScheduleToStart: median(2),
+    activityRun: median(3),
+    wft2ScheduleToStart: median(4),
+    wft2Processing: median(5),
+    startedToClosed: median(6),
+  };
+}
+
+/** Up to `n` items spread evenly over `all`. */
+export function spread<T>(all: T[], n: number): T[] {
+  if (all.length <= n) return all;
+  return Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
+}
+
+// --- formatting ---------------------------------------------------------------------------------
+
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r, ri) => {
+      const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+      return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+export const fmt = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toFixed(digits));
