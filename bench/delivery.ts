@@ -26,6 +26,7 @@ import type { baselineDelivery } from './baseline-workflow.js';
 import {
   cpuProbe,
   cpuShare,
+  createCleanups,
   createBaselineActivities,
   destroyBaselineAgent,
   dist,
@@ -98,23 +99,7 @@ type Params = ReturnType<typeof readParams>;
 
 // --- cleanup ------------------------------------------------------------------------------------
 
-/** Things to undo, run last-in first-out; each step bounded in time, failures logged and skipped. */
-const cleanups: Array<{ name: string; fn: () => Promise<unknown> }> = [];
-let cleaning: Promise<void> | undefined;
-const onCleanup = (name: string, fn: () => Promise<unknown>) => cleanups.push({ name, fn });
-
-function cleanup(): Promise<void> {
-  return (cleaning ??= (async () => {
-    while (cleanups.length > 0) {
-      const { name, fn } = cleanups.pop()!;
-      try {
-        await withTimeout(Promise.resolve().then(fn), STOP_STEP_TIMEOUT_MS, `stopping ${name}`);
-      } catch (e) {
-        log(`cleanup: ${(e as Error).message}`);
-      }
-    }
-  })());
-}
+const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
 // --- infrastructure -----------------------------------------------------------------------------
 

@@ -17,7 +17,20 @@ import { createOrgWithKey } from '../src/tenancy.js';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { findOrBuildTemporalCli } from '../src/dev/temporal-cli.js';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
-import { cpuProbe, cpuShare, findPid, fmt, log, sleep, table, treeCpuSeconds, withTimeout, type CpuProbe, type Dist } from './support.js';
+import {
+  cpuProbe,
+  cpuShare,
+  createCleanups,
+  findPid,
+  fmt,
+  log,
+  sleep,
+  table,
+  treeCpuSeconds,
+  withTimeout,
+  type CpuProbe,
+  type Dist,
+} from './support.js';
 import {
   eventLoopMonitor,
   instrumentPool,
@@ -139,23 +152,7 @@ type Params = ReturnType<typeof readParams>;
 
 // --- cleanup ------------------------------------------------------------------------------------
 
-/** Things to undo, run last-in first-out; each step bounded in time, failures logged and skipped. */
-const cleanups: Array<{ name: string; fn: () => Promise<unknown> }> = [];
-let cleaning: Promise<void> | undefined;
-const onCleanup = (name: string, fn: () => Promise<unknown>) => cleanups.push({ name, fn });
-
-function cleanup(): Promise<void> {
-  return (cleaning ??= (async () => {
-    while (cleanups.length > 0) {
-      const { name, fn } = cleanups.pop()!;
-      try {
-        await withTimeout(Promise.resolve().then(fn), STOP_STEP_TIMEOUT_MS, `stopping ${name}`);
-      } catch (e) {
-        log(`cleanup: ${(e as Error).message}`);
-      }
-    }
-  })());
-}
+const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
 // --- infrastructure -----------------------------------------------------------------------------
 

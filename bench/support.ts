@@ -400,3 +400,26 @@ export function table(rows: string[][]): string {
 }
 
 export const fmt = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toFixed(digits));
+
+/** Things to undo, run last-in first-out; each step bounded in time, failures logged and skipped. */
+export function createCleanups(stepTimeoutMs: number) {
+  const cleanups: Array<{ name: string; fn: () => Promise<unknown> }> = [];
+  let cleaning: Promise<void> | undefined;
+  return {
+    onCleanup: (name: string, fn: () => Promise<unknown>) => {
+      cleanups.push({ name, fn });
+    },
+    cleanup(): Promise<void> {
+      return (cleaning ??= (async () => {
+        while (cleanups.length > 0) {
+          const { name, fn } = cleanups.pop()!;
+          try {
+            await withTimeout(Promise.resolve().then(fn), stepTimeoutMs, `stopping ${name}`);
+          } catch (e) {
+            log(`cleanup: ${(e as Error).message}`);
+          }
+        }
+      })());
+    },
+  };
+}
