@@ -625,6 +625,13 @@ async function runSides(sides: Side[], receiver: Receiver, p: Params, pids: Infr
   }
 }
 
+/** CPU ms per delivery in the throughput phase over the processes we can see (null if none delivered). */
+function cpuMsPerDelivery(r: SideResult): number | null {
+  if (r.load.received === 0) return null;
+  const { bench, temporal, postgres } = r.load.cpu.seconds;
+  return Math.round(((bench + (temporal ?? 0) + (postgres ?? 0)) * 1000 * 10) / r.load.received) / 10;
+}
+
 // --- report -------------------------------------------------------------------------------------
 
 function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receiver: Receiver, loadAverage: { before: number[]; after: number[] }) {
@@ -634,6 +641,8 @@ function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receive
     lightP50: ratio(hw.light.latency.p50, bl.light.latency.p50),
     lightP99: ratio(hw.light.latency.p99, bl.light.latency.p99),
     loadP50: ratio(hw.load.latency.p50, bl.load.latency.p50),
+    /** CPU per delivery (bench process + Temporal server + PostgreSQL): on a CPU-bound machine, ~ 1 / throughput ratio. */
+    cpuPerDelivery: ratio(cpuMsPerDelivery(hw), cpuMsPerDelivery(bl)),
   };
   const aims = {
     throughputAtLeast80PctOfBaseline: ratios.throughput !== null && ratios.throughput >= AIM_THROUGHPUT_RATIO,
@@ -668,6 +677,7 @@ function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receive
     row('load: CPU ms per delivery, bench process', perDelivery(hw, 'bench'), perDelivery(bl, 'bench')),
     row('load: CPU ms per delivery, Temporal server', perDelivery(hw, 'temporal'), perDelivery(bl, 'temporal')),
     row('load: CPU ms per delivery, PostgreSQL', perDelivery(hw, 'postgres'), perDelivery(bl, 'postgres')),
+    row('load: CPU ms per delivery, total', fmt(cpuMsPerDelivery(hw)), fmt(cpuMsPerDelivery(bl)), fmt(ratios.cpuPerDelivery, 2)),
     row('load: machine busy (% of all cores)', pct(hw.load.cpu.machineBusy), pct(bl.load.cpu.machineBusy)),
   ];
   // Temporal's own record of each step (medians over sampled workflow histories).
@@ -771,7 +781,7 @@ async function main(): Promise<number> {
     }).HOOKWISE_DELIVERY_TIMEOUT_MS;
     const baseline = await baselineSide(infra, receiver.url, deliveryTimeoutMs);
 
-    // Reads workflow histories for the breakdown, after each side's phases.
+    // Reads workflow histories for the Temporal breakdown once the phases are done.
     const historyConnection = await Connection.connect({ address: infra.temporalAddress });
     onCleanup('history client', () => historyConnection.close());
     const history = new Client({ connection: historyConnection, namespace: infra.namespace });
