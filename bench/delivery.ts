@@ -27,6 +27,7 @@ import {
   cpuProbe,
   cpuShare,
   createCleanups,
+  runBenchmark,
   createBaselineActivities,
   destroyBaselineAgent,
   dist,
@@ -512,32 +513,45 @@ async function loadPhase(side: Side, receiver: Receiver, n: number, concurrency:
   return { ...result, publishMs: publishedAt - firstT0 };
 }
 
-/** One event at a time, each waiting for its receipt before the next. */
-async function lightPhase(side: Side, receiver: Receiver, n: number, pids: Infra['pids']): Promise<PhaseResult> {
+/**
+ * One event at a time, each waiting for its receipt before the next, alternating between the sides
+ * (A, B, A, B, …) so that both see the same background at the same moments. The CPU figures are
+ * therefore of the whole interleaved phase, the same for every side.
+ */
+async function lightPhase(sides: Side[], receiver: Receiver, n: number, pids: Infra['pids']): Promise<Map<Side, PhaseResult>> {
   const cpu0 = cpuProbe(pids);
   const started = performance.now();
-  const samples: Sample[] = [];
-  for (let i = 0; i < n; i++) {
-    const p = await side.publish(i);
-    const tRecv = await receiver.waitFor(p.id, performance.now() + LIGHT_EVENT_TIMEOUT_MS);
-    samples.push({ ...p, tRecv });
-    if (tRecv === null) {
-      log(`${side.name}: event ${p.id} was not received within ${LIGHT_EVENT_TIMEOUT_MS / 1000}s; stopping this phase`);
-      break;
+  const samples = new Map<Side, Sample[]>(sides.map((s) => [s, []]));
+  const stopped = new Set<Side>();
+  for (let i = 0; i < n && stopped.size < sides.length; i++) {
+    for (const side of sides) {
+      if (stopped.has(side)) continue;
+      const p = await side.publish(i);
+      const tRecv = await receiver.waitFor(p.id, performance.now() + LIGHT_EVENT_TIMEOUT_MS);
+      samples.get(side)!.push({ ...p, tRecv });
+      if (tRecv === null) {
+        log(`${side.name}: event ${p.id} was not received within ${LIGHT_EVENT_TIMEOUT_MS / 1000}s; no more light-load events for it`);
+        stopped.add(side);
+      }
     }
   }
   const wallMs = performance.now() - started;
-  const got = samples.filter((s) => s.tRecv !== null);
-  return {
-    events: n,
-    received: got.length,
-    missing: n - got.length,
-    wallMs,
-    latency: dist(got.map((s) => s.tRecv! - s.t0)),
-    accept: dist(samples.map((s) => s.tAck - s.t0)),
-    samples,
-    cpu: cpuShare(cpu0, cpuProbe(pids), wallMs),
-  };
+  const cpu = cpuShare(cpu0, cpuProbe(pids), wallMs);
+  const results = new Map<Side, PhaseResult>();
+  for (const [side, list] of samples) {
+    const got = list.filter((s) => s.tRecv !== null);
+    results.set(side, {
+      events: n,
+      received: got.length,
+      missing: n - got.length,
+      wallMs,
+      latency: dist(got.map((s) => s.tRecv! - s.t0)),
+      accept: dist(list.map((s) => s.tAck - s.t0)),
+      samples: list,
+      cpu,
+    });
+  }
+  return results;
 }
 
 interface SideResult {
@@ -554,9 +568,10 @@ interface SideResult {
 const HISTORY_SAMPLE = 50;
 
 /**
- * Runs the phases side by side in time (warm-ups, then both light phases, then both throughput
- * phases) rather than one side after the other, so that both sides' phases of a kind run close
- * together and a machine whose background load changes disturbs them alike.
+ * Runs the phases side by side in time (warm-ups, then the light phase with the sides' events
+ * alternating, then both throughput phases) rather than one side after the other, so that both
+ * sides' phases of a kind run close together and a machine whose background load changes disturbs
+ * them alike.
  */
 async function runSides(sides: Side[], receiver: Receiver, p: Params, pids: Infra['pids'], history: Client): Promise<Record<Side['name'], SideResult>> {
   const stops: Array<{ side: Side; stop: () => Promise<void> }> = [];
@@ -573,13 +588,9 @@ async function runSides(sides: Side[], receiver: Receiver, p: Params, pids: Infr
       }
     }
 
-    const light = new Map<Side, PhaseResult>();
-    for (const side of sides) {
-      log(`${side.name}: light load, ${p.light} events one at a time…`);
-      const r = await lightPhase(side, receiver, p.light, pids);
-      log(`${side.name}: light p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms`);
-      light.set(side, r);
-    }
+    log(`light load: ${p.light} events per side, one at a time, alternating between the sides…`);
+    const light = await lightPhase(sides, receiver, p.light, pids);
+    for (const [side, r] of light) log(`${side.name}: light p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms`);
 
     const load = new Map<Side, Awaited<ReturnType<typeof loadPhase>>>();
     const loadTimeoutMs = Math.max(60_000, p.events * 100);
@@ -662,7 +673,7 @@ function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receive
     row(`light (${p.light} sequential): latency p50 ms`, fmt(hw.light.latency.p50), fmt(bl.light.latency.p50), fmt(ratios.lightP50, 2)),
     row('light: latency p99 ms', fmt(hw.light.latency.p99), fmt(bl.light.latency.p99), fmt(ratios.lightP99, 2)),
     row('light: accepted p50 ms (202 / workflow start)', fmt(hw.light.accept.p50), fmt(bl.light.accept.p50)),
-    row('light: CPU other processes on the machine', pct(hw.light.cpu.other), pct(bl.light.cpu.other)),
+    row('light: CPU other processes on the machine (both sides)', pct(hw.light.cpu.other), pct(bl.light.cpu.other)),
     row(`load (${p.events} @ ${p.concurrency}): deliveries/s`, fmt(hw.load.deliveriesPerSecond), fmt(bl.load.deliveriesPerSecond), fmt(ratios.throughput, 2)),
     row('load: latency p50 ms', fmt(hw.load.latency.p50), fmt(bl.load.latency.p50), fmt(ratios.loadP50, 2)),
     row('load: latency p99 ms', fmt(hw.load.latency.p99), fmt(bl.load.latency.p99)),
@@ -697,7 +708,7 @@ function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receive
   const out: string[] = [];
   out.push(`hookwise delivery benchmark — ${new Date().toISOString()}`);
   out.push(`${machine.cpuModel}, ${machine.cores} cores, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
-  out.push(`PostgreSQL: ${infra.source.postgres}; Temporal: ${infra.source.temporal}; phases interleaved, ${p.order} first; warm-up ${p.warmup} events per side`);
+  out.push(`PostgreSQL: ${infra.source.postgres}; Temporal: ${infra.source.temporal}; phases interleaved (light: events alternate), ${p.order} first; warm-up ${p.warmup} events per side`);
   out.push('');
   out.push(table(rows));
   out.push('');
@@ -804,21 +815,4 @@ async function main(): Promise<number> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up…`);
-    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-main().then(
-  (code) => {
-    log('done');
-    process.exit(code);
-  },
-  async (err) => {
-    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exit(1);
-  },
-);
+runBenchmark(main, cleanup);

@@ -21,6 +21,7 @@ import {
   cpuProbe,
   cpuShare,
   createCleanups,
+  runBenchmark,
   findPid,
   fmt,
   log,
@@ -813,21 +814,4 @@ async function main(): Promise<number> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up…`);
-    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-main().then(
-  (code) => {
-    log('done');
-    process.exit(code);
-  },
-  async (err) => {
-    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exit(1);
-  },
-);
+runBenchmark(main, cleanup);

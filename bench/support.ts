@@ -423,3 +423,24 @@ export function createCleanups(stepTimeoutMs: number) {
     },
   };
 }
+
+/** Runs a benchmark's main: its exit code, cleanup on failure and on Ctrl-C / SIGTERM. */
+export function runBenchmark(main: () => Promise<number>, cleanup: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up…`);
+      void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  main().then(
+    (code) => {
+      log('done');
+      process.exit(code);
+    },
+    async (err) => {
+      log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      await cleanup();
+      process.exit(1);
+    },
+  );
+}

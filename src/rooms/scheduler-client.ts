@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { roomScheduler, RoomSchedulerInput } from '../../workflows/room-scheduler.js';
 import { backlogChanged, triggerImmediate } from '../../workflows/signals.js';
 import { roomSchedulerWorkflowId } from '../temporal/workflow-ids.js';
+import { startWithinDeadline } from '../temporal/client.js';
 
 export interface SchedulerSettings {
   taskQueue: string;
@@ -20,7 +21,8 @@ export async function signalRoomScheduler(
   immediate: boolean,
 ): Promise<void> {
   const input: RoomSchedulerInput = { roomId, tickMs: s.tickMs, agentTimeoutMs: s.agentTimeoutMs, batchSize: 10 };
-  await client.workflow.signalWithStart<typeof roomScheduler, []>('roomScheduler', {
+  // Bounded: a reply or a Twilio message must not hang on an unreachable Temporal.
+  await startWithinDeadline(client, () => client.workflow.signalWithStart<typeof roomScheduler, []>('roomScheduler', {
     taskQueue: s.taskQueue,
     workflowId: roomSchedulerWorkflowId(roomId),
     args: [input],
@@ -28,5 +30,5 @@ export async function signalRoomScheduler(
     signalArgs: [],
     memo: { roomId },
     staticSummary: `scheduler of room ${roomId}`,
-  });
+  }));
 }

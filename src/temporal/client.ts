@@ -27,11 +27,12 @@ export async function temporalReachable(client: Client, timeoutMs = 2_000): Prom
 }
 
 /**
- * Bounds a workflow start made while a sender waits for its answer. Unbounded, an unreachable Temporal
- * holds the request through the client's connection retries (~20 s); the work is already in
- * PostgreSQL by then, and the recovery loop starts what this gave up on.
+ * Bounds a workflow start or signal that a caller may be waiting on. Unbounded, an unreachable
+ * Temporal holds it through the client's connection retries (~20 s, past many senders' 10 s
+ * timeouts); 5 s leaves room for a loaded server. The work is in PostgreSQL already, and the recovery
+ * loop starts what this gave up on.
  */
-export const START_DEADLINE_MS = 2_000;
+export const START_DEADLINE_MS = 5_000;
 
 export function startWithinDeadline<T>(client: Client, fn: () => Promise<T>): Promise<T> {
   return client.connection.withDeadline(Date.now() + START_DEADLINE_MS, fn);

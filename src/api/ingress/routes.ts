@@ -6,6 +6,7 @@ import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
 import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
 import type { ApiDeps } from '../context.js';
 import { readRawBody } from './raw-body.js';
+import { AppError, notFound } from '../../errors.js';
 import { acceptGenericEvent, MAX_GENERIC_EVENT_BYTES } from '../../generic/ingest.js';
 
 const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -37,19 +38,15 @@ export function ingressRouter(deps: ApiDeps): Router {
   // one: proxies change what this server sees), keep the message in the room's chat, and wake the room.
   router.post('/webhooks/channel/twilio/:roomId', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
+    if (rawBody === null) throw new AppError('payload_too_large', `the body is larger than ${MAX_ROOM_EVENT_BYTES} bytes`);
     const room = await findRoom(deps.db, null, ctx.params.roomId);
-    if (!room || rawBody === null) {
-      ctx.status = rawBody === null ? 413 : 404;
-      ctx.body = { error: { code: rawBody === null ? 'payload_too_large' : 'not_found', message: rawBody === null ? 'body too large' : 'room not found', details: {} } };
-      return;
-    }
+    if (!room) throw notFound('room');
     const params = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')));
     const url = `${deps.publicUrl ?? ctx.origin}${ctx.originalUrl}`;
     const token = room.twilioAuthTokenSealed ? deps.secretBox.open(room.twilioAuthTokenSealed) : null;
-    if (!token || !verifyTwilioSignature(token, url, params, ctx.get('x-twilio-signature') || undefined)) {
-      ctx.status = 403;
-      ctx.body = { error: { code: 'forbidden', message: token ? 'invalid X-Twilio-Signature' : 'Twilio is not configured for this room', details: {} } };
-      return;
+    if (!token) throw new AppError('forbidden', 'Twilio is not configured for this room');
+    if (!verifyTwilioSignature(token, url, params, ctx.get('x-twilio-signature') || undefined)) {
+      throw new AppError('forbidden', 'invalid X-Twilio-Signature');
     }
     const chatId = await roomChat(deps.db, room);
     await appendMessage(deps.db, { chatId, role: 'user', author: params.From ?? 'twilio', content: params.Body ?? '' });
