@@ -760,6 +760,7 @@ function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receive
     aims,
     receiverDuplicates: receiver.duplicates(),
     hookwiseWorkflowStartsGivenUp: counters.startsGivenUp,
+    hookwiseRecoveryLogLines: counters.recoveryLines,
   };
   process.stdout.write(JSON.stringify(json) + '\n');
 }

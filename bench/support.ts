@@ -338,6 +338,7 @@ const EV = {
  */
 export async function historyBreakdown(client: Client, workflowIds: string[]): Promise<Record<string, number | null>> {
   const rows: number[][] = [];
+  const eventCounts: number[] = [];
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   let next = 0;
   const one = async () => {
@@ -345,6 +346,7 @@ export async function historyBreakdown(client: Client, workflowIds: string[]): P
       const id = workflowIds[next++];
       const history = await client.workflow.getHandle(id).fetchHistory();
       const events = history.events ?? [];
+      eventCounts.push(events.length);
       const at = (type: number, nth = 0) => {
         const e = events.filter((x) => x.eventType === type)[nth];
         return e ? ms(e.eventTime as never) : null;
@@ -371,6 +373,9 @@ export async function historyBreakdown(client: Client, workflowIds: string[]): P
   const median = (k: number) => dist(rows.map((r) => r[k])).p50;
   return {
     workflows: rows.length,
+    /** A one-activity run that went straight through has 11 history events; more means retries, timeouts, extra tasks. */
+    eventsPerWorkflow: eventCounts.length === 0 ? null : Math.round((eventCounts.reduce((a, b) => a + b, 0) / eventCounts.length) * 10) / 10,
+    irregular: eventCounts.filter((n) => n !== 11).length,
     wft1ScheduleToStart: median(0),
     wft1Processing: median(1),
     activityScheduleToStart: median(2),
