@@ -1,89 +1,57 @@
 import type { Db } from '../src/db/pool.js';
 import type { SecretBox } from '../src/domain/secrets.js';
-import { beginAttempt, cancelDelivery, finishAttempt, loadDeliveryContext } from '../src/db/delivery-attempts.js';
+import { cancelDelivery, claimAttempt, ensureSlots, finishAttempt } from '../src/db/delivery-attempts.js';
+import type { WebhookRow } from '../src/db/webhooks.js';
 import { decideOutcome } from '../src/domain/delivery-outcome.js';
 import { deliveryHeaders } from '../src/domain/signing.js';
+import { activeKeys } from '../src/domain/signing-keys.js';
 import { DEFAULT_RETRY_POLICY } from '../src/domain/retry-policy.js';
+import { derivedId, newId } from '../src/domain/ids.js';
+import { isOperationalEvent, type Notice } from '../src/domain/operational-events.js';
 import { postWebhook } from '../src/delivery/http-sender.js';
-import type { WebhookRow } from '../src/db/webhooks.js';
+import type { Dispatcher } from '../src/delivery/dispatcher.js';
+import { wakeDelivery } from '../src/flows/delivery.js';
+import type { Temporal } from '../src/temporal/client.js';
+import type { DeliverySettings } from '../src/settings.js';
+import { withHeartbeat } from './heartbeat.js';
 
 export interface DeliveryActivityDeps {
   db: Db;
+  temporal: Temporal;
+  dispatcher: Dispatcher;
   secretBox: SecretBox;
   version: string;
-  settings: {
-    timeoutMs: number;
-    /** An in-flight attempt older than this is from a lost worker (the activity's own timeout). */
-    attemptTimeoutMs: number;
-    allowHttp: boolean;
-    allowPrivate: boolean;
-    maxInFlight: number;
-    maxPerMinute: number;
-    maxRetryAfterSeconds: number;
-  };
+  settings: DeliverySettings;
+  log: (line: string) => void;
 }
 
-export type AttemptResult =
+export type AttemptResult = (
   | { kind: 'done'; status: 'succeeded' | 'dead' | 'cancelled'; reason?: string }
-  | { kind: 'wait'; delayMs: number; throttled: boolean };
+  /** Try again after the retry policy's delay. */
+  | { kind: 'retry'; delayMs: number }
+  /** Wait for a slot: at most delayMs, or until an attempt that releases one wakes this delivery. */
+  | { kind: 'wait'; delayMs: number }
+) & { notices: Notice[] };
 
-/** Polling back-off for a delivery waiting on its endpoint's in-flight limit. */
-const IN_FLIGHT_WAIT_MS = { first: 100, max: 5_000 };
+/** How long a delivery waiting for an in-flight slot sleeps if no wake-up comes (a lost signal). */
+const MAX_SLOT_WAIT_MS = 30_000;
 
 export function createDeliveryActivities(deps: DeliveryActivityDeps) {
   const { db, settings } = deps;
 
-  /** The secrets that sign right now, newest first: the previous one only within its overlap window. */
-  function signingSecrets(w: WebhookRow): string[] {
-    const secrets = [deps.secretBox.open(w.secretSealed)];
-    if (w.previousSecretSealed && w.previousSecretExpiresAt && w.previousSecretExpiresAt.getTime() > Date.now()) {
-      secrets.push(deps.secretBox.open(w.previousSecretSealed));
-    }
-    return secrets;
-  }
+  /** Opens the keys that sign right now, newest first. */
+  const signingSecrets = (w: WebhookRow) => activeKeys(w.signingKeys, Date.now()).map((k) => deps.secretBox.open(k.secret));
 
-  return {
-    /**
-     * One attempt to deliver: take a slot under the endpoint's limits, POST the signed event, record the
-     * result, and tell the workflow whether and when to come back. HTTP failures are results, not
-     * exceptions; only infrastructure failures (the database) throw, and Temporal retries those.
-     */
-    async attemptDelivery(input: { deliveryId: string; throttleStreak: number }): Promise<AttemptResult> {
-      const ctx = await loadDeliveryContext(db, input.deliveryId);
-      if (!ctx) return { kind: 'done', status: 'cancelled', reason: 'the webhook was deleted' };
-      const { delivery, event, webhook } = ctx;
-      // A retried activity may find its own earlier run already recorded the end.
-      if (delivery.status === 'succeeded' || delivery.status === 'dead' || delivery.status === 'cancelled') {
-        return { kind: 'done', status: delivery.status };
-      }
-      if (!webhook.active) {
-        const reason = `the webhook is disabled${webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}`;
-        await cancelDelivery(db, delivery.id, reason);
-        return { kind: 'done', status: 'cancelled', reason };
-      }
-
-      const slot = await beginAttempt(db, {
-        deliveryId: delivery.id,
-        webhookId: webhook.id,
-        maxInFlight: webhook.maxInFlight ?? settings.maxInFlight,
-        maxPerMinute: webhook.maxPerMinute ?? settings.maxPerMinute,
-        staleAfterMs: settings.attemptTimeoutMs,
-      });
-      if (!slot.granted) {
-        const backoff = Math.min(IN_FLIGHT_WAIT_MS.first * 2 ** input.throttleStreak, IN_FLIGHT_WAIT_MS.max);
-        const delayMs = slot.reason === 'per_minute' ? slot.retryInMs : backoff;
-        // Jitter spreads the waiters so they don't all come back in the same instant.
-        return { kind: 'wait', delayMs: Math.round(delayMs * (1 + Math.random() * 0.2)), throttled: true };
-      }
-
-      const timestampMs = Date.now();
-      const sent = await postWebhook({
+  /** POSTs with a heartbeat, so a worker killed mid-request is noticed in seconds, not at the timeout. */
+  function post(webhook: WebhookRow, event: { id: string; body: string }) {
+    return withHeartbeat(() =>
+      postWebhook({
         url: webhook.url,
         body: event.body,
         headers: deliveryHeaders({
           body: event.body,
           eventId: event.id,
-          timestampMs,
+          timestampMs: Date.now(),
           secrets: signingSecrets(webhook),
           version: deps.version,
           customHeaders: webhook.customHeaders,
@@ -91,19 +59,59 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         timeoutMs: settings.timeoutMs,
         allowHttp: settings.allowHttp,
         allowPrivate: settings.allowPrivate,
-      });
+      }),
+    );
+  }
 
+  return {
+    /**
+     * One attempt: claim a slot under the endpoint's limits (one statement), POST the signed event,
+     * record the result (one statement), and tell the workflow whether and when to come back. HTTP
+     * failures are results, not exceptions; only infrastructure failures throw, and Temporal retries those.
+     */
+    async attemptDelivery({ deliveryId }: { deliveryId: string }): Promise<AttemptResult> {
+      const attemptId = newId('atm');
+      const claimInput = {
+        deliveryId,
+        attemptId,
+        leaseMs: settings.timeoutMs + 30_000,
+        maxInFlight: settings.maxInFlight,
+        maxPerMinute: settings.maxPerMinute,
+      };
+      let claim = await claimAttempt(db, claimInput);
+      if (claim.kind === 'refused' && claim.missingSlots) {
+        await ensureSlots(db, claim.missingSlots.webhookId, claim.missingSlots);
+        claim = await claimAttempt(db, claimInput);
+      }
+
+      if (claim.kind === 'gone') return { kind: 'done', status: 'cancelled', reason: 'the webhook was deleted', notices: [] };
+      if (claim.kind === 'closed') {
+        if (claim.status === 'succeeded' || claim.status === 'dead' || claim.status === 'cancelled') {
+          return { kind: 'done', status: claim.status, notices: [] };
+        }
+        const reason = `the webhook is disabled${claim.webhook.disabledReason ? `: ${claim.webhook.disabledReason}` : ''}`;
+        await cancelDelivery(db, deliveryId, reason);
+        return { kind: 'done', status: 'cancelled', reason, notices: [] };
+      }
+      if (claim.kind === 'refused') {
+        // Jitter spreads waiters released by the same per-minute window.
+        const delayMs = claim.reason === 'per_minute' ? Math.round(claim.retryInMs * (1 + Math.random() * 0.1)) + 10 : MAX_SLOT_WAIT_MS;
+        return { kind: 'wait', delayMs, notices: [] };
+      }
+
+      const { webhook, event } = claim;
+      const sent = await post(webhook, event);
       const outcome = decideOutcome({
         statusCode: sent.statusCode,
         error: sent.error,
         retryAfterSeconds: sent.retryAfterSeconds,
-        attemptNumber: slot.attemptNumber,
+        attemptNumber: claim.attemptNumber,
         policy: webhook.retryPolicy ?? DEFAULT_RETRY_POLICY,
         maxRetryAfterSeconds: settings.maxRetryAfterSeconds,
       });
-      await finishAttempt(db, {
-        attemptId: slot.attemptId,
-        deliveryId: delivery.id,
+      const finished = await finishAttempt(db, {
+        attemptId,
+        deliveryId,
         webhookId: webhook.id,
         succeeded: outcome.status === 'succeeded',
         statusCode: sent.statusCode,
@@ -114,11 +122,46 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         deliveryError: outcome.status === 'dead' ? outcome.reason : sent.error,
         nextAttemptInMs: outcome.status === 'retrying' ? outcome.delayMs : null,
         disableWebhookReason: outcome.status === 'dead' && outcome.disableWebhook ? outcome.reason : null,
+        autoDisableAfterHours: settings.autoDisableAfterHours,
       });
-      if (outcome.status === 'retrying') return { kind: 'wait', delayMs: outcome.delayMs, throttled: false };
+      if (finished.wakeWorkflowId) {
+        // Best effort: a waiter that misses it wakes on its own timer.
+        await wakeDelivery(deps.temporal, finished.wakeWorkflowId).catch((err) =>
+          deps.log(`delivery ${deliveryId}: could not wake ${finished.wakeWorkflowId}: ${(err as Error).message}`),
+        );
+      }
+
+      const notices: Notice[] = [];
+      if (finished.recorded) {
+        const about = { webhookId: webhook.id, url: webhook.url, deliveryId, eventId: event.id, attemptId };
+        if (finished.transition === 'failing') notices.push({ type: 'webhook.failing', ...about, error: sent.error ?? `HTTP ${sent.statusCode}` });
+        if (finished.transition === 'recovered') notices.push({ type: 'webhook.recovered', ...about });
+        if (finished.transition === 'disabled') notices.push({ type: 'webhook.disabled', ...about, reason: finished.disabledReason ?? '' });
+        // An operational event that dies yields no further event: no loops between failing subscribers.
+        if (outcome.status === 'dead' && !isOperationalEvent(event.type)) {
+          notices.push({ type: 'delivery.dead', ...about, eventType: event.type, reason: outcome.reason, attempts: claim.attemptNumber });
+        }
+      }
+      if (outcome.status === 'retrying') return { kind: 'retry', delayMs: outcome.delayMs, notices };
       return outcome.status === 'dead'
-        ? { kind: 'done', status: 'dead', reason: outcome.reason }
-        : { kind: 'done', status: 'succeeded' };
+        ? { kind: 'done', status: 'dead', reason: outcome.reason, notices }
+        : { kind: 'done', status: 'succeeded', notices };
+    },
+
+    /**
+     * Publishes the operational events an attempt gave rise to, to the org's other subscribers and
+     * its stream. Ids derive from the attempt, so a retry publishes each once.
+     */
+    async publishNotices({ deliveryId, notices }: { deliveryId: string; notices: Notice[] }): Promise<void> {
+      const organizationId = await deps.dispatcher.organizationOfDelivery(deliveryId);
+      if (!organizationId) return;
+      for (const { type, attemptId, ...data } of notices) {
+        await deps.dispatcher.publish(
+          organizationId,
+          { type, data },
+          { eventId: derivedId('evt', attemptId, type), excludeWebhookId: data.webhookId },
+        );
+      }
     },
   };
 }

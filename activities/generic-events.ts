@@ -1,14 +1,17 @@
 import type { Db } from '../src/db/pool.js';
+import { withTransaction } from '../src/db/pool.js';
 import type { Dispatcher } from '../src/delivery/dispatcher.js';
-import { findInboxEvent, markInboxPublished, markInboxStarted } from '../src/db/inbox.js';
+import { findInboxEvent, markInboxPublished, markInboxStarted, type InboxEvent } from '../src/db/inbox.js';
 import { agentsWithRole, ensureAgentRun, findAgent, findAgentRun, finishAgentRun, storeFirstAnswer } from '../src/db/agents.js';
-import { agentChat, appendMessage, findChat, listMessages } from '../src/db/chats.js';
+import { agentChat, appendMessage, listMessages } from '../src/db/chats.js';
 import { genericEnvelope } from '../src/generic/envelope.js';
 import { roleFor } from '../src/domain/generic-event.js';
-import { newId, relatedId } from '../src/domain/ids.js';
+import { derivedId, newId, relatedId } from '../src/domain/ids.js';
 import type { Llm } from '../src/llm/llm.js';
 import { runAgent } from '../src/agents/agent-runner.js';
-import { agentRunWorkflowId } from '../src/temporal/workflow-ids.js';
+import { agentRunWorkflowId } from '../src/flows/agent-run.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { callModel } from './heartbeat.js';
 
 export interface GenericEventActivityDeps {
   db: Db;
@@ -16,38 +19,49 @@ export interface GenericEventActivityDeps {
   dispatcher: Dispatcher;
 }
 
+/** A queued agent run, with what its child workflow shows to operators. */
+export interface QueuedRun {
+  runId: string;
+  workflowId: string;
+  agentId: string;
+  organizationId: string;
+  workspaceId: string;
+  role: string;
+}
+
 export function createGenericEventActivities(deps: GenericEventActivityDeps) {
   const { db } = deps;
 
-  async function inbox(inboxId: string) {
+  async function inbox(inboxId: string): Promise<InboxEvent> {
     const e = await findInboxEvent(db, inboxId);
-    if (!e) throw new Error(`inbox event ${inboxId} not found`);
+    if (!e) throw ApplicationFailure.nonRetryable(`inbox event ${inboxId} does not exist`, 'InboxEventMissing');
     return e;
+  }
+
+  /** Ends a run and publishes how it ended in one transaction: subscribers see exactly one outcome per run. */
+  async function endRun(runId: string, end: { status: 'done'; answer: string } | { status: 'failed'; error: string }, event: { organizationId: string; type: string; data: unknown }) {
+    const { toStart } = await withTransaction(db, async (tx) => {
+      if (!(await finishAgentRun(tx, { id: runId, ...end }))) return { toStart: [] };
+      return deps.dispatcher.record(tx, event.organizationId, { type: event.type, data: event.data }, { eventId: derivedId('evt', runId, event.type) });
+    });
+    await deps.dispatcher.startDeliveries(toStart);
   }
 
   return {
     /**
-     * Moves an inbox event to the outbox: publishes it as `webhook.<source>.<event_type_slug>` with the
-     * normalized envelope as data. The event id is derived from the inbox id, so a retry publishes nothing new.
+     * inbox → outbox: publishes the event as `webhook.<source>.<event_type_slug>` with the normalized
+     * envelope as data (its id derives from the inbox id, so a retry publishes nothing new), then opens
+     * a chat and queues a run for every agent of the workspace holding that role.
      */
-    async publishInboxEvent({ inboxId }: { inboxId: string }): Promise<{ eventId: string }> {
+    async processInboxEvent({ inboxId }: { inboxId: string }): Promise<{ eventId: string; runs: QueuedRun[] }> {
       const e = await inbox(inboxId);
       await markInboxStarted(db, inboxId);
-      const eventId = relatedId('evt', inboxId);
-      await deps.dispatcher.publish(
-        e.organizationId,
-        { type: roleFor(e.sourceKind, e.eventType), data: genericEnvelope(e) },
-        { eventId },
-      );
-      await markInboxPublished(db, inboxId, eventId);
-      return { eventId };
-    },
-
-    /** For each agent of the workspace holding the event's role: a chat opened with the event, and a queued run. */
-    async routeToAgents({ inboxId }: { inboxId: string }): Promise<Array<{ runId: string; workflowId: string }>> {
-      const e = await inbox(inboxId);
       const role = roleFor(e.sourceKind, e.eventType);
-      const runs: Array<{ runId: string; workflowId: string }> = [];
+      const eventId = relatedId('evt', inboxId);
+      await deps.dispatcher.publish(e.organizationId, { type: role, data: genericEnvelope(e) }, { eventId });
+      await markInboxPublished(db, inboxId, eventId);
+
+      const runs: QueuedRun[] = [];
       for (const agent of await agentsWithRole(db, e.workspaceId, role)) {
         const chat = await agentChat(db, {
           id: newId('chat'),
@@ -71,9 +85,9 @@ export function createGenericEventActivities(deps: GenericEventActivityDeps) {
           inboxId,
           workflowId: agentRunWorkflowId(agent.id, inboxId),
         });
-        runs.push({ runId: run.id, workflowId: run.workflowId });
+        runs.push({ runId: run.id, workflowId: run.workflowId, agentId: agent.id, organizationId: e.organizationId, workspaceId: e.workspaceId, role });
       }
-      return runs;
+      return { eventId, runs };
     },
 
     /** The agent answers in its chat; its answer is kept once and published as `agent.run.completed`. */
@@ -83,43 +97,38 @@ export function createGenericEventActivities(deps: GenericEventActivityDeps) {
       const agent = await findAgent(db, null, run.agentId);
       if (!agent) return;
       const e = await inbox(run.inboxId);
-      const messages = await listMessages(db, run.chatId);
       let answer = run.answer;
       if (answer === null) {
-        const reply = await runAgent(deps.llm, {
-          tier: agent.modelTier,
-          instructions: agent.instructions,
-          task: null,
-          history: messages,
-          event: { type: roleFor(e.sourceKind, e.eventType), payload: genericEnvelope(e) },
-        });
+        const history = await listMessages(db, run.chatId);
+        const reply = await callModel(() =>
+          runAgent(deps.llm, {
+            tier: agent.modelTier,
+            instructions: agent.instructions,
+            task: null,
+            history,
+            event: { type: roleFor(e.sourceKind, e.eventType), payload: genericEnvelope(e) },
+          }),
+        );
         answer = await storeFirstAnswer(db, runId, reply);
       }
       await appendMessage(db, { id: relatedId('msg', runId), chatId: run.chatId, role: 'assistant', author: agent.name, content: answer });
-      const chat = await findChat(db, agent.organizationId, run.chatId);
-      await deps.dispatcher.publish(
-        agent.organizationId,
-        {
-          type: 'agent.run.completed',
-          data: { runId, agentId: agent.id, chatId: chat?.id ?? run.chatId, workspaceId: agent.workspaceId, inboxEventId: run.inboxId, answer },
-        },
-        { eventId: relatedId('evt', runId) },
-      );
-      await finishAgentRun(db, { id: runId, status: 'done', answer });
+      await endRun(runId, { status: 'done', answer }, {
+        organizationId: agent.organizationId,
+        type: 'agent.run.completed',
+        data: { runId, agentId: agent.id, chatId: run.chatId, workspaceId: agent.workspaceId, inboxEventId: run.inboxId, answer },
+      });
     },
 
     async failAgentRun({ runId, error }: { runId: string; error: string }): Promise<void> {
       const run = await findAgentRun(db, runId);
       if (!run) return;
       const agent = await findAgent(db, null, run.agentId);
-      if (agent) {
-        await deps.dispatcher.publish(
-          agent.organizationId,
-          { type: 'agent.run.failed', data: { runId, agentId: agent.id, chatId: run.chatId, inboxEventId: run.inboxId, error } },
-          { eventId: relatedId('evt', runId) },
-        );
-      }
-      await finishAgentRun(db, { id: runId, status: 'failed', error });
+      const organizationId = agent?.organizationId ?? (await inbox(run.inboxId)).organizationId;
+      await endRun(runId, { status: 'failed', error }, {
+        organizationId,
+        type: 'agent.run.failed',
+        data: { runId, agentId: run.agentId, chatId: run.chatId, inboxEventId: run.inboxId, error },
+      });
     },
   };
 }

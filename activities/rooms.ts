@@ -1,127 +1,142 @@
-import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../src/db/pool.js';
+import { withTransaction } from '../src/db/pool.js';
 import type { Dispatcher } from '../src/delivery/dispatcher.js';
-import type { IngestRoomEventInput } from '../workflows/ingest-room-event.js';
+import type { IngestRoomEventInput, IngestRoomEventResult } from '../workflows/ingest-room-event.js';
 import { findRoom } from '../src/db/workspaces.js';
 import { definitionsVersion, findDefinition, listDefinitions } from '../src/db/event-sources.js';
-import {
-  cacheChoice,
-  cachedChoice,
-  insertRoomEvent,
-  markRoomEventStarted,
-  recordMatch,
-  roomEventPayload,
-} from '../src/db/room-events.js';
+import { cacheChoice, cachedChoice, insertRoomEvent, recordMatch, roomEventPayload, startedRoomEvent, type RoomEvent } from '../src/db/room-events.js';
 import { admitToBacklog, claimItems, findItem, finishItem, storeFirstResult } from '../src/db/backlog.js';
 import { appendMessage, recentMessages, roomChat } from '../src/db/chats.js';
-import { describeRule, ruleMatches } from '../src/domain/rules.js';
+import { planMatch, type MatchPlan } from '../src/domain/matching.js';
 import { payloadShapeKey } from '../src/domain/payload-shape.js';
-import { relatedId } from '../src/domain/ids.js';
-import { LlmOutputInvalid, type Llm } from '../src/llm/llm.js';
+import { derivedId, relatedId } from '../src/domain/ids.js';
+import type { Llm } from '../src/llm/llm.js';
 import { runAgent } from '../src/agents/agent-runner.js';
-import { signalRoomScheduler, type SchedulerSettings } from '../src/rooms/scheduler-client.js';
+import { wakeRoomScheduler } from '../src/flows/room-scheduler.js';
+import type { Temporal } from '../src/temporal/client.js';
+import type { RoomSettings } from '../src/settings.js';
+import { callModel } from './heartbeat.js';
 
 export interface RoomActivityDeps {
   db: Db;
   llm: Llm;
-  temporal: Client;
+  temporal: Temporal;
   dispatcher: Dispatcher;
-  scheduler: SchedulerSettings;
-  backlogCap: number;
+  settings: RoomSettings;
 }
 
-/** After this many unusable LLM answers for one event, it is logged as unmatched instead of retried. */
-const MAX_INVALID_LLM_ANSWERS = 5;
+type Choice = { definitionId: string | null; reason: string };
+
+export type MatchResult =
+  | { kind: 'settled'; result: IngestRoomEventResult }
+  /** Only the model can decide; `fallback` is the rule's answer if it picks none. */
+  | { kind: 'ask'; fallback: MatchPlan['fallback'] };
 
 export function createRoomActivities(deps: RoomActivityDeps) {
-  const { db, llm } = deps;
+  const { db, llm, settings } = deps;
 
-  /** Asks the LLM about the definitions rules can't decide, through the cache of earlier answers. */
-  async function askLlm(
-    input: IngestRoomEventInput,
-    payload: unknown,
-    candidates: Array<{ id: string; name: string; description: string }>,
-    definitionsVersion: number,
-    /** Which candidates were asked about is part of the question, so part of the cache key. */
-    candidateSet: string,
-  ): Promise<{ definitionId: string | null; reason: string }> {
-    if (candidates.length === 0) return { definitionId: null, reason: 'no definition matched' };
-    if (!llm.configured) {
-      return { definitionId: null, reason: 'no rule matched; no LLM configured to judge the description-only definitions' };
-    }
-    const key = { sourceId: input.sourceId, definitionsVersion, shapeKey: `${payloadShapeKey(payload)}:${candidateSet}` };
-    const cached = await cachedChoice(db, key);
-    if (cached) return { ...cached, reason: `${cached.reason} (cached LLM answer)` };
-    try {
-      const choice = await llm.chooseDefinition(payload, candidates);
-      const reason = choice.definitionId ? `LLM: ${choice.reason}` : `LLM found no match: ${choice.reason}`;
-      await cacheChoice(db, { ...key, definitionId: choice.definitionId, reason });
-      return { definitionId: choice.definitionId, reason };
-    } catch (err) {
-      // A model that keeps answering nonsense must not hold the event forever; anything else
-      // (timeouts, the server down) is retried by Temporal until it answers.
-      if (err instanceof LlmOutputInvalid && Context.current().info.attempt >= MAX_INVALID_LLM_ANSWERS) {
-        return { definitionId: null, reason: `LLM answered unusable output ${MAX_INVALID_LLM_ANSWERS} times: ${err.message}` };
-      }
-      throw err;
-    }
+  async function eventOf(eventId: string): Promise<RoomEvent> {
+    const event = await startedRoomEvent(db, eventId);
+    if (!event) throw ApplicationFailure.nonRetryable(`room event ${eventId} does not exist`, 'RoomEventMissing');
+    return event;
+  }
+
+  /** The question for the model, and its cache key: which source, which definitions, which candidates, which payload shape. */
+  async function question(event: RoomEvent) {
+    const payload = JSON.parse(event.payload);
+    const [definitions, version] = await Promise.all([listDefinitions(db, event.sourceId), definitionsVersion(db, event.sourceId)]);
+    const plan = planMatch(definitions, payload);
+    const cacheKey = {
+      sourceId: event.sourceId,
+      definitionsVersion: version,
+      shapeKey: `${payloadShapeKey(payload)}:${plan.askable.map((d) => d.id).join(',')}`,
+    };
+    return { payload, plan, cacheKey };
+  }
+
+  /** Records how matching ended; a match is admitted to the backlog (under the cap) and wakes the scheduler. */
+  async function settle(eventId: string, choice: Choice): Promise<IngestRoomEventResult> {
+    await recordMatch(db, { eventId, ...choice });
+    if (choice.definitionId === null) return { outcome: 'no_match', reason: choice.reason };
+    const [event, definition] = await Promise.all([startedRoomEvent(db, eventId), findDefinition(db, choice.definitionId)]);
+    const room = event ? await findRoom(db, null, event.roomId) : null;
+    if (!event || !room) throw ApplicationFailure.nonRetryable(`room event ${eventId} or its room no longer exists`, 'RoomEventMissing');
+    const admission = await admitToBacklog(db, {
+      organizationId: event.organizationId,
+      roomId: event.roomId,
+      sourceId: event.sourceId,
+      eventId,
+      definitionId: choice.definitionId,
+      priority: definition?.priority ?? 0,
+      cap: settings.backlogCap,
+    });
+    if (!admission.admitted) return { outcome: 'dropped', definitionId: choice.definitionId };
+    // Retried with the activity until Temporal takes it: an admitted item must reach a scheduler.
+    await wakeRoomScheduler(deps.temporal, { roomId: room.id, organizationId: room.organizationId, workspaceId: room.workspaceId }, 'next-tick');
+    return { outcome: 'admitted', definitionId: choice.definitionId, itemId: admission.itemId };
+  }
+
+  /** Publishes an item's outcome in the same transaction that records it: subscribers see exactly how it ended. */
+  async function endItem(item: { id: string; organizationId: string; roomId: string }, end: { status: 'done'; result: string } | { status: 'failed'; error: string }, event: { type: string; data: unknown }) {
+    const { toStart } = await withTransaction(db, async (tx) => {
+      if (!(await finishItem(tx, { id: item.id, ...end }))) return { toStart: [] };
+      return deps.dispatcher.record(tx, item.organizationId, { ...event, sessionId: item.roomId }, { eventId: derivedId('evt', item.id, event.type) });
+    });
+    await deps.dispatcher.startDeliveries(toStart);
   }
 
   return {
     /**
-     * Records the event (if the ingress could not) and decides which definition it is, in priority
-     * order: rules are checked without the LLM, and one LLM call judges the description-only
-     * definitions that rank above the first matching rule.
+     * Records the event if the ingress could not, then decides by rules: settles it at once when no
+     * model is needed (or none is configured, or the cache knows the answer).
      */
-    async matchRoomEvent(input: IngestRoomEventInput): Promise<{ definitionId: string | null; priority: number; reason: string }> {
-      await insertRoomEvent(db, { ...input, id: input.eventId, receivedAt: new Date(input.receivedAt) });
-      await markRoomEventStarted(db, input.eventId);
-      const payload = JSON.parse(input.payload);
-      const definitions = await listDefinitions(db, input.sourceId);
-      const version = await definitionsVersion(db, input.sourceId);
-
-      // Priority order decides: the LLM is asked only about description-only definitions ranked above
-      // the first rule that matches; if it picks none of them, that rule's definition wins.
-      const firstRule = definitions.findIndex((d) => d.rule && ruleMatches(d.rule, payload));
-      const ranked = firstRule === -1 ? definitions : definitions.slice(0, firstRule);
-      const askable = ranked.filter((d) => !d.rule).map(({ id, name, description }) => ({ id, name, description }));
-      let choice = await askLlm(input, payload, askable, version, `above-${firstRule}`);
-      if (choice.definitionId === null && firstRule !== -1) {
-        const rule = definitions[firstRule];
-        choice = { definitionId: rule.id, reason: `rule matched: ${describeRule(rule.rule!)}` };
+    async matchRoomEvent(input: IngestRoomEventInput): Promise<MatchResult> {
+      if (input.unrecorded) {
+        await insertRoomEvent(db, { id: input.eventId, ...input.unrecorded, receivedAt: new Date(input.unrecorded.receivedAt) });
       }
-      await recordMatch(db, { eventId: input.eventId, ...choice });
-      const priority = definitions.find((d) => d.id === choice.definitionId)?.priority ?? 0;
-      return { ...choice, priority };
+      const { plan, cacheKey } = await question(await eventOf(input.eventId));
+      // A rule below the description-only definitions decides when the model can't (or picks none).
+      const fallbackOr = (choice: Choice): Choice => (choice.definitionId === null && plan.fallback ? plan.fallback : choice);
+      if (plan.askable.length === 0) {
+        return { kind: 'settled', result: await settle(input.eventId, plan.fallback ?? { definitionId: null, reason: 'no definition matched' }) };
+      }
+      if (!llm.configured) {
+        const reason = 'no rule matched above the description-only definitions; no LLM configured to judge them';
+        return { kind: 'settled', result: await settle(input.eventId, fallbackOr({ definitionId: null, reason })) };
+      }
+      const cached = await cachedChoice(db, cacheKey);
+      if (cached) return { kind: 'settled', result: await settle(input.eventId, fallbackOr({ ...cached, reason: `${cached.reason} (cached LLM answer)` })) };
+      return { kind: 'ask', fallback: plan.fallback };
     },
 
-    async admitRoomEvent(
-      a: IngestRoomEventInput & { definitionId: string; priority: number },
-    ): Promise<{ admitted: true; itemId: string } | { admitted: false }> {
-      return admitToBacklog(db, {
-        organizationId: a.organizationId,
-        roomId: a.roomId,
-        sourceId: a.sourceId,
-        eventId: a.eventId,
-        definitionId: a.definitionId,
-        priority: a.priority,
-        cap: deps.backlogCap,
-      });
+    /** One model call on the `fast` tier; its answer is cached for payloads of the same shape. */
+    async judgeRoomEvent({ eventId }: { eventId: string }): Promise<Choice> {
+      const { payload, plan, cacheKey } = await question(await eventOf(eventId));
+      const cached = await cachedChoice(db, cacheKey);
+      if (cached) return cached;
+      const choice = await callModel(() => llm.chooseDefinition(payload, plan.askable));
+      const answer = { definitionId: choice.definitionId, reason: choice.definitionId ? `LLM: ${choice.reason}` : `LLM found no match: ${choice.reason}` };
+      await cacheChoice(db, { ...cacheKey, ...answer });
+      return answer;
     },
 
-    async wakeRoomScheduler({ roomId }: { roomId: string }): Promise<void> {
-      await signalRoomScheduler(deps.temporal, deps.scheduler, roomId, false);
+    settleRoomEvent: ({ eventId, ...choice }: { eventId: string } & Choice) => settle(eventId, choice),
+
+    /** How long until the room's next tick boundary; rooms are spread over the tick by their id. */
+    async untilNextTick({ roomId }: { roomId: string }): Promise<{ delayMs: number }> {
+      const phase = [...roomId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 0) % settings.tickMs;
+      const sinceBoundary = (((Date.now() - phase) % settings.tickMs) + settings.tickMs) % settings.tickMs;
+      return { delayMs: settings.tickMs - sinceBoundary };
     },
 
-    async claimBacklogItems({ roomId, limit }: { roomId: string; limit: number }): Promise<string[]> {
-      return claimItems(db, roomId, limit);
+    async claimBacklogItems({ roomId }: { roomId: string }): Promise<string[]> {
+      return claimItems(db, roomId, settings.batchSize);
     },
 
     /**
      * Runs the room's agent on one item and publishes the result. Safe to retry at any point: the
-     * first stored result sticks, and the chat message and outbound event carry ids derived from the
-     * item, so a retry after a crash neither asks twice once answered nor emits twice.
+     * first stored answer sticks, and the item's end and its event commit together, once.
      */
     async runBacklogItem({ itemId }: { itemId: string }): Promise<void> {
       const item = await findItem(db, itemId);
@@ -133,50 +148,41 @@ export function createRoomActivities(deps: RoomActivityDeps) {
 
       let result = item.result;
       if (result === null) {
-        const answer = await runAgent(llm, {
-          tier: room.modelTier,
-          instructions: room.instructions,
-          task: definition?.instructions ?? null,
-          history: await recentMessages(db, chatId, 20),
-          event: { type: definition?.name ?? 'event', payload: await roomEventPayload(db, item.eventId) },
-        });
+        const history = await recentMessages(db, chatId, 20);
+        const payload = await roomEventPayload(db, item.eventId);
+        const answer = await callModel(() =>
+          runAgent(llm, {
+            tier: room.modelTier,
+            instructions: room.instructions,
+            task: definition?.instructions ?? null,
+            history,
+            event: { type: definition?.name ?? 'event', payload },
+          }),
+        );
         result = await storeFirstResult(db, itemId, answer);
       }
-
       await appendMessage(db, { id: relatedId('msg', itemId), chatId, role: 'assistant', author: 'agent', content: result });
-      await deps.dispatcher.publish(
-        item.organizationId,
-        {
-          type: 'room.agent.completed',
-          sessionId: room.id,
-          data: {
-            roomId: room.id,
-            itemId,
-            eventId: item.eventId,
-            sourceId: item.sourceId,
-            definitionId: item.definitionId,
-            definition: definition?.name ?? null,
-            result,
-          },
+      await endItem(item, { status: 'done', result }, {
+        type: 'room.agent.completed',
+        data: {
+          roomId: room.id,
+          itemId,
+          eventId: item.eventId,
+          sourceId: item.sourceId,
+          definitionId: item.definitionId,
+          definition: definition?.name ?? null,
+          result,
         },
-        { eventId: relatedId('evt', itemId) },
-      );
-      await finishItem(db, { id: itemId, status: 'done', result });
+      });
     },
 
     async failBacklogItem({ itemId, error }: { itemId: string; error: string }): Promise<void> {
       const item = await findItem(db, itemId);
       if (!item) return;
-      await deps.dispatcher.publish(
-        item.organizationId,
-        {
-          type: 'room.agent.failed',
-          sessionId: item.roomId,
-          data: { roomId: item.roomId, itemId, eventId: item.eventId, definitionId: item.definitionId, error },
-        },
-        { eventId: relatedId('evt', itemId) },
-      );
-      await finishItem(db, { id: itemId, status: 'failed', error });
+      await endItem(item, { status: 'failed', error }, {
+        type: 'room.agent.failed',
+        data: { roomId: item.roomId, itemId, eventId: item.eventId, definitionId: item.definitionId, error },
+      });
     },
   };
 }

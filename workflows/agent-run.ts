@@ -1,25 +1,22 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { GenericEventActivities } from '../activities/generic-events.js';
+import { agentRun as agentRunProfile, quick } from './activity-profiles.js';
 
 export interface AgentRunInput {
   runId: string;
-  agentTimeoutMs: number;
 }
 
-const { failAgentRun } = proxyActivities<GenericEventActivities>({ startToCloseTimeout: '30 seconds' });
+const { runAgentInChat } = proxyActivities<GenericEventActivities>(agentRunProfile);
+const { failAgentRun } = proxyActivities<GenericEventActivities>(quick);
 
 /** One workspace agent answering one event in its chat; failures after retries are recorded, not lost. */
-export async function agentRun(input: AgentRunInput): Promise<'done' | 'failed'> {
-  const { runAgentInChat } = proxyActivities<GenericEventActivities>({
-    startToCloseTimeout: input.agentTimeoutMs,
-    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: ['LlmNotConfigured'] },
-  });
+export async function agentRun({ runId }: AgentRunInput): Promise<'done' | 'failed'> {
   try {
-    await runAgentInChat({ runId: input.runId });
+    await runAgentInChat({ runId });
     return 'done';
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    await failAgentRun({ runId: input.runId, error: err.cause?.message ?? err.message });
+    await failAgentRun({ runId, error: err.cause?.message ?? err.message });
     return 'failed';
   }
 }

@@ -1,33 +1,46 @@
-import { continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AttemptResult, DeliveryActivities } from '../activities/deliveries.js';
+import { deliveryAttempt, quick } from './activity-profiles.js';
+import { HookwiseDeliveryStatus } from './search-attributes.js';
+import { slotFreed } from './signals.js';
 
 export interface DeliverWebhookInput {
   deliveryId: string;
-  /** The HTTP timeout plus room for the database work around it; the activity gets this long. */
-  attemptTimeoutMs: number;
-  /** Carried across continue-as-new so the in-flight back-off keeps growing. */
-  throttleStreak?: number;
 }
 
+const { attemptDelivery } = proxyActivities<DeliveryActivities>(deliveryAttempt);
+const { publishNotices } = proxyActivities<DeliveryActivities>(quick);
+
 /**
- * Delivers one event to one webhook. The retry schedule lives in the activity's answer (it reads the
- * webhook's current policy), so this loop only waits durably between attempts. Temporal's own activity
- * retries cover infrastructure failures such as the database being down, never HTTP failures.
+ * Delivers one event to one webhook. Each attempt is one activity; it decides from the webhook's
+ * current retry policy whether and when to come back, so this loop only waits durably in between: a
+ * retry delay, a per-minute start freeing up, or (for an in-flight slot) a `slotFreed` wake-up from
+ * the attempt that releases one. Temporal's own activity retries cover infrastructure failures (the
+ * database down), never HTTP failures.
  */
-export async function deliverWebhook(input: DeliverWebhookInput): Promise<AttemptResult> {
-  const { attemptDelivery } = proxyActivities<DeliveryActivities>({
-    startToCloseTimeout: input.attemptTimeoutMs,
-    retry: { initialInterval: '1s', maximumInterval: '1m' },
+export async function deliverWebhook({ deliveryId }: DeliverWebhookInput): Promise<AttemptResult & { kind: 'done' }> {
+  let woken = false;
+  setHandler(slotFreed, () => {
+    woken = true;
   });
-  let throttleStreak = input.throttleStreak ?? 0;
+  let shown = workflowInfo().typedSearchAttributes.get(HookwiseDeliveryStatus) ?? 'pending';
+  const show = (status: string) => {
+    if (status === shown) return;
+    upsertSearchAttributes([{ key: HookwiseDeliveryStatus, value: status }]);
+    shown = status;
+  };
+
   for (;;) {
-    const result = await attemptDelivery({ deliveryId: input.deliveryId, throttleStreak });
-    if (result.kind === 'done') return result;
-    throttleStreak = result.throttled ? throttleStreak + 1 : 0;
-    await sleep(result.delayMs);
-    // A long throttled wait can loop many times; hand over before the history grows large.
-    if (workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof deliverWebhook>({ ...input, throttleStreak });
+    // Reset before the attempt: a wake-up that arrives while it runs is for the wait that follows.
+    woken = false;
+    const result = await attemptDelivery({ deliveryId });
+    if (result.notices.length > 0) await publishNotices({ deliveryId, notices: result.notices });
+    if (result.kind === 'done') {
+      show(result.status);
+      return result;
     }
+    show(result.kind === 'retry' ? 'retrying' : 'waiting');
+    await condition(() => result.kind === 'wait' && woken, result.delayMs);
+    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof deliverWebhook>({ deliveryId });
   }
 }

@@ -1,14 +1,15 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
+import { llmCall, quick } from './activity-profiles.js';
 
 export interface IngestRoomEventInput {
   eventId: string;
-  organizationId: string;
-  roomId: string;
-  sourceId: string;
-  /** The parsed body as JSON text: carried here so the event survives even if its row was not written. */
-  payload: string;
-  receivedAt: number;
+  /**
+   * Only when the ingress could not write the event's row (PostgreSQL was down but Temporal was not):
+   * then this start is the durable record, and the first activity writes the row. Otherwise the
+   * payload stays in PostgreSQL and out of the workflow's history.
+   */
+  unrecorded?: { organizationId: string; roomId: string; sourceId: string; payload: string; receivedAt: number };
 }
 
 export type IngestRoomEventResult =
@@ -16,21 +17,33 @@ export type IngestRoomEventResult =
   | { outcome: 'dropped'; definitionId: string }
   | { outcome: 'admitted'; definitionId: string; itemId: string };
 
-// Matching may wait on the LLM; its timeouts and unreachability are retried here, never dropped.
-const { matchRoomEvent } = proxyActivities<RoomActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
-});
-const { admitRoomEvent, wakeRoomScheduler } = proxyActivities<RoomActivities>({
-  startToCloseTimeout: '30 seconds',
-});
+const { matchRoomEvent, settleRoomEvent } = proxyActivities<RoomActivities>(quick);
+const { judgeRoomEvent } = proxyActivities<RoomActivities>(llmCall);
 
-/** One inbound room event: which business event is it, and does it fit in the room's backlog? */
+/** While the model can't be reached at all, ask again this often; the event is never dropped for it. */
+const LLM_UNREACHABLE_PAUSE = '1 minute';
+
+/**
+ * One inbound room event: which business event is it, and does it fit in the room's backlog? Rules
+ * decide in the first activity (which also settles the event); only when a description-only definition
+ * ranks above the first matching rule is the LLM asked, and then the rule (if any) is the fallback.
+ */
 export async function ingestRoomEvent(input: IngestRoomEventInput): Promise<IngestRoomEventResult> {
   const match = await matchRoomEvent(input);
-  if (match.definitionId === null) return { outcome: 'no_match', reason: match.reason };
-  const admission = await admitRoomEvent({ ...input, definitionId: match.definitionId, priority: match.priority });
-  if (!admission.admitted) return { outcome: 'dropped', definitionId: match.definitionId };
-  await wakeRoomScheduler({ roomId: input.roomId });
-  return { outcome: 'admitted', definitionId: match.definitionId, itemId: admission.itemId };
+  if (match.kind === 'settled') return match.result;
+  for (;;) {
+    try {
+      const choice = await judgeRoomEvent({ eventId: input.eventId });
+      // The model picked none of the definitions ranked above the first matching rule: the rule wins.
+      return await settleRoomEvent({ eventId: input.eventId, ...(choice.definitionId === null && match.fallback ? match.fallback : choice) });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // The model kept answering nonsense (the retry policy's bounded attempts): decide without it.
+      if (err.cause instanceof ApplicationFailure && err.cause.type === 'LlmOutputInvalid') {
+        const reason = `LLM answered unusable output ${llmCall.retry?.maximumAttempts} times: ${err.cause.message}`;
+        return settleRoomEvent({ eventId: input.eventId, ...(match.fallback ?? { definitionId: null, reason }) });
+      }
+      await sleep(LLM_UNREACHABLE_PAUSE);
+    }
+  }
 }

@@ -1,43 +1,42 @@
 import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
+import { agentRun, quick } from './activity-profiles.js';
 import { backlogChanged, triggerImmediate } from './signals.js';
 
 export interface RoomSchedulerInput {
   roomId: string;
-  tickMs: number;
-  /** How long one agent run may take (the LLM timeout plus its database work). */
-  agentTimeoutMs: number;
-  batchSize: number;
 }
 
-const { claimBacklogItems, failBacklogItem } = proxyActivities<RoomActivities>({
-  startToCloseTimeout: '30 seconds',
-});
+const { untilNextTick, claimBacklogItems, failBacklogItem } = proxyActivities<RoomActivities>(quick);
+const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
 
 /**
- * The room's scheduler: wakes every tick, or at once on triggerImmediate, claims the room's pending
- * items in priority order and runs the agent on each. One per room (id `room-scheduler:<roomId>`);
- * it hands over to a fresh run with continueAsNew so its history stays small.
+ * A room's scheduler, alive only while the room has work (`room-scheduler:<room>`). It is started by
+ * the signal that gives it work: `backlogChanged` (an admission) makes it wait for the room's next tick
+ * boundary, `triggerImmediate` (a human reply) runs the backlog now. A round claims the pending items
+ * in priority order and runs the room's agent on each; when a round ends with no new signal, the
+ * backlog is empty and the workflow ends, so an idle room costs nothing.
  */
-export async function roomScheduler(input: RoomSchedulerInput): Promise<void> {
-  const { runBacklogItem } = proxyActivities<RoomActivities>({
-    startToCloseTimeout: input.agentTimeoutMs,
-    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: ['LlmNotConfigured'] },
-  });
-
-  let wake = false;
+export async function roomScheduler({ roomId }: RoomSchedulerInput): Promise<void> {
+  let now = false;
+  let changed = false;
   setHandler(triggerImmediate, () => {
-    wake = true;
+    now = true;
   });
-  // Admission only needs the scheduler to exist; the next tick picks the item up.
-  setHandler(backlogChanged, () => {});
+  setHandler(backlogChanged, () => {
+    changed = true;
+  });
 
-  for (let round = 0; round < 500 && !workflowInfo().continueAsNewSuggested; round++) {
-    // First round runs at once: whatever started or continued this run has work to look at.
-    if (round > 0) await condition(() => wake, input.tickMs);
-    wake = false;
+  for (;;) {
+    if (!now) {
+      // The tick comes from the worker's configuration when this runs, not from the input.
+      const { delayMs } = await untilNextTick({ roomId });
+      await condition(() => now, delayMs);
+    }
+    now = false;
+    changed = false;
     for (;;) {
-      const itemIds = await claimBacklogItems({ roomId: input.roomId, limit: input.batchSize });
+      const itemIds = await claimBacklogItems({ roomId });
       if (itemIds.length === 0) break;
       for (const itemId of itemIds) {
         try {
@@ -48,6 +47,7 @@ export async function roomScheduler(input: RoomSchedulerInput): Promise<void> {
         }
       }
     }
+    if (!now && !changed) return;
+    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof roomScheduler>({ roomId });
   }
-  await continueAsNew<typeof roomScheduler>(input);
 }

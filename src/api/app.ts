@@ -29,7 +29,7 @@ export function createApp(deps: ApiDeps): Koa {
   });
   app.use(errorHandler(deps.log));
 
-  const health = healthRouter(deps.db, deps.temporal);
+  const health = healthRouter(deps.db, deps.temporal.client);
   app.use(health.routes());
   // Sender-facing routes read their raw bodies themselves (signatures are over the exact bytes).
   const ingress = ingressRouter(deps);

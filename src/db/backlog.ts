@@ -132,3 +132,24 @@ export async function storeFirstResult(db: Queryable, id: string, result: string
   );
   return rows[0].result;
 }
+
+/**
+ * Rooms whose backlog has items a scheduler should have picked up by now: pending longer than
+ * `olderThanSeconds`, or processing longer than `stuckAfterSeconds` (their run was lost). Recovery
+ * wakes their schedulers; waking a running one is harmless.
+ */
+export async function roomsWithOverdueItems(
+  db: Queryable,
+  o: { olderThanSeconds: number; stuckAfterSeconds: number; limit: number; organizationIds: string[] | null },
+): Promise<Array<{ roomId: string; organizationId: string; workspaceId: string }>> {
+  const { rows } = await db.query(
+    `SELECT DISTINCT b.room_id AS "roomId", b.organization_id AS "organizationId", r.workspace_id AS "workspaceId"
+       FROM backlog_items b JOIN rooms r ON r.id = b.room_id
+      WHERE ((b.status = 'pending' AND b.created_at < now() - make_interval(secs => $1))
+          OR (b.status = 'processing' AND b.started_at < now() - make_interval(secs => $2)))
+        AND ($4::text[] IS NULL OR b.organization_id = ANY($4))
+      LIMIT $3`,
+    [o.olderThanSeconds, o.stuckAfterSeconds, o.limit, o.organizationIds],
+  );
+  return rows;
+}

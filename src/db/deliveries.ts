@@ -40,33 +40,20 @@ const COLUMNS = `
   d.next_attempt_at AS "nextAttemptAt", d.started_at AS "startedAt", d.completed_at AS "completedAt",
   d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
 
-export interface NewDelivery {
-  id: string;
-  organizationId: string;
-  webhookId: string;
-  eventId: string;
-  replayOf: string | null;
-  workflowId: string;
+/** A replay: a new delivery of an event to a webhook, pointing at the delivery it replays. */
+export async function insertReplay(
+  db: Queryable,
+  d: { id: string; organizationId: string; webhookId: string; eventId: string; workflowId: string; replayOf: string },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, replay_of, workflow_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [d.id, d.organizationId, d.webhookId, d.eventId, d.replayOf, d.workflowId],
+  );
 }
 
-/** Inserts deliveries; a first delivery of an event to a webhook that already exists is skipped. */
-export async function insertDeliveries(db: Queryable, deliveries: NewDelivery[]): Promise<string[]> {
-  if (deliveries.length === 0) return [];
-  const { rows } = await db.query(
-    `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, replay_of, workflow_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-     ON CONFLICT DO NOTHING
-     RETURNING id`,
-    [
-      deliveries.map((d) => d.id),
-      deliveries.map((d) => d.organizationId),
-      deliveries.map((d) => d.webhookId),
-      deliveries.map((d) => d.eventId),
-      deliveries.map((d) => d.replayOf),
-      deliveries.map((d) => d.workflowId),
-    ],
-  );
-  return rows.map((r) => r.id);
+export async function organizationOfDelivery(db: Queryable, id: string): Promise<string | null> {
+  const { rows } = await db.query(`SELECT organization_id AS "organizationId" FROM deliveries WHERE id = $1`, [id]);
+  return rows[0]?.organizationId ?? null;
 }
 
 export async function findDelivery(db: Queryable, organizationId: string, id: string): Promise<DeliveryRow | null> {
@@ -106,21 +93,35 @@ export async function listDeliveries(
   return rows;
 }
 
-/** Deliveries recorded but never picked up by a workflow: the publisher crashed or Temporal was down. */
+/** What a delivery's workflow is started with (and shows to operators). */
+export interface DeliveryToStart {
+  id: string;
+  organizationId: string;
+  workflowId: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  url: string;
+}
+
+/**
+ * Deliveries recorded but never picked up by a workflow (the publisher crashed or Temporal was down),
+ * oldest first; a row whose start failed comes back when its retry time has come.
+ */
 export async function listUnstartedDeliveries(
   db: Queryable,
   olderThanSeconds: number,
   limit: number,
   organizationIds: string[] | null = null,
-): Promise<Array<{ id: string; workflowId: string; webhookId: string; eventId: string; eventType: string; url: string }>> {
+): Promise<DeliveryToStart[]> {
   const { rows } = await db.query(
-    `SELECT d.id, d.workflow_id AS "workflowId", d.webhook_id AS "webhookId", d.event_id AS "eventId",
-            e.type AS "eventType", w.url
+    `SELECT d.id, d.organization_id AS "organizationId", d.workflow_id AS "workflowId", d.webhook_id AS "webhookId",
+            d.event_id AS "eventId", e.type AS "eventType", w.url
        FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
-      WHERE d.started_at IS NULL AND d.status = 'pending'
-        AND d.created_at < now() - make_interval(secs => $1)
+      WHERE d.started_at IS NULL AND d.start_error IS NULL
+        AND coalesce(d.start_retry_at, d.created_at) < now() - make_interval(secs => $1)
         AND ($3::text[] IS NULL OR d.organization_id = ANY($3))
-      ORDER BY d.created_at LIMIT $2`,
+      ORDER BY coalesce(d.start_retry_at, d.created_at) LIMIT $2`,
     [olderThanSeconds, limit, organizationIds],
   );
   return rows;

@@ -1,93 +1,135 @@
-import type { Db } from './pool.js';
-import { withTransaction } from './pool.js';
-import { WEBHOOK_COLUMNS, type WebhookRow } from './webhooks.js';
+import type { Queryable } from './pool.js';
 import type { DeliveryStatus } from './deliveries.js';
-import { newId } from '../domain/ids.js';
+import { WEBHOOK_COLUMNS, type WebhookRow } from './webhooks.js';
 
-// The queries behind one delivery attempt, in the order the attempt activity runs them.
+// The two statements of one delivery attempt: claim (load + take a slot + record the attempt) before
+// the POST, finish (result + stats + release + health) after it. Each is one round trip.
 
-export interface DeliveryContext {
-  delivery: { id: string; status: DeliveryStatus; attemptCount: number };
-  event: { id: string; type: string; body: string };
-  webhook: WebhookRow;
+export interface ClaimInput {
+  deliveryId: string;
+  attemptId: string;
+  /** How long an in-flight slot stays held if its attempt never finishes (a lost worker). */
+  leaseMs: number;
+  /** The deployment's limits, for webhooks that set none of their own. */
+  maxInFlight: number;
+  maxPerMinute: number;
 }
 
-/** Null when the delivery is gone (its webhook was deleted, which cascades). */
-export async function loadDeliveryContext(db: Db, deliveryId: string): Promise<DeliveryContext | null> {
+export type Claim =
+  /** The delivery is gone (its webhook was deleted, which cascades). */
+  | { kind: 'gone' }
+  /** Nothing to attempt: the delivery already ended, or its webhook is disabled. */
+  | { kind: 'closed'; status: DeliveryStatus; webhook: WebhookRow }
+  | {
+      kind: 'granted';
+      attemptNumber: number;
+      event: { id: string; type: string; body: string };
+      webhook: WebhookRow;
+    }
+  | {
+      kind: 'refused';
+      /** in_flight: every slot is held (the delivery now waits to be woken); per_minute: wait for a start to free. */
+      reason: 'in_flight' | 'per_minute';
+      retryInMs: number;
+      /** Fewer slot rows exist than the current limits allow: create them and claim again. */
+      missingSlots: { webhookId: string; inFlight: number; perMinute: number } | null;
+    };
+
+/**
+ * Takes an in-flight slot and a per-minute start for the delivery's webhook and records the attempt as
+ * in flight, in one statement. Slot rows are claimed with SKIP LOCKED: concurrent attempts of one
+ * endpoint take different rows and never wait for each other. An attempt of this delivery still marked
+ * in flight belonged to a lost worker (only one runs at a time): it is marked lost and its slot freed.
+ */
+export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim> {
   const { rows } = await db.query(
-    `SELECT d.id AS "deliveryId", d.status AS "deliveryStatus", d.attempt_count AS "attemptCount",
+    `WITH d AS (
+       SELECT id, status, webhook_id, event_id FROM deliveries WHERE id = $1
+     ), lim AS (
+       SELECT wh.id, wh.active, coalesce(wh.max_in_flight, $3) AS lim_f, coalesce(wh.max_per_minute, $4) AS lim_m
+         FROM webhooks wh JOIN d ON wh.id = d.webhook_id
+     ), open AS (
+       SELECT 1 FROM d, lim WHERE d.status IN ('pending', 'retrying') AND lim.active
+     ), lost AS (
+       UPDATE delivery_attempts SET status = 'lost', error = 'worker lost during the attempt', finished_at = now()
+        WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM open)
+        RETURNING id
+     ), freed AS (
+       UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
+         FROM lost WHERE s.attempt_id = lost.id AND s.free_at > now()
+        RETURNING 1
+     ), f AS (
+       SELECT s.n FROM endpoint_slots s, lim
+        WHERE s.webhook_id = lim.id AND s.kind = 'f' AND s.n <= lim.lim_f AND s.free_at <= now() AND EXISTS (SELECT 1 FROM open)
+        LIMIT 1 FOR UPDATE OF s SKIP LOCKED
+     ), m AS (
+       SELECT s.n FROM endpoint_slots s, lim
+        WHERE s.webhook_id = lim.id AND s.kind = 'm' AND s.n <= lim.lim_m AND s.free_at <= now() AND EXISTS (SELECT 1 FROM open)
+        LIMIT 1 FOR UPDATE OF s SKIP LOCKED
+     ), take_f AS (
+       UPDATE endpoint_slots s SET free_at = now() + make_interval(secs => $2 / 1000.0), attempt_id = $5
+         FROM f, m, lim WHERE s.webhook_id = lim.id AND s.kind = 'f' AND s.n = f.n
+        RETURNING 1
+     ), take_m AS (
+       UPDATE endpoint_slots s SET free_at = now() + interval '60 seconds'
+         FROM f, m, lim WHERE s.webhook_id = lim.id AND s.kind = 'm' AND s.n = m.n
+        RETURNING 1
+     ), bump AS (
+       UPDATE deliveries SET attempt_count = attempt_count + 1, started_at = coalesce(started_at, now()),
+                             next_attempt_at = NULL, waiting_since = NULL, updated_at = now()
+        WHERE id = $1 AND EXISTS (SELECT 1 FROM take_f)
+        RETURNING attempt_count
+     ), attempt AS (
+       INSERT INTO delivery_attempts (id, delivery_id, webhook_id, attempt_number, status)
+       SELECT $5, $1, lim.id, bump.attempt_count, 'in_flight' FROM bump, lim
+       RETURNING attempt_number
+     ), waiting AS (
+       -- Every in-flight slot is held: queue up to be woken by the next attempt that finishes.
+       UPDATE deliveries SET started_at = coalesce(started_at, now()),
+                             waiting_since = CASE WHEN EXISTS (SELECT 1 FROM f) THEN waiting_since
+                                                  ELSE coalesce(waiting_since, now()) END,
+                             updated_at = now()
+        WHERE id = $1 AND EXISTS (SELECT 1 FROM open) AND NOT EXISTS (SELECT 1 FROM take_f)
+        RETURNING 1
+     )
+     SELECT d.status, lim.lim_f AS "limF", lim.lim_m AS "limM",
+            EXISTS (SELECT 1 FROM open) AS open,
+            (SELECT attempt_number FROM attempt) AS "attemptNumber",
+            EXISTS (SELECT 1 FROM f) AS "hadSlot",
+            CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN
+              (SELECT (extract(epoch FROM (min(free_at) - now())) * 1000)::int FROM endpoint_slots
+                WHERE webhook_id = lim.id AND kind = 'm' AND n <= lim.lim_m) END AS "perMinuteFreesInMs",
+            CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN
+              (SELECT count(*)::int FROM endpoint_slots WHERE webhook_id = lim.id AND kind = 'f' AND n <= lim.lim_f) END AS "slotsF",
+            CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN
+              (SELECT count(*)::int FROM endpoint_slots WHERE webhook_id = lim.id AND kind = 'm' AND n <= lim.lim_m) END AS "slotsM",
             e.id AS "eventId", e.type AS "eventType", e.body AS "eventBody", ${WEBHOOK_COLUMNS}
-       FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
-      WHERE d.id = $1`,
-    [deliveryId],
+       FROM d JOIN lim ON true JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id`,
+    [c.deliveryId, c.leaseMs, c.maxInFlight, c.maxPerMinute, c.attemptId],
   );
-  const r = rows[0];
-  if (!r) return null;
-  const { deliveryId: id, deliveryStatus, attemptCount, eventId, eventType, eventBody, ...webhook } = r;
+  const row = rows[0];
+  if (!row) return { kind: 'gone' };
+  const { status, limF, limM, open, attemptNumber, hadSlot, perMinuteFreesInMs, slotsF, slotsM, eventId, eventType, eventBody, ...webhook } = row;
+  if (!open) return { kind: 'closed', status, webhook };
+  if (attemptNumber !== null) return { kind: 'granted', attemptNumber, event: { id: eventId, type: eventType, body: eventBody }, webhook };
+  const missing = slotsF < limF || slotsM < limM;
   return {
-    delivery: { id, status: deliveryStatus, attemptCount },
-    event: { id: eventId, type: eventType, body: eventBody },
-    webhook,
+    kind: 'refused',
+    reason: hadSlot ? 'per_minute' : 'in_flight',
+    retryInMs: Math.max(perMinuteFreesInMs ?? 0, 0),
+    missingSlots: missing ? { webhookId: webhook.id, inFlight: limF, perMinute: limM } : null,
   };
 }
 
-export type SlotResult =
-  | { granted: true; attemptId: string; attemptNumber: number }
-  | { granted: false; reason: 'in_flight' | 'per_minute'; retryInMs: number };
-
-/**
- * Takes a slot under the endpoint's limits and records the attempt as in flight, in one transaction
- * that holds the webhook's row lock, so concurrent workers cannot both take the last slot. The attempt
- * row is the lease: it counts as in flight until finished or until staleAfterMs has passed (a worker
- * that died mid-request never releases it).
- */
-export async function beginAttempt(
-  db: Db,
-  a: { deliveryId: string; webhookId: string; maxInFlight: number; maxPerMinute: number; staleAfterMs: number },
-): Promise<SlotResult> {
-  return withTransaction(db, async (tx) => {
-    await tx.query(`SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE`, [a.webhookId]);
-    // Only one attempt of a delivery runs at a time, so an in-flight one here is from a lost worker.
-    await tx.query(
-      `UPDATE delivery_attempts SET status = 'lost', error = 'worker lost during the attempt', finished_at = now()
-        WHERE delivery_id = $1 AND status = 'in_flight'`,
-      [a.deliveryId],
-    );
-    const { rows } = await tx.query(
-      `SELECT count(*) FILTER (WHERE status = 'in_flight' AND started_at > now() - make_interval(secs => $2 / 1000.0))::int AS "inFlight",
-              count(*) FILTER (WHERE started_at > now() - interval '60 seconds')::int AS "lastMinute",
-              (extract(epoch FROM (min(started_at) FILTER (WHERE started_at > now() - interval '60 seconds')
-                                   + interval '60 seconds' - now())) * 1000)::int AS "windowFreesInMs"
-         FROM delivery_attempts
-        WHERE webhook_id = $1
-          AND started_at > now() - greatest(interval '60 seconds', make_interval(secs => $2 / 1000.0))`,
-      [a.webhookId, a.staleAfterMs],
-    );
-    const { inFlight, lastMinute, windowFreesInMs } = rows[0];
-    const claimStart = `UPDATE deliveries SET started_at = coalesce(started_at, now()), updated_at = now() WHERE id = $1`;
-    if (inFlight >= a.maxInFlight) {
-      await tx.query(claimStart, [a.deliveryId]);
-      return { granted: false, reason: 'in_flight', retryInMs: 0 };
-    }
-    if (lastMinute >= a.maxPerMinute) {
-      await tx.query(claimStart, [a.deliveryId]);
-      return { granted: false, reason: 'per_minute', retryInMs: Math.max(windowFreesInMs ?? 0, 50) };
-    }
-    const attemptId = newId('atm');
-    const { rows: d } = await tx.query(
-      `UPDATE deliveries SET attempt_count = attempt_count + 1, started_at = coalesce(started_at, now()),
-                             next_attempt_at = NULL, updated_at = now()
-        WHERE id = $1 RETURNING attempt_count AS "attemptNumber"`,
-      [a.deliveryId],
-    );
-    const attemptNumber: number = d[0].attemptNumber;
-    await tx.query(
-      `INSERT INTO delivery_attempts (id, delivery_id, webhook_id, attempt_number, status)
-       VALUES ($1, $2, $3, $4, 'in_flight')`,
-      [attemptId, a.deliveryId, a.webhookId, attemptNumber],
-    );
-    return { granted: true, attemptId, attemptNumber };
-  });
+/** Creates the slot rows a webhook's limits call for (rows beyond a lowered limit are simply unused). */
+export async function ensureSlots(db: Queryable, webhookId: string, limits: { inFlight: number; perMinute: number }): Promise<void> {
+  await db.query(
+    `INSERT INTO endpoint_slots (webhook_id, kind, n)
+     SELECT $1, 'f', g FROM generate_series(1, $2::int) g
+     UNION ALL SELECT $1, 'm', g FROM generate_series(1, $3::int) g
+     ON CONFLICT DO NOTHING`,
+    [webhookId, limits.inFlight, limits.perMinute],
+  );
 }
 
 export interface AttemptRecord {
@@ -106,32 +148,79 @@ export interface AttemptRecord {
   nextAttemptInMs: number | null;
   /** Set when the endpoint asked never to be called again (410 Gone). */
   disableWebhookReason: string | null;
+  /** A webhook failing every attempt for this long is disabled. */
+  autoDisableAfterHours: number;
 }
 
-/** Records an attempt's result on the attempt, its delivery and its webhook's stats in one statement. */
-export async function finishAttempt(db: Db, r: AttemptRecord): Promise<void> {
+export interface Finished {
+  /** False when the attempt had already been marked lost (this run outlived its lease): nothing changed. */
+  recorded: boolean;
+  /** The webhook's health changed with this attempt. */
+  transition: 'failing' | 'recovered' | 'disabled' | null;
+  /** Why the webhook was disabled, when `transition` is `disabled`. */
+  disabledReason: string | null;
+  /** A delivery that was waiting for the slot this attempt released: wake its workflow. */
+  wakeWorkflowId: string | null;
+}
+
+// Counter shards per webhook: enough that concurrent attempts rarely update the same row.
+const STAT_SHARDS = 8;
+
+/**
+ * Records an attempt's result on the attempt, its delivery, the webhook's statistics and health, and
+ * releases its slot, in one statement. Health changes touch the webhook row only on a transition.
+ */
+export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Finished> {
   const final = r.deliveryStatus === 'succeeded' || r.deliveryStatus === 'dead';
-  await db.query(
+  const autoDisableReason = `every attempt failed for ${r.autoDisableAfterHours} hours; the webhook was disabled`;
+  const { rows } = await db.query(
     `WITH attempt AS (
        UPDATE delivery_attempts
           SET status = CASE WHEN $4 THEN 'succeeded' ELSE 'failed' END, status_code = $5, latency_ms = $6,
               error = $7, response_body = $8, finished_at = now()
-        WHERE id = $1
+        WHERE id = $1 AND status = 'in_flight'
+        RETURNING id
      ), delivery AS (
        UPDATE deliveries
           SET status = $9, last_status_code = $5, last_error = $13,
               next_attempt_at = CASE WHEN $10::int IS NULL THEN NULL ELSE now() + make_interval(secs => $10 / 1000.0) END,
               completed_at = CASE WHEN $11 THEN now() ELSE NULL END, updated_at = now()
-        WHERE id = $2
+        WHERE id = $2 AND EXISTS (SELECT 1 FROM attempt)
+        RETURNING id
+     ), slot AS (
+       UPDATE endpoint_slots SET free_at = now(), attempt_id = NULL WHERE attempt_id = $1 RETURNING 1
+     ), stats AS (
+       INSERT INTO webhook_stats AS s (webhook_id, shard, success_count, failure_count, last_attempt_at, last_success_at)
+       SELECT $3, $14, CASE WHEN $4 THEN 1 ELSE 0 END, CASE WHEN $4 THEN 0 ELSE 1 END, now(), CASE WHEN $4 THEN now() END
+        WHERE EXISTS (SELECT 1 FROM attempt)
+       ON CONFLICT (webhook_id, shard) DO UPDATE
+          SET success_count = s.success_count + excluded.success_count, failure_count = s.failure_count + excluded.failure_count,
+              last_attempt_at = excluded.last_attempt_at, last_success_at = coalesce(excluded.last_success_at, s.last_success_at)
+     ), health AS (
+       UPDATE webhooks
+          SET failing_since = CASE WHEN $4 THEN NULL ELSE coalesce(failing_since, now()) END,
+              active = CASE WHEN $12::text IS NOT NULL OR failing_since < now() - make_interval(hours => $15) THEN false ELSE active END,
+              disabled_reason = CASE WHEN NOT active THEN disabled_reason
+                                     WHEN $12::text IS NOT NULL THEN $12
+                                     WHEN failing_since < now() - make_interval(hours => $15) THEN $16
+                                     ELSE disabled_reason END,
+              updated_at = now()
+        WHERE id = $3 AND EXISTS (SELECT 1 FROM attempt)
+          AND (($4 AND failing_since IS NOT NULL)
+               OR (NOT $4 AND failing_since IS NULL)
+               OR (NOT $4 AND active AND ($12::text IS NOT NULL OR failing_since < now() - make_interval(hours => $15))))
+        RETURNING CASE WHEN $4 THEN 'recovered' WHEN NOT active THEN 'disabled' ELSE 'failing' END AS transition, disabled_reason
+     ), woken AS (
+       UPDATE deliveries SET waiting_since = NULL
+        WHERE id = (SELECT id FROM deliveries WHERE webhook_id = $3 AND waiting_since IS NOT NULL AND id <> $2
+                     ORDER BY waiting_since LIMIT 1 FOR UPDATE SKIP LOCKED)
+          AND EXISTS (SELECT 1 FROM slot)
+        RETURNING workflow_id
      )
-     UPDATE webhooks
-        SET success_count = success_count + CASE WHEN $4 THEN 1 ELSE 0 END,
-            failure_count = failure_count + CASE WHEN $4 THEN 0 ELSE 1 END,
-            last_triggered_at = now(),
-            last_success_at = CASE WHEN $4 THEN now() ELSE last_success_at END,
-            active = CASE WHEN $12::text IS NULL THEN active ELSE false END,
-            disabled_reason = coalesce($12, disabled_reason)
-      WHERE id = $3`,
+     SELECT EXISTS (SELECT 1 FROM attempt) AS recorded,
+            (SELECT transition FROM health) AS transition,
+            (SELECT disabled_reason FROM health) AS "disabledReason",
+            (SELECT workflow_id FROM woken) AS "wakeWorkflowId"`,
     [
       r.attemptId,
       r.deliveryId,
@@ -146,14 +235,18 @@ export async function finishAttempt(db: Db, r: AttemptRecord): Promise<void> {
       final,
       r.disableWebhookReason,
       r.deliveryError,
+      Math.floor(Math.random() * STAT_SHARDS),
+      r.autoDisableAfterHours,
+      autoDisableReason,
     ],
   );
+  return rows[0];
 }
 
 /** Ends a delivery without an attempt (its webhook was disabled meanwhile). */
-export async function cancelDelivery(db: Db, deliveryId: string, reason: string): Promise<void> {
+export async function cancelDelivery(db: Queryable, deliveryId: string, reason: string): Promise<void> {
   await db.query(
-    `UPDATE deliveries SET status = 'cancelled', last_error = $2, completed_at = now(), updated_at = now()
+    `UPDATE deliveries SET status = 'cancelled', last_error = $2, completed_at = now(), updated_at = now(), waiting_since = NULL
       WHERE id = $1 AND status IN ('pending', 'retrying')`,
     [deliveryId, reason],
   );

@@ -7,22 +7,55 @@ export interface LoggedEvent {
   body: string;
 }
 
-/** The org's published events after `afterSeq`, in publish order: what the live stream sends. */
-export async function eventsAfter(db: Queryable, organizationId: string, afterSeq: number, limit: number): Promise<LoggedEvent[]> {
+/**
+ * A reader's position in an org's events: the (publishing transaction, seq) of the last event read.
+ * Events are read in (xid, seq) order and only once every transaction that could still add an earlier
+ * one has ended, so nothing can appear behind a position already passed.
+ */
+export interface FeedCursor {
+  xid: string;
+  seq: number;
+}
+
+/** The org's events after `cursor` whose transactions are settled, in feed order. */
+export async function eventsAfter(
+  db: Queryable,
+  organizationId: string,
+  cursor: FeedCursor,
+  limit: number,
+): Promise<Array<LoggedEvent & { xid: string }>> {
   const { rows } = await db.query(
-    `SELECT seq, id, type, body FROM events WHERE organization_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-    [organizationId, afterSeq, limit],
+    `SELECT seq, xid::text AS xid, id, type, body FROM events
+      WHERE organization_id = $1 AND (xid, seq) > ($2::xid8, $3::bigint)
+        AND xid < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY xid, seq LIMIT $4`,
+    [organizationId, cursor.xid, cursor.seq, limit],
   );
   return rows;
 }
 
-export async function latestSeq(db: Queryable, organizationId: string): Promise<number> {
-  const { rows } = await db.query(`SELECT coalesce(max(seq), 0) AS seq FROM events WHERE organization_id = $1`, [organizationId]);
-  return rows[0].seq;
+/** "From now on": every event of a transaction that is still running or yet to come. */
+export async function currentCursor(db: Queryable): Promise<FeedCursor> {
+  const { rows } = await db.query(`SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::numeric - 1)::text AS xid`);
+  return { xid: rows[0].xid, seq: Number.MAX_SAFE_INTEGER };
 }
 
-/** The seq of an event id, so a client may resume from the `id` it saw in an envelope. */
-export async function seqOfEvent(db: Queryable, organizationId: string, eventId: string): Promise<number | null> {
-  const { rows } = await db.query(`SELECT seq FROM events WHERE organization_id = $1 AND id = $2`, [organizationId, eventId]);
-  return rows[0]?.seq ?? null;
+/**
+ * The position of an event a client saw, by its seq or its id; an event no longer kept (retention)
+ * resumes just before the first event after it.
+ */
+export async function cursorAt(db: Queryable, organizationId: string, at: { seq: number } | { id: string }): Promise<FeedCursor | null> {
+  const { rows } = await db.query(
+    'seq' in at
+      ? `SELECT xid::text AS xid, seq FROM events WHERE organization_id = $1 AND seq = $2`
+      : `SELECT xid::text AS xid, seq FROM events WHERE organization_id = $1 AND id = $2`,
+    [organizationId, 'seq' in at ? at.seq : at.id],
+  );
+  if (rows[0]) return { xid: rows[0].xid, seq: Number(rows[0].seq) };
+  if (!('seq' in at)) return null;
+  const { rows: next } = await db.query(
+    `SELECT xid::text AS xid, seq FROM events WHERE organization_id = $1 AND seq > $2 ORDER BY xid, seq LIMIT 1`,
+    [organizationId, at.seq],
+  );
+  return next[0] ? { xid: next[0].xid, seq: Number(next[0].seq) - 1 } : currentCursor(db);
 }

@@ -1,14 +1,17 @@
 import type { Queryable } from './pool.js';
 import type { Rule } from '../domain/rules.js';
 import type { VerificationScheme } from '../domain/inbound-signatures.js';
+import type { SigningKey } from '../domain/signing-keys.js';
 
 export interface EventSource {
   id: string;
   organizationId: string;
   roomId: string;
+  workspaceId: string;
   name: string;
   verificationScheme: VerificationScheme | null;
-  verificationSecretSealed: string | null;
+  /** Sealed secrets, newest first; null when the source verifies nothing. */
+  verificationKeys: SigningKey[] | null;
   verificationHeader: string | null;
   definitionsVersion: number;
   droppedCount: number;
@@ -27,8 +30,9 @@ export interface EventDefinition {
   createdAt: Date;
 }
 
-const SOURCE = `s.id, s.organization_id AS "organizationId", s.room_id AS "roomId", s.name,
-  s.verification_scheme AS "verificationScheme", s.verification_secret_sealed AS "verificationSecretSealed",
+const SOURCE = `s.id, s.organization_id AS "organizationId", s.room_id AS "roomId",
+  (SELECT r.workspace_id FROM rooms r WHERE r.id = s.room_id) AS "workspaceId", s.name,
+  s.verification_scheme AS "verificationScheme", s.verification_keys AS "verificationKeys",
   s.verification_header AS "verificationHeader", s.definitions_version AS "definitionsVersion",
   s.dropped_count AS "droppedCount", s.created_at AS "createdAt"`;
 const DEFINITION = `d.id, d.organization_id AS "organizationId", d.source_id AS "sourceId", d.name, d.description,
@@ -36,13 +40,13 @@ const DEFINITION = `d.id, d.organization_id AS "organizationId", d.source_id AS 
 
 export async function insertEventSource(
   db: Queryable,
-  s: Omit<EventSource, 'createdAt' | 'definitionsVersion' | 'droppedCount'> & { tokenHash: string },
+  s: Omit<EventSource, 'createdAt' | 'definitionsVersion' | 'droppedCount' | 'workspaceId'> & { tokenHash: string },
 ): Promise<EventSource> {
   const { rows } = await db.query(
     `INSERT INTO event_sources AS s (id, organization_id, room_id, name, token_hash, verification_scheme,
-                                     verification_secret_sealed, verification_header)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${SOURCE}`,
-    [s.id, s.organizationId, s.roomId, s.name, s.tokenHash, s.verificationScheme, s.verificationSecretSealed, s.verificationHeader],
+                                     verification_keys, verification_header)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING ${SOURCE}`,
+    [s.id, s.organizationId, s.roomId, s.name, s.tokenHash, s.verificationScheme, s.verificationKeys === null ? null : JSON.stringify(s.verificationKeys), s.verificationHeader],
   );
   return rows[0];
 }
@@ -115,3 +119,4 @@ export async function definitionsVersion(db: Queryable, sourceId: string): Promi
   const { rows } = await db.query(`SELECT definitions_version AS v FROM event_sources WHERE id = $1`, [sourceId]);
   return rows[0]?.v ?? 0;
 }
+

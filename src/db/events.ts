@@ -6,24 +6,40 @@ export interface EventRow {
   type: string;
   sessionId: string | null;
   body: string;
-  createdAt: Date;
+}
+
+export interface NewDelivery {
+  id: string;
+  webhookId: string;
+  workflowId: string;
 }
 
 /**
- * False when an event with this id already exists (a publish retried with the same id). The org's
- * counter row stays locked until the caller's transaction commits: that is what keeps seq in commit order.
+ * Records an event and its deliveries in one statement (one round trip, no lock held across others).
+ * An event id that exists already records nothing: a publish retried with the same id delivers
+ * nothing new, and the deliveries returned are only the ones this call created.
  */
-export async function insertEvent(db: Queryable, e: Omit<EventRow, 'createdAt'>): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `WITH next AS (
-       INSERT INTO event_sequences (organization_id, last_seq) VALUES ($2, 1)
-       ON CONFLICT (organization_id) DO UPDATE SET last_seq = event_sequences.last_seq + 1
-       RETURNING last_seq
+export async function recordEvent(db: Queryable, e: EventRow, deliveries: NewDelivery[]): Promise<string[]> {
+  const { rows } = await db.query(
+    `WITH ev AS (
+       INSERT INTO events (id, organization_id, type, session_id, body) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO NOTHING RETURNING id
      )
-     INSERT INTO events (id, organization_id, type, session_id, body, seq)
-     SELECT $1, $2, $3, $4, $5, last_seq FROM next
-     ON CONFLICT (id) DO NOTHING`,
-    [e.id, e.organizationId, e.type, e.sessionId, e.body],
+     INSERT INTO deliveries (id, organization_id, webhook_id, event_id, workflow_id)
+     SELECT t.id, $2, t.webhook_id, ev.id, t.workflow_id
+       FROM ev, unnest($6::text[], $7::text[], $8::text[]) AS t(id, webhook_id, workflow_id)
+     ON CONFLICT DO NOTHING
+     RETURNING id`,
+    [
+      e.id,
+      e.organizationId,
+      e.type,
+      e.sessionId,
+      e.body,
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.webhookId),
+      deliveries.map((d) => d.workflowId),
+    ],
   );
-  return (rowCount ?? 0) > 0;
+  return rows.map((r) => r.id);
 }

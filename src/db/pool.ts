@@ -6,25 +6,53 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export type Db = pg.Pool;
 export type Queryable = pg.Pool | pg.PoolClient;
 
-export function createPool(databaseUrl: string, max = 10): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', (err) => console.error(`postgres pool: ${err.message}`));
+export function createPool(databaseUrl: string, max = 10, log: (line: string) => void = console.error): Db {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 10_000 });
+  // An idle client losing its connection (PostgreSQL restarting) must not crash the process; the pool
+  // replaces it.
+  pool.on('error', (err) => log(`postgres pool: ${err.message}`));
   return pool;
 }
 
-/** Runs fn in one transaction, rolled back if it throws. */
+/**
+ * Runs fn in one transaction, rolled back if it throws. The checked-out client gets its own 'error'
+ * listener: a connection that dies mid-transaction emits 'error' on the client, which would otherwise
+ * crash the process; the query in flight fails with the same error, and the client is discarded.
+ */
 export async function withTransaction<T>(db: Db, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    if (!broken) await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    // A broken connection goes back as destroyed, so the pool never hands it out again.
+    client.release(broken ?? false);
   }
+}
+
+/**
+ * Whether an error means PostgreSQL is unreachable or going away (restart, failover, too many
+ * connections), as opposed to a problem with the query: callers answer 503 and retry for these.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  const code = e?.code ?? '';
+  // 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now; 53300: too many connections.
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) {
+    return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(
+    e?.message ?? '',
+  );
 }

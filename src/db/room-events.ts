@@ -26,19 +26,16 @@ export async function insertRoomEvent(db: Queryable, e: Omit<RoomEvent, 'receive
 export async function insertRoomEventByToken(
   db: Queryable,
   e: { id: string; tokenHash: string; payload: string; receivedAt: Date },
-): Promise<{ organizationId: string; roomId: string; sourceId: string } | null> {
+): Promise<{ organizationId: string; roomId: string; sourceId: string; workspaceId: string } | null> {
   const { rows } = await db.query(
     `INSERT INTO room_events (id, organization_id, room_id, source_id, payload, received_at)
      SELECT $1, s.organization_id, s.room_id, s.id, $3, $4 FROM event_sources s
       WHERE s.token_hash = $2 AND s.verification_scheme IS NULL
-     RETURNING organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId"`,
+     RETURNING organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId",
+               (SELECT workspace_id FROM rooms WHERE id = room_id) AS "workspaceId"`,
     [e.id, e.tokenHash, e.payload, e.receivedAt],
   );
   return rows[0] ?? null;
-}
-
-export async function markRoomEventStarted(db: Queryable, id: string): Promise<void> {
-  await db.query(`UPDATE room_events SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = $1`, [id]);
 }
 
 export async function recordMatch(
@@ -67,23 +64,42 @@ export async function matchLog(
   return rows;
 }
 
-/** Events accepted while Temporal was unreachable: their workflows never started. */
+/** What a room event's workflow is started with (and shows to operators). */
+export interface RoomEventToStart {
+  id: string;
+  organizationId: string;
+  roomId: string;
+  workspaceId: string;
+}
+
+/** Events accepted while Temporal was unreachable (or whose start failed): their workflows never started. */
 export async function listUnstartedRoomEvents(
   db: Queryable,
   olderThanSeconds: number,
   limit: number,
   organizationIds: string[] | null = null,
-): Promise<RoomEvent[]> {
+): Promise<RoomEventToStart[]> {
   const { rows } = await db.query(
-    `SELECT id, organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId", payload,
-            received_at AS "receivedAt"
-       FROM room_events
-      WHERE workflow_started_at IS NULL AND received_at < now() - make_interval(secs => $1)
-        AND ($3::text[] IS NULL OR organization_id = ANY($3))
-      ORDER BY received_at LIMIT $2`,
+    `SELECT e.id, e.organization_id AS "organizationId", e.room_id AS "roomId", r.workspace_id AS "workspaceId"
+       FROM room_events e JOIN rooms r ON r.id = e.room_id
+      WHERE e.workflow_started_at IS NULL AND e.start_error IS NULL
+        AND coalesce(e.start_retry_at, e.received_at) < now() - make_interval(secs => $1)
+        AND ($3::text[] IS NULL OR e.organization_id = ANY($3))
+      ORDER BY coalesce(e.start_retry_at, e.received_at) LIMIT $2`,
     [olderThanSeconds, limit, organizationIds],
   );
   return rows;
+}
+
+/** The event as its workflow's activities see it: marks the workflow as started on the way. */
+export async function startedRoomEvent(db: Queryable, id: string): Promise<RoomEvent | null> {
+  const { rows } = await db.query(
+    `UPDATE room_events SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = $1
+     RETURNING id, organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId", payload,
+               received_at AS "receivedAt"`,
+    [id],
+  );
+  return rows[0] ?? null;
 }
 
 export async function cachedChoice(

@@ -1,5 +1,9 @@
 import type { Queryable } from './pool.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
+import type { SigningKey } from '../domain/signing-keys.js';
+
+/** A webhook's signing keys as stored: the secrets sealed (AES-GCM), newest first. */
+export type SealedKeys = SigningKey<string>[];
 
 export interface WebhookRow {
   id: string;
@@ -8,31 +12,41 @@ export interface WebhookRow {
   url: string;
   events: string[];
   sessionId: string | null;
-  secretSealed: string;
-  previousSecretSealed: string | null;
-  previousSecretExpiresAt: Date | null;
+  signingKeys: SealedKeys;
   customHeaders: Record<string, string>;
   retryPolicy: RetryPolicy;
   maxInFlight: number | null;
   maxPerMinute: number | null;
   active: boolean;
   disabledReason: string | null;
-  successCount: number;
-  failureCount: number;
-  lastTriggeredAt: Date | null;
-  lastSuccessAt: Date | null;
+  failingSince: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
+export interface WebhookStats {
+  successCount: number;
+  failureCount: number;
+  lastTriggeredAt: Date | null;
+  lastSuccessAt: Date | null;
+}
+
+export type WebhookWithStats = WebhookRow & WebhookStats;
+
+
 export const WEBHOOK_COLUMNS = `
   w.id, w.organization_id AS "organizationId", w.name, w.url, w.events, w.session_id AS "sessionId",
-  w.secret_sealed AS "secretSealed", w.previous_secret_sealed AS "previousSecretSealed",
-  w.previous_secret_expires_at AS "previousSecretExpiresAt", w.custom_headers AS "customHeaders",
+  w.signing_keys AS "signingKeys", w.custom_headers AS "customHeaders",
   w.retry_policy AS "retryPolicy", w.max_in_flight AS "maxInFlight", w.max_per_minute AS "maxPerMinute",
-  w.active, w.disabled_reason AS "disabledReason", w.success_count AS "successCount",
-  w.failure_count AS "failureCount", w.last_triggered_at AS "lastTriggeredAt",
-  w.last_success_at AS "lastSuccessAt", w.created_at AS "createdAt", w.updated_at AS "updatedAt"`;
+  w.active, w.disabled_reason AS "disabledReason", w.failing_since AS "failingSince",
+  w.created_at AS "createdAt", w.updated_at AS "updatedAt"`;
+
+// Statistics are summed over the webhook's counter shards.
+const STATS_JOIN = `LEFT JOIN LATERAL (
+    SELECT coalesce(sum(success_count), 0)::bigint AS "successCount", coalesce(sum(failure_count), 0)::bigint AS "failureCount",
+           max(last_attempt_at) AS "lastTriggeredAt", max(last_success_at) AS "lastSuccessAt"
+      FROM webhook_stats s WHERE s.webhook_id = w.id) st ON true`;
+const WITH_STATS = `${WEBHOOK_COLUMNS}, st."successCount", st."failureCount", st."lastTriggeredAt", st."lastSuccessAt"`;
 
 export type NewWebhook = Pick<
   WebhookRow,
@@ -42,7 +56,7 @@ export type NewWebhook = Pick<
   | 'url'
   | 'events'
   | 'sessionId'
-  | 'secretSealed'
+  | 'signingKeys'
   | 'customHeaders'
   | 'retryPolicy'
   | 'maxInFlight'
@@ -50,12 +64,15 @@ export type NewWebhook = Pick<
   | 'active'
 >;
 
-export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<WebhookRow> {
+export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<WebhookWithStats> {
   const { rows } = await db.query(
-    `INSERT INTO webhooks AS w (id, organization_id, name, url, events, session_id, secret_sealed,
-                                custom_headers, retry_policy, max_in_flight, max_per_minute, active)
-     VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12)
-     RETURNING ${WEBHOOK_COLUMNS}`,
+    `WITH w AS (
+       INSERT INTO webhooks (id, organization_id, name, url, events, session_id, signing_keys,
+                             custom_headers, retry_policy, max_in_flight, max_per_minute, active)
+       VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10, $11, $12)
+       RETURNING *)
+     SELECT ${WEBHOOK_COLUMNS}, 0 AS "successCount", 0 AS "failureCount", NULL::timestamptz AS "lastTriggeredAt",
+            NULL::timestamptz AS "lastSuccessAt" FROM w`,
     [
       w.id,
       w.organizationId,
@@ -63,7 +80,7 @@ export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<Webho
       w.url,
       w.events,
       w.sessionId,
-      w.secretSealed,
+      JSON.stringify(w.signingKeys),
       JSON.stringify(w.customHeaders),
       JSON.stringify(w.retryPolicy),
       w.maxInFlight,
@@ -75,9 +92,9 @@ export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<Webho
 }
 
 /** Org-scoped: another org's webhook is simply not found. */
-export async function findWebhook(db: Queryable, organizationId: string, id: string): Promise<WebhookRow | null> {
+export async function findWebhook(db: Queryable, organizationId: string, id: string): Promise<WebhookWithStats | null> {
   const { rows } = await db.query(
-    `SELECT ${WEBHOOK_COLUMNS} FROM webhooks w WHERE w.organization_id = $1 AND w.id = $2`,
+    `SELECT ${WITH_STATS} FROM webhooks w ${STATS_JOIN} WHERE w.organization_id = $1 AND w.id = $2`,
     [organizationId, id],
   );
   return rows[0] ?? null;
@@ -86,15 +103,33 @@ export async function findWebhook(db: Queryable, organizationId: string, id: str
 export async function listWebhooks(
   db: Queryable,
   organizationId: string,
-  filter: { sessionId?: string; activeOnly?: boolean } = {},
-): Promise<WebhookRow[]> {
+  filter: { sessionId?: string } = {},
+): Promise<WebhookWithStats[]> {
   const { rows } = await db.query(
-    `SELECT ${WEBHOOK_COLUMNS} FROM webhooks w
-      WHERE w.organization_id = $1
-        AND ($2::text IS NULL OR w.session_id = $2)
-        AND (NOT $3::boolean OR w.active)
+    `SELECT ${WITH_STATS} FROM webhooks w ${STATS_JOIN}
+      WHERE w.organization_id = $1 AND ($2::text IS NULL OR w.session_id = $2)
       ORDER BY w.created_at, w.id`,
-    [organizationId, filter.sessionId ?? null, filter.activeOnly ?? false],
+    [organizationId, filter.sessionId ?? null],
+  );
+  return rows;
+}
+
+/**
+ * The org's active webhooks that take an event of this type in this session: the fan-out's
+ * candidates (a payload filter, if any, is checked by the caller). No statistics: this is the hot path.
+ */
+export async function webhooksForEvent(
+  db: Queryable,
+  organizationId: string,
+  e: { type: string; sessionId: string | null },
+): Promise<Array<Pick<WebhookRow, 'id' | 'url'>>> {
+  const { rows } = await db.query(
+    `SELECT w.id, w.url FROM webhooks w
+      WHERE w.organization_id = $1 AND w.active
+        AND (w.events @> ARRAY['*'] OR w.events @> ARRAY[$2])
+        AND (w.session_id IS NULL OR w.session_id = $3)
+      ORDER BY w.created_at, w.id`,
+    [organizationId, e.type, e.sessionId],
   );
   return rows;
 }
@@ -111,9 +146,7 @@ export type WebhookChanges = Partial<
     | 'maxInFlight'
     | 'maxPerMinute'
     | 'active'
-    | 'secretSealed'
-    | 'previousSecretSealed'
-    | 'previousSecretExpiresAt'
+    | 'signingKeys'
   >
 >;
 
@@ -127,9 +160,7 @@ const CHANGE_COLUMNS: Record<keyof WebhookChanges, string> = {
   maxInFlight: 'max_in_flight',
   maxPerMinute: 'max_per_minute',
   active: 'active',
-  secretSealed: 'secret_sealed',
-  previousSecretSealed: 'previous_secret_sealed',
-  previousSecretExpiresAt: 'previous_secret_expires_at',
+  signingKeys: 'signing_keys',
 };
 
 export async function updateWebhook(
@@ -137,23 +168,42 @@ export async function updateWebhook(
   organizationId: string,
   id: string,
   changes: WebhookChanges,
-): Promise<WebhookRow | null> {
+): Promise<WebhookWithStats | null> {
   const sets: string[] = [];
   const values: unknown[] = [organizationId, id];
   for (const [key, value] of Object.entries(changes)) {
     if (value === undefined) continue;
-    const json = key === 'customHeaders' || key === 'retryPolicy';
+    const json = key === 'signingKeys' || key === 'customHeaders' || key === 'retryPolicy';
     values.push(json ? JSON.stringify(value) : value);
     sets.push(`${CHANGE_COLUMNS[key as keyof WebhookChanges]} = $${values.length}`);
   }
-  // Re-enabling a webhook clears why it was disabled.
-  if (changes.active === true) sets.push('disabled_reason = NULL');
+  // Re-enabling a webhook clears why it was disabled, and it starts again as healthy.
+  if (changes.active === true) sets.push('disabled_reason = NULL', 'failing_since = NULL');
   sets.push('updated_at = now()');
   const { rows } = await db.query(
-    `UPDATE webhooks w SET ${sets.join(', ')} WHERE w.organization_id = $1 AND w.id = $2 RETURNING ${WEBHOOK_COLUMNS}`,
+    `WITH w AS (UPDATE webhooks SET ${sets.join(', ')} WHERE organization_id = $1 AND id = $2 RETURNING *)
+     SELECT ${WITH_STATS} FROM w ${STATS_JOIN}`,
     values,
   );
   return rows[0] ?? null;
+}
+
+/**
+ * Changes the signing keys under the row's lock, so two rotations at once both take effect in turn
+ * rather than one overwriting the other.
+ */
+export async function updateSigningKeys(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+  change: (keys: SealedKeys) => SealedKeys,
+): Promise<WebhookWithStats | null> {
+  const { rows } = await db.query(
+    `SELECT w.signing_keys AS keys FROM webhooks w WHERE w.organization_id = $1 AND w.id = $2 FOR UPDATE`,
+    [organizationId, id],
+  );
+  if (!rows[0]) return null;
+  return updateWebhook(db, organizationId, id, { signingKeys: change(rows[0].keys) });
 }
 
 export async function deleteWebhook(db: Queryable, organizationId: string, id: string): Promise<boolean> {

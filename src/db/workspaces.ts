@@ -1,4 +1,5 @@
 import type { Queryable } from './pool.js';
+import type { SigningKey } from '../domain/signing-keys.js';
 
 export interface Workspace {
   id: string;
@@ -76,19 +77,30 @@ export async function listRooms(db: Queryable, organizationId: string, workspace
 export async function findWorkspaceForIngress(
   db: Queryable,
   id: string,
-): Promise<{ id: string; organizationId: string; ingressSecretSealed: string | null } | null> {
+): Promise<{ id: string; organizationId: string; ingressKeys: SigningKey[] | null } | null> {
   const { rows } = await db.query(
-    `SELECT id, organization_id AS "organizationId", ingress_secret_sealed AS "ingressSecretSealed" FROM workspaces WHERE id = $1`,
+    `SELECT id, organization_id AS "organizationId", ingress_keys AS "ingressKeys" FROM workspaces WHERE id = $1`,
     [id],
   );
   return rows[0] ?? null;
 }
 
-export async function setIngressSecret(db: Queryable, organizationId: string, id: string, sealed: string | null): Promise<boolean> {
-  const { rowCount } = await db.query(`UPDATE workspaces SET ingress_secret_sealed = $3 WHERE organization_id = $1 AND id = $2`, [
+/** Replaces the workspace's ingress signing keys under its row lock; null turns signing off. */
+export async function changeIngressKeys(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+  change: (keys: SigningKey[]) => SigningKey[] | null,
+): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT coalesce(ingress_keys, '[]') AS keys FROM workspaces WHERE organization_id = $1 AND id = $2 FOR UPDATE`,
+    [organizationId, id],
+  );
+  if (!rows[0]) return false;
+  await db.query(`UPDATE workspaces SET ingress_keys = $3::jsonb WHERE organization_id = $1 AND id = $2`, [
     organizationId,
     id,
-    sealed,
+    JSON.stringify(change(rows[0].keys)),
   ]);
-  return (rowCount ?? 0) > 0;
+  return true;
 }

@@ -1,14 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
-import type { deliverWebhook } from '../../workflows/deliver-webhook.js';
-import { withTransaction, type Db } from '../db/pool.js';
-import { insertEvent } from '../db/events.js';
-import { findDelivery, insertDeliveries, listUnstartedDeliveries, type DeliveryRow } from '../db/deliveries.js';
-import { findWebhook, listWebhooks, type WebhookRow } from '../db/webhooks.js';
-import { webhookMatches } from '../domain/event-filter.js';
+import type { Db, Queryable } from '../db/pool.js';
+import { recordEvent } from '../db/events.js';
+import { findDelivery, insertReplay, organizationOfDelivery, type DeliveryRow, type DeliveryToStart } from '../db/deliveries.js';
+import { findWebhook, webhooksForEvent } from '../db/webhooks.js';
 import { newId } from '../domain/ids.js';
-import { deliveryWorkflowId } from '../temporal/workflow-ids.js';
-import { startWithinDeadline } from '../temporal/client.js';
+import { deliveryWorkflowId, startDelivery } from '../flows/delivery.js';
+import type { Temporal } from '../temporal/client.js';
 
 export interface EventEnvelope {
   id: string;
@@ -19,103 +15,96 @@ export interface EventEnvelope {
   data: unknown;
 }
 
-interface DeliveryToStart {
-  id: string;
-  workflowId: string;
-  webhookId: string;
-  eventId: string;
-  eventType: string;
-  url: string;
+export interface PublishInput {
+  type: string;
+  sessionId?: string | null;
+  data: unknown;
+}
+
+export interface PublishOptions {
+  /** A caller that may retry passes its own id: a second publish with it records and delivers nothing. */
+  eventId?: string;
+  /** Deliver to this webhook only (a test event), whatever its filter. */
+  onlyWebhookId?: string;
+  /** Leave this webhook out (an operational event about it). */
+  excludeWebhookId?: string;
 }
 
 export interface DispatcherDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
-  /** How long one attempt activity may run: the HTTP timeout plus the database work around it. */
-  attemptTimeoutMs: number;
-  log?: (line: string) => void;
+  temporal: Temporal;
+  log: (line: string) => void;
 }
 
 /**
- * Turns events into deliveries: records them in PostgreSQL first, then starts one workflow per
- * delivery. If Temporal is unreachable at that moment the rows stay unstarted and the worker's
- * recovery loop (`startUnstarted`) starts them later, so a 202 never loses an event.
+ * Turns events into deliveries: records the event and one delivery per matching webhook in PostgreSQL
+ * first (one statement), then starts one workflow per delivery. If Temporal is unreachable at that
+ * moment the rows stay unstarted and the worker's recovery loop starts them later, so a 202 never
+ * loses an event.
  */
 export function createDispatcher(deps: DispatcherDeps) {
-  const { db, temporal } = deps;
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const { db, temporal, log } = deps;
 
-  async function start(d: DeliveryToStart): Promise<void> {
-    try {
-      await startWithinDeadline(temporal, () => temporal.workflow.start<typeof deliverWebhook>('deliverWebhook', {
-        taskQueue: deps.taskQueue,
-        workflowId: d.workflowId,
-        args: [{ deliveryId: d.id, attemptTimeoutMs: deps.attemptTimeoutMs }],
-        // A delivery workflow id is never reused, not even after it completed.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        memo: { deliveryId: d.id, webhookId: d.webhookId, eventId: d.eventId, eventType: d.eventType, url: d.url },
-        staticSummary: `${d.eventType} → ${d.url}`,
-      }));
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-      log(`delivery ${d.id}: workflow not started yet (${(err as Error).message}); recovery will start it`);
-    }
+  async function startAll(deliveries: DeliveryToStart[]): Promise<void> {
+    await Promise.all(
+      deliveries.map((d) =>
+        startDelivery(temporal, d).catch((err) =>
+          log(`delivery ${d.id}: workflow not started yet (${(err as Error).message}); recovery will start it`),
+        ),
+      ),
+    );
   }
 
-  /** Records the event and its deliveries in one transaction; nothing new if the event id exists. */
-  async function record(event: EventEnvelope, targets: WebhookRow[]): Promise<DeliveryToStart[]> {
-    const deliveries = targets.map((w) => ({
+  /** Records the event and its deliveries through `q` (the pool, or the caller's transaction). */
+  async function record(q: Queryable, organizationId: string, input: PublishInput, options: PublishOptions) {
+    const event: EventEnvelope = {
+      id: options.eventId ?? newId('evt'),
+      type: input.type,
+      timestamp: Date.now(),
+      organizationId,
+      ...(input.sessionId ? { sessionId: input.sessionId } : {}),
+      data: input.data,
+    };
+    const targets = options.onlyWebhookId
+      ? [await findWebhook(q, organizationId, options.onlyWebhookId)].filter((w) => w !== null)
+      : (await webhooksForEvent(q, organizationId, { type: event.type, sessionId: event.sessionId ?? null })).filter(
+          (w) => w.id !== options.excludeWebhookId,
+        );
+    const planned = targets.map((w) => ({
       id: newId('dlv'),
-      organizationId: event.organizationId,
+      organizationId,
       webhookId: w.id,
       eventId: event.id,
-      replayOf: null,
-      workflowId: deliveryWorkflowId(w.id, event.id),
       eventType: event.type,
       url: w.url,
+      workflowId: deliveryWorkflowId(w.id, event.id),
     }));
-    return withTransaction(db, async (tx) => {
-      const isNew = await insertEvent(tx, {
-        id: event.id,
-        organizationId: event.organizationId,
-        type: event.type,
-        sessionId: event.sessionId ?? null,
-        body: JSON.stringify(event),
-      });
-      if (!isNew) return [];
-      await insertDeliveries(tx, deliveries);
-      return deliveries;
-    });
+    const created = new Set(
+      await recordEvent(q, { id: event.id, organizationId, type: event.type, sessionId: event.sessionId ?? null, body: JSON.stringify(event) }, planned),
+    );
+    return { event, toStart: planned.filter((d) => created.has(d.id)) };
   }
 
   return {
-    /**
-     * Publishes an event to every active webhook of the org whose filter and session scope match (or
-     * to `onlyWebhook`). A caller that may retry passes its own `eventId`: a second publish with the
-     * same id records and delivers nothing new.
-     */
+    /** Publishes an event to every active webhook of the org whose type filter and session scope match. */
     async publish(
       organizationId: string,
-      input: { type: string; sessionId?: string | null; data: unknown },
-      options: { onlyWebhook?: WebhookRow; eventId?: string } = {},
+      input: PublishInput,
+      options: PublishOptions = {},
     ): Promise<{ event: EventEnvelope; deliveryIds: string[] }> {
-      const { onlyWebhook } = options;
-      const event: EventEnvelope = {
-        id: options.eventId ?? newId('evt'),
-        type: input.type,
-        timestamp: Date.now(),
-        organizationId,
-        ...(input.sessionId ? { sessionId: input.sessionId } : {}),
-        data: input.data,
-      };
-      const targets = onlyWebhook
-        ? [onlyWebhook]
-        : (await listWebhooks(db, organizationId, { activeOnly: true })).filter((w) => webhookMatches(w, event));
-      const deliveries = await record(event, targets);
-      await Promise.all(deliveries.map(start));
-      return { event, deliveryIds: deliveries.map((d) => d.id) };
+      const { event, toStart } = await record(db, organizationId, input, options);
+      await startAll(toStart);
+      return { event, deliveryIds: toStart.map((d) => d.id) };
     },
+
+    /**
+     * Records a publish inside the caller's transaction, so the event exists exactly when the caller's
+     * own change commits (a result and its `completed` event). Start `toStart` after the commit.
+     */
+    record: (tx: Queryable, organizationId: string, input: PublishInput, options: PublishOptions = {}) =>
+      record(tx, organizationId, input, options),
+
+    startDeliveries: startAll,
 
     /** A new delivery of the same event to the same webhook; the original stays as it was. */
     async replay(
@@ -128,20 +117,21 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (!webhook) return { kind: 'not_found' };
       if (!webhook.active) return { kind: 'webhook_disabled', reason: webhook.disabledReason };
       const id = newId('dlv');
-      const workflowId = deliveryWorkflowId(webhook.id, original.eventId, id);
-      await insertDeliveries(db, [
-        { id, organizationId, webhookId: webhook.id, eventId: original.eventId, replayOf: original.id, workflowId },
-      ]);
-      await start({ id, workflowId, webhookId: webhook.id, eventId: original.eventId, eventType: original.eventType, url: webhook.url });
+      const toStart: DeliveryToStart = {
+        id,
+        organizationId,
+        webhookId: webhook.id,
+        eventId: original.eventId,
+        eventType: original.eventType,
+        url: webhook.url,
+        workflowId: deliveryWorkflowId(webhook.id, original.eventId, id),
+      };
+      await insertReplay(db, { ...toStart, replayOf: original.id });
+      await startAll([toStart]);
       return { kind: 'ok', delivery: (await findDelivery(db, organizationId, id))! };
     },
 
-    /** Starts the workflows of deliveries recorded at least olderThanSeconds ago and never started. */
-    async startUnstarted(olderThanSeconds: number, organizationIds: string[] | null = null): Promise<number> {
-      const pending = await listUnstartedDeliveries(db, olderThanSeconds, 500, organizationIds);
-      await Promise.all(pending.map((d) => start({ ...d })));
-      return pending.length;
-    },
+    organizationOfDelivery: (deliveryId: string) => organizationOfDelivery(db, deliveryId),
   };
 }
 

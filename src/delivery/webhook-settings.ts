@@ -1,11 +1,7 @@
-import type { Db } from '../db/pool.js';
-import {
-  findWebhook,
-  insertWebhook,
-  updateWebhook,
-  type WebhookChanges,
-  type WebhookRow,
-} from '../db/webhooks.js';
+import { withTransaction, type Db } from '../db/pool.js';
+import { insertWebhook, updateSigningKeys, updateWebhook, type WebhookChanges, type WebhookWithStats } from '../db/webhooks.js';
+import { ensureSlots } from '../db/delivery-attempts.js';
+import { rotateKeys, singleKey } from '../domain/signing-keys.js';
 import { checkTargetUrl } from '../domain/target-policy.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/retry-policy.js';
 import { generateWebhookSecret, type SecretBox } from '../domain/secrets.js';
@@ -30,6 +26,8 @@ export interface WebhookSettingsDeps {
   allowHttp: boolean;
   allowPrivate: boolean;
   rotationOverlapSeconds: number;
+  /** The deployment's per-endpoint limits, for webhooks that set none. */
+  defaultLimits: { inFlight: number; perMinute: number };
 }
 
 /**
@@ -40,13 +38,20 @@ export interface WebhookSettingsDeps {
 export function createWebhookSettings(deps: WebhookSettingsDeps) {
   const { db, secretBox } = deps;
 
+  /** Slot rows for the webhook's limits exist from the start, so its first delivery never waits for them. */
+  const slotsFor = (w: WebhookWithStats) =>
+    ensureSlots(db, w.id, {
+      inFlight: w.maxInFlight ?? deps.defaultLimits.inFlight,
+      perMinute: w.maxPerMinute ?? deps.defaultLimits.perMinute,
+    });
+
   function checkUrl(url: string): void {
     const check = checkTargetUrl(url, { allowHttp: deps.allowHttp, allowPrivate: deps.allowPrivate });
     if (!check.ok) throw invalid(check.reason, { field: 'url' });
   }
 
   return {
-    async create(organizationId: string, input: WebhookInput): Promise<{ webhook: WebhookRow; generatedSecret: string | null }> {
+    async create(organizationId: string, input: WebhookInput): Promise<{ webhook: WebhookWithStats; generatedSecret: string | null }> {
       checkUrl(input.url);
       const generatedSecret = input.secret ? null : generateWebhookSecret();
       const webhook = await insertWebhook(db, {
@@ -56,17 +61,18 @@ export function createWebhookSettings(deps: WebhookSettingsDeps) {
         url: input.url,
         events: input.events,
         sessionId: input.sessionId ?? null,
-        secretSealed: secretBox.seal(input.secret ?? generatedSecret!),
+        signingKeys: singleKey(secretBox.seal(input.secret ?? generatedSecret!), Date.now()),
         customHeaders: input.customHeaders ?? {},
         retryPolicy: input.retryPolicy ?? DEFAULT_RETRY_POLICY,
         maxInFlight: input.rateLimit?.maxInFlight ?? null,
         maxPerMinute: input.rateLimit?.maxPerMinute ?? null,
         active: input.active ?? true,
       });
+      await slotsFor(webhook);
       return { webhook, generatedSecret };
     },
 
-    async change(organizationId: string, id: string, input: Partial<Omit<WebhookInput, 'secret'>>): Promise<WebhookRow> {
+    async change(organizationId: string, id: string, input: Partial<Omit<WebhookInput, 'secret'>>): Promise<WebhookWithStats> {
       if (input.url !== undefined) checkUrl(input.url);
       const changes: WebhookChanges = {
         url: input.url,
@@ -81,26 +87,24 @@ export function createWebhookSettings(deps: WebhookSettingsDeps) {
       };
       const updated = await updateWebhook(db, organizationId, id, changes);
       if (!updated) throw notFound('webhook');
+      if (input.rateLimit) await slotsFor(updated);
       return updated;
     },
 
     /**
-     * Makes a new secret current; the old one keeps signing alongside it for the overlap window so
-     * receivers can switch without rejecting deliveries.
+     * Makes a new secret current. Every key still active keeps signing alongside it until the overlap
+     * window ends, so receivers can switch without rejecting deliveries, even across two rotations.
      */
     async rotateSecret(
       organizationId: string,
       id: string,
       secret?: string,
-    ): Promise<{ webhook: WebhookRow; generatedSecret: string | null }> {
-      const current = await findWebhook(db, organizationId, id);
-      if (!current) throw notFound('webhook');
+    ): Promise<{ webhook: WebhookWithStats; generatedSecret: string | null }> {
       const generatedSecret = secret ? null : generateWebhookSecret();
-      const webhook = await updateWebhook(db, organizationId, id, {
-        secretSealed: secretBox.seal(secret ?? generatedSecret!),
-        previousSecretSealed: current.secretSealed,
-        previousSecretExpiresAt: new Date(Date.now() + deps.rotationOverlapSeconds * 1000),
-      });
+      const sealed = secretBox.seal(secret ?? generatedSecret!);
+      const webhook = await withTransaction(db, (tx) =>
+        updateSigningKeys(tx, organizationId, id, (keys) => rotateKeys(keys, sealed, Date.now(), deps.rotationOverlapSeconds * 1000)),
+      );
       if (!webhook) throw notFound('webhook');
       return { webhook, generatedSecret };
     },

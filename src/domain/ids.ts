@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export type IdPrefix =
   | 'org' | 'key' | 'wh' | 'evt' | 'dlv' | 'atm'
-  | 'ws' | 'room' | 'src' | 'def' | 'rev' | 'item' | 'chat' | 'msg' | 'agent' | 'run' | 'inb';
+  | 'ws' | 'room' | 'src' | 'def' | 'rev' | 'item' | 'chat' | 'msg' | 'agent' | 'run' | 'inb' | 'op';
 
 // Crockford base32: no I, L, O, U, so ids survive being read aloud or retyped.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -43,4 +43,14 @@ function encodeRandom(bytes: Buffer): string {
  */
 export function relatedId(prefix: IdPrefix, id: string): string {
   return `${prefix}_${id.slice(id.indexOf('_') + 1)}`;
+}
+
+/**
+ * A deterministic id for the one record of kind `prefix` that `purpose` makes from `id` (for example
+ * the `completed` and the `failed` event of one backlog item): the same inputs always give the same id,
+ * different purposes never do.
+ */
+export function derivedId(prefix: IdPrefix, id: string, purpose: string): string {
+  const digest = createHash('sha256').update(`${id}\n${purpose}`).digest();
+  return `${prefix}_${id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11)}${encodeRandom(digest.subarray(0, 10))}`;
 }

@@ -178,3 +178,23 @@ function safeEqual(received: string, expected: string): boolean {
   const b = Buffer.from(expected, 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/**
+ * Checks a request against every active key of a source or workspace, newest first: while a secret is
+ * being rotated, a sender may sign with either. The reason given is the newest key's.
+ */
+export function verifyInboundWithKeys(
+  v: Omit<Verification, 'secret'>,
+  secrets: string[],
+  rawBody: Buffer,
+  headers: Headers,
+  nowMs: number,
+): VerifyResult {
+  let newest: VerifyResult = fail('verification secret is not configured');
+  for (const [i, secret] of secrets.entries()) {
+    const verdict = verifyInbound({ ...v, secret }, rawBody, headers, nowMs);
+    if (verdict.ok) return verdict;
+    if (i === 0) newest = verdict;
+  }
+  return newest;
+}

@@ -1,46 +1,24 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
-import type { ingestGenericEvent } from '../../workflows/ingest-generic-event.js';
 import type { Db } from '../db/pool.js';
 import { insertInboxEvent } from '../db/inbox.js';
 import { findWorkspaceForIngress } from '../db/workspaces.js';
-import { normalizeGenericEvent } from '../domain/generic-event.js';
+import { normalizeGenericEvent, type GenericEnvelopeFields } from '../domain/generic-event.js';
 import { newId } from '../domain/ids.js';
-import { verifyInbound } from '../domain/inbound-signatures.js';
+import { verifyInboundWithKeys } from '../domain/inbound-signatures.js';
+import { activeKeys } from '../domain/signing-keys.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { AppError } from '../errors.js';
-import { genericEventWorkflowId } from '../temporal/workflow-ids.js';
+import { startGenericEvent } from '../flows/generic-event.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
-import { startWithinDeadline } from '../temporal/client.js';
+import type { Temporal } from '../temporal/client.js';
 
 export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
 
 export interface GenericIngestDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  temporal: Temporal;
   secretBox: SecretBox;
-  agentTimeoutMs: number;
   starter: BackgroundStarter;
   log: (line: string) => void;
-}
-
-export async function startGenericEventWorkflow(
-  deps: Pick<GenericIngestDeps, 'temporal' | 'taskQueue' | 'agentTimeoutMs'>,
-  e: { inboxId: string; workspaceId: string; dedupeKey: string | null },
-): Promise<void> {
-  try {
-    await deps.temporal.workflow.start<typeof ingestGenericEvent>('ingestGenericEvent', {
-      taskQueue: deps.taskQueue,
-      workflowId: genericEventWorkflowId(e.workspaceId, e.dedupeKey, e.inboxId),
-      args: [{ inboxId: e.inboxId, agentTimeoutMs: deps.agentTimeoutMs }],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      memo: { workspaceId: e.workspaceId, inboxId: e.inboxId },
-      staticSummary: `generic event ${e.inboxId}`,
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
 }
 
 function parseObject(raw: Buffer): Record<string, unknown> | AppError {
@@ -80,7 +58,7 @@ export async function acceptGenericEvent(
     if (payload instanceof AppError) throw payload;
     const fields = normalizeGenericEvent({ workspaceId: req.workspaceId, query: req.query, headers: req.headers, payload, signatureVerified });
     try {
-      const isNew = await insertInboxEvent(
+      const organizationId = await insertInboxEvent(
         deps.db,
         {
           id: inboxId,
@@ -96,7 +74,7 @@ export async function acceptGenericEvent(
         },
         { unsignedOnly },
       );
-      return isNew ? fields : null;
+      return organizationId === null ? null : { fields, organizationId };
     } catch (err) {
       // PostgreSQL refuses NUL in text (22021): the request itself is at fault, retrying won't help.
       if ((err as { code?: string }).code === '22021') {
@@ -106,10 +84,17 @@ export async function acceptGenericEvent(
       throw new AppError('unavailable', 'the event could not be recorded; retry later');
     }
   };
-  const accepted = (dedupeKey: string | null) => {
+  const accepted = ({ fields, organizationId }: { fields: GenericEnvelopeFields; organizationId: string }) => {
     // Recorded: the workflow starts after the answer; a start that fails is the recovery loop's job.
     deps.starter.submit(`generic event ${inboxId}`, () =>
-      startWithinDeadline(deps.temporal, () => startGenericEventWorkflow(deps, { inboxId, workspaceId: req.workspaceId, dedupeKey })),
+      startGenericEvent(deps.temporal, {
+        id: inboxId,
+        organizationId,
+        workspaceId: req.workspaceId,
+        dedupeKey: fields.dedupeKey,
+        sourceKind: fields.sourceKind,
+        eventType: fields.eventType,
+      }),
     );
     return { accepted: true };
   };
@@ -118,23 +103,19 @@ export async function acceptGenericEvent(
   // that finds it. Anything else (unknown workspace, signing required, a duplicate) takes the long way.
   if (!(payload instanceof AppError)) {
     const fast = await record(null, true).catch(() => null);
-    if (fast) return accepted(fast.dedupeKey);
+    if (fast) return accepted(fast);
   }
 
   const workspace = await findWorkspaceForIngress(deps.db, req.workspaceId);
   if (!workspace) throw new AppError('not_found', 'workspace not found');
   if (payload instanceof AppError) throw payload;
   let signatureVerified: boolean | null = null;
-  if (workspace.ingressSecretSealed) {
-    const verdict = verifyInbound(
-      { scheme: 'standard-webhooks', secret: deps.secretBox.open(workspace.ingressSecretSealed) },
-      rawBody,
-      req.headers,
-      Date.now(),
-    );
+  if (workspace.ingressKeys) {
+    const secrets = activeKeys(workspace.ingressKeys, Date.now()).map((k) => deps.secretBox.open(k.secret));
+    const verdict = verifyInboundWithKeys({ scheme: 'standard-webhooks' }, secrets, rawBody, req.headers, Date.now());
     if (!verdict.ok) throw new AppError('unauthorized', `this workspace requires signed requests (Standard Webhooks): ${verdict.reason}`);
     signatureVerified = true;
   }
-  const fields = await record(signatureVerified, false);
-  return fields ? accepted(fields.dedupeKey) : { accepted: false };
+  const recorded = await record(signatureVerified, false);
+  return recorded ? accepted(recorded) : { accepted: false };
 }

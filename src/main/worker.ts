@@ -1,41 +1,23 @@
-import { loadConfig, ConfigError } from '../config.js';
-import { createPool } from '../db/pool.js';
-import { migrate } from '../db/migrate.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createTemporalClient } from '../temporal/client.js';
-import { attemptTimeoutMs, createWorker, schedulerSettings } from '../temporal/worker.js';
-import { createDispatcher } from '../delivery/dispatcher.js';
-import { startRecoveryLoop } from '../temporal/recovery.js';
+import { loadConfig, ConfigError } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { buildWorker } from '../roots/worker.js';
 
-// The worker process: runs workflows and activities, and starts deliveries whose publisher crashed.
+// The worker process: runs workflows and activities, and starts work whose publisher crashed.
 
 async function main(): Promise<void> {
   const config = loadConfig();
   // The SDK's info level includes the whole webpack report of the workflow bundle: keep it for debug.
-  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+  // Signals are ours: the first one drains the worker, and nothing exits before that.
+  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
   await migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`));
-  const db = createPool(config.DATABASE_URL, 20);
-  const { worker, close } = await createWorker(config, db);
-  const temporal = createTemporalClient({
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.HOOKWISE_TASK_QUEUE,
-  });
-  const dispatcher = createDispatcher({
-    db,
-    temporal,
-    taskQueue: config.HOOKWISE_TASK_QUEUE,
-    attemptTimeoutMs: attemptTimeoutMs(config),
-  });
-  const recovery = startRecoveryLoop(
-    { db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher, agentTimeoutMs: schedulerSettings(config).agentTimeoutMs },
-    config.HOOKWISE_RECOVERY_INTERVAL_SECONDS,
-  );
+  const worker = await buildWorker(config);
+  const stop = () => worker.shutdown();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
   console.error(`hookwise worker polling task queue ${config.HOOKWISE_TASK_QUEUE}`);
-  // Worker.run installs SIGINT/SIGTERM handlers and drains before it resolves.
   await worker.run();
-  recovery.stop();
-  await Promise.all([db.end(), temporal.connection.close(), close()]);
+  await worker.close();
 }
 
 main().catch((err) => {

@@ -1,23 +1,21 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
-import type { ingestRoomEvent, IngestRoomEventInput } from '../../workflows/ingest-room-event.js';
 import type { Db } from '../db/pool.js';
 import { findEventSourceByTokenHash } from '../db/event-sources.js';
 import { insertRoomEvent, insertRoomEventByToken } from '../db/room-events.js';
 import { hashToken } from '../domain/tokens.js';
 import { newId } from '../domain/ids.js';
-import { verifyInbound } from '../domain/inbound-signatures.js';
+import { activeKeys } from '../domain/signing-keys.js';
+import { verifyInboundWithKeys } from '../domain/inbound-signatures.js';
 import type { SecretBox } from '../domain/secrets.js';
-import { roomEventWorkflowId } from '../temporal/workflow-ids.js';
-import { startWithinDeadline } from '../temporal/client.js';
+import { startRoomEvent } from '../flows/room-event.js';
+import type { RoomEventToStart } from '../db/room-events.js';
+import type { Temporal } from '../temporal/client.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
 
 export const MAX_ROOM_EVENT_BYTES = 64 * 1024;
 
 export interface InboundDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
+  temporal: Temporal;
   secretBox: SecretBox;
   starter: BackgroundStarter;
   log: (line: string) => void;
@@ -25,21 +23,6 @@ export interface InboundDeps {
 
 /** What the sender gets: 200 with ok true/false for everything, 503 only when nothing could record it. */
 export type InboundAnswer = { status: 200 | 503; body: { ok: boolean; error?: string; eventId?: string } };
-
-export async function startRoomEventWorkflow(temporal: Client, taskQueue: string, input: IngestRoomEventInput): Promise<void> {
-  try {
-    await temporal.workflow.start<typeof ingestRoomEvent>('ingestRoomEvent', {
-      taskQueue,
-      workflowId: roomEventWorkflowId(input.roomId, input.eventId),
-      args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      memo: { roomId: input.roomId, sourceId: input.sourceId },
-      staticSummary: `inbound event for room ${input.roomId}`,
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
 
 function parseBody(raw: Buffer, contentType: string): unknown {
   const text = raw.toString('utf8');
@@ -79,9 +62,8 @@ export async function acceptRoomEvent(
   const tokenHash = hashToken(req.token);
   const eventId = newId('rev');
   const receivedAt = new Date();
-  const accepted = (input: IngestRoomEventInput): InboundAnswer => {
-    const start = () => startRoomEventWorkflow(deps.temporal, deps.taskQueue, input);
-    deps.starter.submit(`room event ${eventId}`, () => startWithinDeadline(deps.temporal, start));
+  const accepted = (e: RoomEventToStart): InboundAnswer => {
+    deps.starter.submit(`room event ${eventId}`, () => startRoomEvent(deps.temporal, e));
     return { status: 200, body: { ok: true, eventId } };
   };
 
@@ -89,20 +71,18 @@ export async function acceptRoomEvent(
   // in the same statement that finds it by its token.
   if (payload !== null) {
     const recorded = await insertRoomEventByToken(deps.db, { id: eventId, tokenHash, payload, receivedAt }).catch(() => undefined);
-    if (recorded) return accepted({ eventId, ...recorded, payload, receivedAt: receivedAt.getTime() });
+    if (recorded) return accepted({ id: eventId, ...recorded });
   }
 
   const source = await findEventSourceByTokenHash(deps.db, tokenHash).catch(() => undefined);
   if (source === undefined) return unavailable;
   if (!source) return refuse('unknown token');
   if (payload === null) return refuse('unparsable body');
-  if (source.verificationScheme && source.verificationSecretSealed) {
-    const verdict = verifyInbound(
-      {
-        scheme: source.verificationScheme,
-        secret: deps.secretBox.open(source.verificationSecretSealed),
-        header: source.verificationHeader ?? undefined,
-      },
+  if (source.verificationScheme && source.verificationKeys) {
+    const secrets = activeKeys(source.verificationKeys, Date.now()).map((k) => deps.secretBox.open(k.secret));
+    const verdict = verifyInboundWithKeys(
+      { scheme: source.verificationScheme, header: source.verificationHeader ?? undefined },
+      secrets,
       req.rawBody,
       req.headers,
       Date.now(),
@@ -110,24 +90,22 @@ export async function acceptRoomEvent(
     if (!verdict.ok) return refuse(`signature verification failed: ${verdict.reason}`);
   }
 
-  const input: IngestRoomEventInput = {
-    eventId,
-    organizationId: source.organizationId,
-    roomId: source.roomId,
-    sourceId: source.id,
-    payload,
-    receivedAt: receivedAt.getTime(),
-  };
+  const event = { id: eventId, organizationId: source.organizationId, roomId: source.roomId, sourceId: source.id, payload, receivedAt };
   try {
-    await insertRoomEvent(deps.db, { ...input, id: eventId, receivedAt });
+    await insertRoomEvent(deps.db, event);
   } catch (dbError) {
+    // PostgreSQL could not take it: a workflow start carrying the event is the durable record instead.
     try {
-      await startWithinDeadline(deps.temporal, () => startRoomEventWorkflow(deps.temporal, deps.taskQueue, input));
+      await startRoomEvent(
+        deps.temporal,
+        { id: eventId, organizationId: source.organizationId, roomId: source.roomId, workspaceId: source.workspaceId },
+        { organizationId: source.organizationId, roomId: source.roomId, sourceId: source.id, payload, receivedAt: receivedAt.getTime() },
+      );
     } catch (temporalError) {
       deps.log(`room event for source ${source.id} not recorded: database: ${dbError}; temporal: ${temporalError}`);
       return unavailable;
     }
     return { status: 200, body: { ok: true, eventId } };
   }
-  return accepted(input);
+  return accepted({ id: eventId, organizationId: source.organizationId, roomId: source.roomId, workspaceId: source.workspaceId });
 }

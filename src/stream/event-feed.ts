@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Db } from '../db/pool.js';
-import { eventsAfter, latestSeq, seqOfEvent, type LoggedEvent } from '../db/event-log.js';
+import { currentCursor, cursorAt, eventsAfter, type FeedCursor, type LoggedEvent } from '../db/event-log.js';
 import { AppError } from '../errors.js';
 
 /** How often a subscriber looks for events anyway, in case a notification was missed (reconnects). */
@@ -8,15 +8,17 @@ const SAFETY_POLL_MS = 5_000;
 const BATCH = 500;
 
 export interface Subscription {
+  /** The client drained what it was sent: continue reading. */
+  resume(): void;
   close(): void;
 }
 
 /**
  * Live events for the stream endpoints. One LISTEN connection per API process learns that an org has
  * new events (a trigger notifies on every insert into the events table); each subscriber then reads
- * what it has not sent yet, by the org's seq (which is commit order), from the table itself — so a
- * subscriber that starts from a Last-Event-ID gets exactly the missed events, in order, and nothing
- * depends on a notification arriving.
+ * what it has not sent yet from the table itself, in feed order (src/db/event-log.ts), so a subscriber
+ * that starts from a Last-Event-ID gets exactly the missed events, in order, and nothing depends on a
+ * notification arriving.
  */
 export function createEventFeed(db: Db, databaseUrl: string, log: (line: string) => void) {
   const wakers = new Map<string, Set<() => void>>();
@@ -27,8 +29,7 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
   async function listen(): Promise<void> {
     const client = new pg.Client({ connectionString: databaseUrl });
     client.on('notification', (n) => {
-      const orgId = n.payload?.slice(0, n.payload.lastIndexOf(':')) ?? '';
-      for (const wake of wakers.get(orgId) ?? []) wake();
+      for (const wake of wakers.get(n.payload ?? '') ?? []) wake();
     });
     client.on('error', (err) => {
       log(`event feed: listener lost (${err.message}); reconnecting`);
@@ -53,36 +54,39 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
   }
 
   return {
-    /** Resolves a client's resume point (a seq, or an event id it saw) to a seq; null → from now on. */
-    async startSeq(organizationId: string, lastEventId: string | null): Promise<number> {
+    /** Resolves a client's resume point (a seq, or an event id it saw) to a cursor; null → from now on. */
+    async startAt(organizationId: string, lastEventId: string | null): Promise<FeedCursor> {
       if (lastEventId && /^\d+$/.test(lastEventId)) {
         const seq = Number(lastEventId);
         if (!Number.isSafeInteger(seq)) throw new AppError('bad_request', 'Last-Event-ID is not a sequence number this stream issued');
-        return seq;
+        return (await cursorAt(db, organizationId, { seq }))!;
       }
       if (lastEventId) {
-        const seq = await seqOfEvent(db, organizationId, lastEventId);
-        if (seq !== null) return seq;
+        const cursor = await cursorAt(db, organizationId, { id: lastEventId });
+        if (cursor) return cursor;
       }
-      return latestSeq(db, organizationId);
+      return currentCursor(db);
     },
 
     /**
-     * Calls `send` for every event of the org after `afterSeq` that passes `filter`, in order, now and
-     * as they are published, until closed. Sends are never concurrent.
+     * Calls `send` for every event of the org after `from` that passes `filter`, in order, now and as
+     * they are published, until closed. `send` returns false when the client cannot take more yet:
+     * reading pauses until `resume()` is called, so a slow client never makes the API buffer the
+     * org's history in memory. Sends are never concurrent.
      */
     subscribe(
       organizationId: string,
-      afterSeq: number,
+      from: FeedCursor,
       filter: (type: string) => boolean,
-      send: (e: LoggedEvent) => void,
+      send: (e: LoggedEvent) => boolean,
     ): Subscription {
-      let cursor = afterSeq;
+      let cursor = from;
       let running = false;
       let again = false;
       let open = true;
+      let paused = false;
       const drain = async () => {
-        if (running) {
+        if (running || paused) {
           again = true;
           return;
         }
@@ -90,13 +94,16 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
         try {
           do {
             again = false;
-            let batch: LoggedEvent[];
+            let batch: Awaited<ReturnType<typeof eventsAfter>>;
             do {
               batch = await eventsAfter(db, organizationId, cursor, BATCH);
               for (const e of batch) {
                 if (!open) return;
-                cursor = e.seq;
-                if (filter(e.type)) send(e);
+                cursor = { xid: e.xid, seq: e.seq };
+                if (filter(e.type) && !send(e)) {
+                  paused = true;
+                  return;
+                }
               }
             } while (batch.length === BATCH);
           } while (again && open);
@@ -114,6 +121,10 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
       poll.unref();
       void ensureListening().then(wake);
       return {
+        resume() {
+          paused = false;
+          wake();
+        },
         close() {
           open = false;
           clearInterval(poll);

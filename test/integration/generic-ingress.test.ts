@@ -313,12 +313,20 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
   expect(event.data.verified).toEqual({ signature: true });
   expect(event.data.headers).not.toHaveProperty('webhook-signature');
 
-  // A new secret replaces the old one at once.
+  // A new secret takes over; the old one keeps verifying for the overlap window, so a sender can switch.
   const rotated = (await h.request('POST', `/api/v1/workspaces/${ws.id}/ingress-secret`, { key })).body.secret as string;
   expect(rotated).not.toBe(secret);
-  await expect401(body, signed(secret, body, 'msg_old_secret'), 'signed with the replaced secret');
+  const withOld = await postGeneric(ws.id, JSON.stringify({ m: 'old' }), { headers: signed(secret, JSON.stringify({ m: 'old' }), 'msg_old_secret') });
+  expect(withOld.status, withOld.text).toBe(202);
   const withNew = await postGeneric(ws.id, JSON.stringify({ m: 'rotated' }), { headers: signed(rotated, JSON.stringify({ m: 'rotated' }), 'msg_new') });
   expect(withNew.status, withNew.text).toBe(202);
+  // Once the window is over, only the new one does.
+  await h.db.query(
+    `UPDATE workspaces SET ingress_keys = (SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k ELSE jsonb_set(k, '{expiresAt}', '1') END)
+                                             FROM jsonb_array_elements(ingress_keys) k) WHERE id = $1`,
+    [ws.id],
+  );
+  await expect401(body, signed(secret, body, 'msg_old_secret_2'), 'signed with the replaced secret after the overlap');
 
   const deleted = await h.request('DELETE', `/api/v1/workspaces/${ws.id}/ingress-secret`, { key });
   expect(deleted.status, deleted.text).toBe(204);
@@ -326,9 +334,14 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
   expect(unsigned.status, unsigned.text).toBe(202);
   expect(unsigned.body).toEqual({ accepted: true });
 
-  const events = await published(3);
+  const events = await published(4);
   const byMarker = Object.fromEntries(events.map((e) => [e.data.payload.m, e.data.verified]));
-  expect(byMarker).toEqual({ signed: { signature: true }, rotated: { signature: true }, 'unsigned-again': { signature: null } });
+  expect(byMarker).toEqual({
+    signed: { signature: true },
+    old: { signature: true },
+    rotated: { signature: true },
+    'unsigned-again': { signature: null },
+  });
 });
 
 it('the ingress-secret routes need manage and never reach another org’s workspace', async () => {

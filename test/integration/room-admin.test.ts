@@ -321,13 +321,13 @@ describe('secrets are never shown again', () => {
     expect(listed.body.data.find((s: any) => s.id === a.source.id).verification).toEqual({ scheme: 'stripe', header: null });
 
     const { rows } = await h.db.query(
-      `SELECT token_hash, verification_secret_sealed FROM event_sources WHERE id = ANY($1)`,
+      `SELECT token_hash, verification_keys::text AS keys FROM event_sources WHERE id = ANY($1)`,
       [[created.id, a.source.id]],
     );
     for (const row of rows) {
       expect(row.token_hash).not.toContain(regen.token);
       expect(row.token_hash).not.toContain(a.source.token);
-      expect(row.verification_secret_sealed).not.toContain(VERIFICATION_SECRET);
+      expect(row.keys ?? '').not.toContain(VERIFICATION_SECRET);
     }
   });
 

@@ -5,12 +5,12 @@ import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
-import { roomSchedulerWorkflowId } from '../../src/temporal/workflow-ids.js';
+import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
 
 // The room backlog: the per-source cap, priority order, the scheduler's tick and triggerImmediate,
 // and what a failing agent leaves behind.
 
-let slow: Hookwise; // tick of an hour: only a scheduler's first round, a reply or a channel message runs items
+let slow: Hookwise; // tick of an hour: only a reply or a channel message runs items
 let fast: Hookwise; // tick of half a second
 let llm: FakeLlm;
 let temporal: Client;
@@ -87,7 +87,7 @@ async function waitForItems(s: Setup, status: string, n: number, timeoutMs = 20_
   );
 }
 
-/** The room's scheduler has finished its round and waits on its tick timer: new items now wait too. */
+/** The room's scheduler is running and waits on its tick timer. */
 async function waitParked(roomId: string) {
   const handle = temporal.workflow.getHandle(roomSchedulerWorkflowId(roomId));
   await waitFor(
@@ -99,17 +99,9 @@ async function waitParked(roomId: string) {
   );
 }
 
-/** Starts the room's scheduler with a reply (nothing to run yet) and waits until it is parked on its tick. */
-async function parkScheduler(s: Setup) {
-  const res = await s.hw.request('POST', `/api/v1/rooms/${s.roomId}/replies`, { key: s.key, body: { text: 'standing by' } });
-  expect(res.status, res.text).toBe(202);
-  await waitParked(s.roomId);
-}
-
 describe('admission', () => {
   it('caps pending items at 100 per source: of 150 concurrent matched events, 100 wait and 50 are dropped and counted', async () => {
     const s = await setup(slow, [{ name: 'ping', priority: 1, type: 'ping' }]);
-    await parkScheduler(s);
 
     const acks = await Promise.all(Array.from({ length: 150 }, (_, i) => send(s, { type: 'ping', n: i })));
     expect(new Set(acks).size).toBe(150);
@@ -142,7 +134,6 @@ describe('admission', () => {
       { name: 'high', priority: 5, type: 'high' },
       { name: 'mid', priority: 20, type: 'mid' },
     ]);
-    await parkScheduler(s);
     const sent: string[] = [];
     for (const type of ['low', 'mid', 'high', 'low', 'mid']) {
       sent.push(await send(s, { type, n: sent.length }));
@@ -169,24 +160,42 @@ describe('admission', () => {
 });
 
 describe('the scheduler', () => {
-  it('a short tick runs pending items with no reply', async () => {
+  it('an admitted event waits for the next tick, even the first one, and the scheduler exists only while there is work', async () => {
+    const s = await setup(slow, [{ name: 'wait', priority: 1, type: 'wait' }]);
+    await send(s, { type: 'wait' });
+    await waitForItems(s, 'pending', 1);
+    // The admission started the scheduler, and it waits on its hour-long tick instead of running at once.
+    await waitParked(s.roomId);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await backlog(s, 'pending')).data).toHaveLength(1);
+    expect(agentCalls(s.marker)).toHaveLength(0);
+  });
+
+  it('a short tick runs pending items with no reply, and the scheduler ends once the backlog is empty', async () => {
     const s = await setup(fast, [{ name: 'tick', priority: 1, type: 'tick' }]);
-    await parkScheduler(s);
     const started = Date.now();
     const eventId = await send(s, { type: 'tick' });
     const done = await waitForItems(s, 'done', 1, 10_000);
     expect(done.data[0]).toMatchObject({ eventId, result: 'agent answer' });
     // Tick 0.5 s: well under the time anything else would have run it.
     expect(Date.now() - started).toBeLessThan(5_000);
-    const history = await temporal.workflow.getHandle(roomSchedulerWorkflowId(s.roomId)).fetchHistory();
+    const handle = temporal.workflow.getHandle(roomSchedulerWorkflowId(s.roomId));
+    // An idle room keeps no workflow: the scheduler completes when its round finds nothing new.
+    await handle.result();
+    const history = await handle.fetchHistory();
     expect(history.events!.some((e) => e.timerFiredEventAttributes)).toBe(true);
-    // Only the reply that started the scheduler came in: no triggerImmediate after it.
-    const triggers = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'triggerImmediate');
-    expect(triggers).toHaveLength(1);
+    // Nothing but the admission signalled it: no triggerImmediate.
+    const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+    expect(signals).toEqual(['backlogChanged']);
+
+    // The next admission starts a new scheduler run, which runs it on its tick too.
+    const next = await send(s, { type: 'tick' });
+    const both = await waitForItems(s, 'done', 2, 10_000);
+    expect(both.data.map((i: any) => i.eventId)).toContain(next);
   });
 
   it('an agent that keeps failing: the item ends failed with an error, and room.agent.failed is delivered', async () => {
-    const s = await setup(slow, [{ name: 'doomed', priority: 1, type: 'doomed' }]);
+    const s = await setup(fast, [{ name: 'doomed', priority: 1, type: 'doomed' }]);
     const receiver = await startReceiver();
     try {
       await s.call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['room.agent.failed', 'room.agent.completed'] });
@@ -220,12 +229,10 @@ describe('the scheduler', () => {
     const s = await setup(slow, [{ name: 'ask', priority: 1, type: 'ask' }]);
     let n = 0;
     agents.set(s.marker, () => `answer ${++n}`);
-    // The first event runs in the scheduler's first round; then it waits on its hour-long tick.
-    await send(s, { type: 'ask', q: 1 });
-    await waitForItems(s, 'done', 1);
-    await waitParked(s.roomId);
-    const second = await send(s, { type: 'ask', q: 2 });
+    // Admitted, it waits on the scheduler's hour-long tick.
+    const first = await send(s, { type: 'ask', q: 1 });
     await waitForItems(s, 'pending', 1);
+    await waitParked(s.roomId);
 
     const replied = Date.now();
     const reply = await s.hw.request('POST', `/api/v1/rooms/${s.roomId}/replies`, {
@@ -234,21 +241,32 @@ describe('the scheduler', () => {
     });
     expect(reply.status, reply.text).toBe(202);
     expect(reply.body).toMatchObject({ id: expect.any(String), chatId: expect.any(String), triggered: true });
-    const done = await waitForItems(s, 'done', 2, 5_000, 20);
-    const woken = done.data.find((i: any) => i.eventId === second);
-    expect(woken).toMatchObject({ result: 'answer 2' });
+    const done = await waitForItems(s, 'done', 1, 5_000, 20);
+    const woken = done.data.find((i: any) => i.eventId === first);
+    expect(woken).toMatchObject({ result: 'answer 1' });
     // Timed by the item's own timestamps, so the polling above doesn't count against it.
     expect(woken.completedAt - replied, `started after ${woken.startedAt - replied} ms`).toBeLessThan(1_000);
+
+    // With nothing left, the scheduler ended; a reply still starts one that runs what is pending at once.
+    await temporal.workflow.getHandle(roomSchedulerWorkflowId(s.roomId)).result();
+    const second = await send(s, { type: 'ask', q: 2 });
+    await waitForItems(s, 'pending', 1);
+    const again = Date.now();
+    await s.call('POST', `/api/v1/rooms/${s.roomId}/replies`, { text: 'and this one', author: 'Maria' });
+    const both = await waitForItems(s, 'done', 2, 5_000, 20);
+    const woken2 = both.data.find((i: any) => i.eventId === second);
+    expect(woken2.completedAt - again).toBeLessThan(1_000);
 
     const chats = (await s.call('GET', `/api/v1/workspaces/${s.workspaceId}/chats`)).data;
     expect(chats).toEqual([expect.objectContaining({ id: reply.body.chatId, roomId: s.roomId })]);
     const chat = await s.call('GET', `/api/v1/chats/${reply.body.chatId}`);
     expect(chat.messages.map((m: any) => [m.role, m.author, m.content])).toEqual([
-      ['assistant', 'agent', 'answer 1'],
       ['user', 'Maria', 'please go on'],
+      ['assistant', 'agent', 'answer 1'],
+      ['user', 'Maria', 'and this one'],
       ['assistant', 'agent', 'answer 2'],
     ]);
-    // The agent's second run had the reply in its conversation.
-    expect(JSON.stringify(agentCalls(s.marker)[1].messages)).toContain('Maria: please go on');
+    // The agent's run had the reply in its conversation.
+    expect(JSON.stringify(agentCalls(s.marker)[0].messages)).toContain('Maria: please go on');
   });
 });

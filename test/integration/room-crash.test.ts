@@ -66,6 +66,12 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
     });
     const { eventId } = (await ack.json()) as { eventId: string };
     expect(eventId).toEqual(expect.any(String));
+    // Admitted, it waits for the room's hour-long tick: a reply runs it now.
+    await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=pending`)).data.length === 1, {
+      timeoutMs: 30_000,
+      what: 'the item admitted',
+    });
+    await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'go' });
 
     // The agent is waiting on the model: kill the worker now (well inside the 2 s LLM timeout).
     await waitFor(() => llm.requests.length >= 1, { timeoutMs: 60_000, intervalMs: 10, what: 'the first agent call' });

@@ -59,7 +59,9 @@ it('an inbound event is matched by rule, admitted, run by the agent on a reply, 
   expect(log.data[0]).toMatchObject({ eventId: ackBody.eventId, sourceId: source.id, matched: paid.id });
   expect(log.data[0].reason).toMatch(/rule matched: type = "invoice.paid"/);
 
-  // The scheduler started with the admission runs its first round at once.
+  // Admitted, it waits for the room's tick (an hour here); a reply runs it at once.
+  await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=pending`)).data.length === 1);
+  await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'please handle it' });
   const done = await waitFor(async () => {
     const b = await call('GET', `/api/v1/rooms/${room.id}/backlog?status=done`);
     return b.data.length === 1 ? b : null;
@@ -76,7 +78,7 @@ it('an inbound event is matched by rule, admitted, run by the agent on a reply, 
   const emitted = JSON.parse(receiver.requests[0].body);
   expect(emitted).toMatchObject({ type: 'room.agent.completed', sessionId: room.id, data: { result: 'Thanks for paying!' } });
 
-  // A second event waits for the tick (an hour here); a reply runs it at once.
+  // A second event waits for the tick too; another reply runs it at once.
   await fetch(new URL(`/webhooks/${source.token}`, h.baseUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

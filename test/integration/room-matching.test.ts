@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
 import { waitFor } from '../support/wait.js';
-import { roomEventWorkflowId } from '../../src/temporal/workflow-ids.js';
+import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 
 // Matching an inbound room event to a definition: rules in priority order, then the LLM (fast tier)
 // over the description-only definitions — with a real OpenAI client talking to a local fake server.

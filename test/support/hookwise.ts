@@ -1,17 +1,15 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { inject } from 'vitest';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool, type Db } from '../../src/db/pool.js';
-import { createTemporalClient } from '../../src/temporal/client.js';
-import { createWorker } from '../../src/temporal/worker.js';
-import { createApp } from '../../src/api/app.js';
-import { createApiDeps } from '../../src/api/context.js';
-import { attachEventSocket } from '../../src/api/stream/websocket.js';
+import { createLogger } from '../../src/log.js';
+import { buildApi } from '../../src/roots/api.js';
+import { buildWorker, type HookwiseWorker } from '../../src/roots/worker.js';
 import { createOrgWithKey, createApiKey } from '../../src/tenancy.js';
 import { recoverUnstarted } from '../../src/temporal/recovery.js';
+import type { RecoveryResult } from '../../src/flows/recovery.js';
 import type { Capability } from '../../src/domain/api-keys.js';
 
 export const TEST_ENCRYPTION_KEY = 'test-encryption-key-0123456789abcdef0123456789';
@@ -40,20 +38,22 @@ export interface Hookwise {
   config: Config;
   env: Record<string, string>;
   db: Db;
+  /** Every JSON log line the API and the in-process worker wrote. */
   logs: string[];
-  request(method: string, path: string, opts?: { key?: string; body?: unknown; rawBody?: string }): Promise<{ status: number; body: any; text: string }>;
+  request(method: string, path: string, opts?: { key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string }>;
   newOrg(): Promise<{ orgId: string; key: string }>;
   newKey(orgId: string, capabilities: Capability[]): Promise<string>;
-  /** What the worker's recovery loop does on each tick. */
+  /** What the worker's recovery loop does on each tick, for this harness's orgs; returns how many it started. */
   recover(olderThanSeconds?: number): Promise<number>;
+  recoverDetailed(olderThanSeconds?: number): Promise<RecoveryResult>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * The API served on a loopback port plus (unless `worker: false`) an in-process worker, both wired
- * from the same config as the real entry points.
+ * The API served on a loopback port plus (unless `worker: false`) an in-process worker, both built by
+ * the same composition roots as the real entry points (src/roots).
  */
 export async function startHookwise(
   opts: { env?: Record<string, string>; worker?: boolean; workerEnv?: Record<string, string> } = {},
@@ -64,28 +64,29 @@ export async function startHookwise(
   }
   const env = testEnv(opts.env);
   const config = loadConfig(env);
-  const db = createPool(config.DATABASE_URL);
-  const temporal = createTemporalClient({
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.HOOKWISE_TASK_QUEUE,
-  });
   const logs: string[] = [];
-  const deps = createApiDeps(config, db, temporal, (line) => logs.push(line));
-  const server: Server = createServer(createApp(deps).callback());
-  attachEventSocket(server, deps.feed, deps.authenticator);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const capture = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'info', service: 'test', destination: capture });
+  const api = buildApi(config, { logger });
+  const baseUrl = await api.listen(0, '127.0.0.1');
+  // The harness's own connection, for tests that look at rows directly.
+  const db = createPool(config.DATABASE_URL, 5);
 
   const ownOrgs: string[] = [];
-  let running: { worker: Worker; done: Promise<void>; close: () => Promise<void> } | null = null;
+  let running: { worker: HookwiseWorker; done: Promise<void> } | null = null;
   async function startWorker() {
     // A deployment may run its workers with other settings than its API (workerEnv).
-    const workerConfig = loadConfig({ ...env, ...opts.workerEnv });
-    const { worker, close } = await createWorker(workerConfig, db, {
+    const worker = await buildWorker(loadConfig({ ...env, ...opts.workerEnv }), {
       workflowBundle: { codePath: inject('workflowBundlePath') },
+      logger,
+      recovery: false,
     });
-    running = { worker, done: worker.run(), close };
+    running = { worker, done: worker.run() };
   }
   async function stopWorker() {
     if (!running) return;
@@ -93,9 +94,19 @@ export async function startHookwise(
     running = null;
     r.worker.shutdown();
     await r.done;
-    await r.close();
+    await r.worker.close();
   }
   if (opts.worker !== false) await startWorker();
+  const recoverDetailed = (olderThanSeconds = 0) =>
+    // Only this harness's orgs: other test files share the database, and their work is theirs to start.
+    recoverUnstarted({
+      db: api.deps.db,
+      temporal: api.deps.temporal,
+      olderThanSeconds,
+      organizationIds: ownOrgs,
+      log: (line) => logs.push(line),
+      roomTickSeconds: config.HOOKWISE_ROOM_TICK_SECONDS,
+    });
 
   return {
     baseUrl,
@@ -109,6 +120,7 @@ export async function startHookwise(
         headers: {
           ...(o.key ? { authorization: `Bearer ${o.key}` } : {}),
           ...(o.body !== undefined || o.rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...o.headers,
         },
         body: o.rawBody ?? (o.body === undefined ? undefined : JSON.stringify(o.body)),
       });
@@ -129,22 +141,13 @@ export async function startHookwise(
     async newKey(orgId, capabilities) {
       return (await createApiKey(db, orgId, capabilities)).key;
     },
-    // Only this harness's orgs: other test files share the database, and their work is theirs to start.
-    recover: (olderThanSeconds = 0) =>
-      recoverUnstarted(
-        { db, temporal, taskQueue: config.HOOKWISE_TASK_QUEUE, dispatcher: deps.dispatcher, agentTimeoutMs: deps.scheduler.agentTimeoutMs },
-        olderThanSeconds,
-        ownOrgs,
-      ),
+    recoverDetailed,
+    recover: async (olderThanSeconds = 0) => (await recoverDetailed(olderThanSeconds)).started,
     startWorker,
     stopWorker,
     async stop() {
       await stopWorker();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      await deps.starter.drained();
-      await deps.feed.close();
-      await temporal.connection.close();
+      await api.close();
       await db.end();
     },
   };

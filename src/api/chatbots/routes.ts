@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deleteWebhook, findWebhook, listWebhooks, type WebhookRow } from '../../db/webhooks.js';
+import { deleteWebhook, findWebhook, listWebhooks, type WebhookWithStats } from '../../db/webhooks.js';
 import { maxAttempts, type RetryPolicy } from '../../domain/retry-policy.js';
 import { notFound } from '../../errors.js';
 import { requireCapability } from '../auth.js';
@@ -31,7 +31,7 @@ function toRetryPolicy(maxRetries: number, retryDelayMs: number): RetryPolicy {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function present(w: WebhookRow) {
+function present(w: WebhookWithStats) {
   return {
     id: w.id,
     name: w.name,
@@ -53,7 +53,7 @@ export function chatbotWebhookRoutes(router: ApiRouter, { db, webhookSettings }:
   const manage = requireCapability('manage');
   const base = '/chatbots/:chatbotId/webhooks';
 
-  async function findForChatbot(organizationId: string, chatbotId: string, id: string): Promise<WebhookRow> {
+  async function findForChatbot(organizationId: string, chatbotId: string, id: string): Promise<WebhookWithStats> {
     const webhook = await findWebhook(db, organizationId, id);
     if (!webhook || webhook.sessionId !== chatbotId) throw notFound('webhook');
     return webhook;

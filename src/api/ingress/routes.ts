@@ -3,7 +3,7 @@ import { findRoom } from '../../db/workspaces.js';
 import { appendMessage, roomChat } from '../../db/chats.js';
 import { verifyTwilioSignature } from '../../domain/inbound-signatures.js';
 import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
-import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
+import { wakeRoomScheduler } from '../../flows/room-scheduler.js';
 import type { ApiDeps } from '../context.js';
 import { readRawBody } from './raw-body.js';
 import { AppError, notFound } from '../../errors.js';
@@ -20,14 +20,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     // The rest of an oversized body is not read: close the connection instead of draining it.
     if (rawBody === null) ctx.set('Connection', 'close');
     const answer = await acceptRoomEvent(
-      {
-        db: deps.db,
-        temporal: deps.temporal,
-        taskQueue: deps.taskQueue,
-        secretBox: deps.secretBox,
-        starter: deps.starter,
-        log: deps.log,
-      },
+      deps,
       { token: ctx.params.token, rawBody, contentType: ctx.get('content-type'), headers: ctx.req.headers },
     );
     ctx.status = answer.status;
@@ -50,7 +43,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     }
     const chatId = await roomChat(deps.db, room);
     await appendMessage(deps.db, { chatId, role: 'user', author: params.From ?? 'twilio', content: params.Body ?? '' });
-    await signalRoomScheduler(deps.temporal, deps.scheduler, room.id, true).catch((err) =>
+    await wakeRoomScheduler(deps.temporal, { roomId: room.id, organizationId: room.organizationId, workspaceId: room.workspaceId }, 'now').catch((err) =>
       deps.log(`room ${room.id}: triggerImmediate not sent: ${(err as Error).message}`),
     );
     ctx.type = 'text/xml';
@@ -62,15 +55,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     const rawBody = await readRawBody(ctx.req, MAX_GENERIC_EVENT_BYTES);
     if (rawBody === null) ctx.set('Connection', 'close');
     const result = await acceptGenericEvent(
-      {
-        db: deps.db,
-        temporal: deps.temporal,
-        taskQueue: deps.taskQueue,
-        secretBox: deps.secretBox,
-        agentTimeoutMs: deps.scheduler.agentTimeoutMs,
-        starter: deps.starter,
-        log: deps.log,
-      },
+      deps,
       { workspaceId: ctx.params.workspaceId, rawBody, query: ctx.query, headers: ctx.req.headers },
     );
     ctx.status = 202;

@@ -6,8 +6,9 @@ import {
   insertWorkspace,
   listRooms,
   listWorkspaces,
-  setIngressSecret,
+  changeIngressKeys,
 } from '../../db/workspaces.js';
+import { rotateKeys, singleKey } from '../../domain/signing-keys.js';
 import { generateWebhookSecret } from '../../domain/secrets.js';
 import {
   deleteDefinition,
@@ -24,7 +25,8 @@ import { appendMessage, roomChat } from '../../db/chats.js';
 import { newId } from '../../domain/ids.js';
 import { generateSourceToken, hashToken } from '../../domain/tokens.js';
 import { notFound } from '../../errors.js';
-import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
+import { wakeRoomScheduler } from '../../flows/room-scheduler.js';
+import { withTransaction } from '../../db/pool.js';
 import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
@@ -72,15 +74,20 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = presentWorkspace(workspace);
   });
 
-  // Signing for the workspace's generic ingress: a new secret is shown once; DELETE turns signing off.
+  // Signing for the workspace's generic ingress: a new secret is shown once. Calling it again rotates:
+  // the previous secret keeps verifying for the overlap window. DELETE turns signing off.
   router.post('/workspaces/:id/ingress-secret', manage, async (ctx) => {
     const secret = generateWebhookSecret();
-    if (!(await setIngressSecret(db, orgOf(ctx), ctx.params.id, secretBox.seal(secret)))) throw notFound('workspace');
+    const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
+    const found = await withTransaction(db, (tx) =>
+      changeIngressKeys(tx, orgOf(ctx), ctx.params.id, (keys) => rotateKeys(keys, secretBox.seal(secret), Date.now(), overlapMs)),
+    );
+    if (!found) throw notFound('workspace');
     ctx.body = { secret, scheme: 'standard-webhooks', headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'] };
   });
 
   router.delete('/workspaces/:id/ingress-secret', manage, async (ctx) => {
-    if (!(await setIngressSecret(db, orgOf(ctx), ctx.params.id, null))) throw notFound('workspace');
+    if (!(await changeIngressKeys(db, orgOf(ctx), ctx.params.id, () => null))) throw notFound('workspace');
     ctx.status = 204;
   });
 
@@ -122,7 +129,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
       name: input.name,
       tokenHash: hashToken(token),
       verificationScheme: input.verification?.scheme ?? null,
-      verificationSecretSealed: input.verification ? secretBox.seal(input.verification.secret) : null,
+      verificationKeys: input.verification ? singleKey(secretBox.seal(input.verification.secret), Date.now()) : null,
       verificationHeader: input.verification?.header ?? null,
     });
     ctx.status = 201;
@@ -191,7 +198,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     const found = await room(ctx);
     const chatId = await roomChat(db, found);
     const message = await appendMessage(db, { chatId, role: 'user', author: input.author ?? 'human', content: input.text });
-    const triggered = await signalRoomScheduler(deps.temporal, deps.scheduler, found.id, true).then(
+    const triggered = await wakeRoomScheduler(deps.temporal, { roomId: found.id, organizationId: found.organizationId, workspaceId: found.workspaceId }, 'now').then(
       () => true,
       (err) => {
         // The reply is stored; the room's next tick still runs its backlog.

@@ -14,7 +14,7 @@ export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
   router.get('/events/stream', requireCapability('read'), async (ctx) => {
     const { organizationId } = ctx.state.principal;
     const lastEventId = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : null);
-    const from = await feed.startSeq(organizationId, lastEventId);
+    const from = await feed.startAt(organizationId, lastEventId);
     const filter = typeFilter(typeof ctx.query.types === 'string' ? ctx.query.types : undefined);
 
     ctx.req.socket.setTimeout(0);
@@ -26,9 +26,9 @@ export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
     // Tell browsers how soon to reconnect, and flush the headers now.
     out.write('retry: 2000\n\n');
 
-    const subscription = feed.subscribe(organizationId, from, filter, (e) => {
-      out.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${e.body}\n\n`);
-    });
+    // write() says false once the socket's buffer is full: the feed then waits for 'drain'.
+    const subscription = feed.subscribe(organizationId, from, filter, (e) => out.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${e.body}\n\n`));
+    out.on('drain', () => subscription.resume());
     const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const stop = () => {
       clearInterval(heartbeat);

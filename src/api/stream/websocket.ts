@@ -6,6 +6,7 @@ import { bearerToken, hasCapability, type Authenticator } from '../auth.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
 
 export const WEBSOCKET_PATH = '/api/v1/events/ws';
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' };
 
@@ -35,13 +36,26 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
       .principalFor(token)
       .then(async (principal) => {
         if (!hasCapability(principal, 'read')) return refuse(new AppError('forbidden', 'the event stream needs the `read` capability'));
-        const from = await feed.startSeq(principal.organizationId, url.searchParams.get('after'));
+        const from = await feed.startAt(principal.organizationId, url.searchParams.get('after'));
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const subscription = feed.subscribe(principal.organizationId, from, typeFilter(url.searchParams.get('types') ?? undefined), (e) =>
-            ws.send(e.body),
-          );
-          ws.on('close', () => subscription.close());
-          ws.on('error', () => subscription.close());
+          // A slow client: stop reading once this much is queued for it, and go on once it has drained.
+          let waiting: NodeJS.Timeout | undefined;
+          const subscription = feed.subscribe(principal.organizationId, from, typeFilter(url.searchParams.get('types') ?? undefined), (e) => {
+            ws.send(e.body);
+            if (ws.bufferedAmount < MAX_BUFFERED_BYTES) return true;
+            waiting = setInterval(() => {
+              if (ws.bufferedAmount >= MAX_BUFFERED_BYTES / 2) return;
+              clearInterval(waiting);
+              subscription.resume();
+            }, 50);
+            return false;
+          });
+          const stop = () => {
+            clearInterval(waiting);
+            subscription.close();
+          };
+          ws.on('close', stop);
+          ws.on('error', stop);
         });
       })
       .catch((err) => refuse(err instanceof AppError ? err : new AppError('unauthorized', 'could not authenticate')));

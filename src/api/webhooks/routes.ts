@@ -62,7 +62,7 @@ export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettin
         sessionId: webhook.sessionId,
         data: { webhookId: webhook.id, message: 'This is a test event from hookwise.' },
       },
-      { onlyWebhook: webhook },
+      { onlyWebhookId: webhook.id },
     );
     ctx.status = 202;
     ctx.body = { event, deliveryId: deliveryIds[0] };

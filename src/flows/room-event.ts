@@ -1,0 +1,37 @@
+import type { IngestRoomEventInput } from '../../workflows/ingest-room-event.js';
+import { HookwiseOrg, HookwiseRoom, HookwiseWorkspace } from '../../workflows/search-attributes.js';
+import { listUnstartedRoomEvents, type RoomEventToStart } from '../db/room-events.js';
+import { workflowId } from '../domain/bounded-id.js';
+import type { Temporal } from '../temporal/client.js';
+import { rowRecovery } from './recovery.js';
+import { startOnce } from './start.js';
+
+/** The inbound room event flow: `room-event:<room>:<event>`, one `ingestRoomEvent` per accepted event. */
+export function roomEventWorkflowId(roomId: string, eventId: string): string {
+  return workflowId('room-event', roomId, eventId);
+}
+
+/** `unrecorded` carries the event only when the ingress could not write its row (PostgreSQL down). */
+export function startRoomEvent(temporal: Temporal, e: RoomEventToStart, unrecorded?: IngestRoomEventInput['unrecorded']) {
+  const input: IngestRoomEventInput = { eventId: e.id, ...(unrecorded ? { unrecorded } : {}) };
+  return startOnce(temporal, {
+    workflowType: 'ingestRoomEvent',
+    workflowId: roomEventWorkflowId(e.roomId, e.id),
+    args: [input],
+    memo: { eventId: e.id, roomId: e.roomId, workspaceId: e.workspaceId },
+    searchAttributes: [
+      { key: HookwiseOrg, value: e.organizationId },
+      { key: HookwiseRoom, value: e.roomId },
+      { key: HookwiseWorkspace, value: e.workspaceId },
+    ],
+    summary: `inbound event for room ${e.roomId}`,
+    reuse: 'never',
+  });
+}
+
+export const roomEventRecovery = rowRecovery({
+  name: 'room events',
+  table: 'room_events',
+  list: listUnstartedRoomEvents,
+  start: (temporal, e) => startRoomEvent(temporal, e),
+});

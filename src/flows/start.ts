@@ -1,0 +1,57 @@
+import { WorkflowExecutionAlreadyStartedError, type WorkflowStartOptions } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import type { Workflow } from '@temporalio/common';
+import type { SignalDefinition } from '@temporalio/common';
+import { withinDeadline, type Temporal } from '../temporal/client.js';
+
+/**
+ * How every flow starts its workflow: one error policy for all of them. Starting an id that exists is
+ * success (ids make starts idempotent); anything else throws, bounded by the start deadline, and the
+ * caller's row stays unstarted for recovery (which tells transient from permanent failures).
+ */
+export interface StartSpec {
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  memo: Record<string, unknown>;
+  searchAttributes: SearchAttributePair[];
+  summary: string;
+  /** Deliveries and inbound events run once per id, ever; schedulers are started again after they end. */
+  reuse: 'never' | 'after-completion';
+}
+
+export type StartOutcome = 'started' | 'already-started';
+
+function options(temporal: Temporal, spec: StartSpec): WorkflowStartOptions<Workflow> {
+  return {
+    taskQueue: temporal.taskQueue,
+    workflowId: spec.workflowId,
+    args: spec.args,
+    memo: spec.memo,
+    typedSearchAttributes: spec.searchAttributes,
+    staticSummary: spec.summary,
+    workflowIdReusePolicy:
+      spec.reuse === 'never' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  };
+}
+
+export async function startOnce(temporal: Temporal, spec: StartSpec): Promise<StartOutcome> {
+  try {
+    await withinDeadline(temporal.client, async () => {
+      await temporal.ready();
+      await temporal.client.workflow.start(spec.workflowType, options(temporal, spec));
+    });
+    return 'started';
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';
+    throw err;
+  }
+}
+
+/** Signals a long-lived workflow, starting it first if it isn't running. */
+export async function signalWithStart(temporal: Temporal, spec: StartSpec, signal: SignalDefinition): Promise<void> {
+  await withinDeadline(temporal.client, async () => {
+    await temporal.ready();
+    await temporal.client.workflow.signalWithStart(spec.workflowType, { ...options(temporal, spec), signal, signalArgs: [] });
+  });
+}

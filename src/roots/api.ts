@@ -1,0 +1,94 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import type { Config } from '../config.js';
+import { createLogger, warnLine, type Logger } from '../log.js';
+import { createPool } from '../db/pool.js';
+import { createTemporal } from '../temporal/client.js';
+import { createDispatcher } from '../delivery/dispatcher.js';
+import { createWebhookSettings } from '../delivery/webhook-settings.js';
+import { createSecretBox } from '../domain/secrets.js';
+import { createAuthenticator } from '../api/auth.js';
+import { createEventFeed } from '../stream/event-feed.js';
+import { createBackgroundStarter } from '../temporal/background-starter.js';
+import { createApp } from '../api/app.js';
+import type { ApiDeps } from '../api/context.js';
+import { attachEventSocket } from '../api/stream/websocket.js';
+
+/** Request lines and headers up to this size (long dedupe keys travel in the query or a header). */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+export interface Api {
+  deps: ApiDeps;
+  app: Koa;
+  server: Server;
+  /** Listens on `port` (0: any free one) and resolves to the base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops taking requests, finishes the workflow starts owed to acknowledged events, closes everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * The API process's composition root: every dependency is built here, once, from the configuration.
+ * `src/main/api.ts`, the tests and the benchmarks all build the API through it.
+ */
+export function buildApi(config: Config, options: { logger?: Logger } = {}): Api {
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, service: 'api' });
+  const log = warnLine(logger);
+  const db = createPool(config.DATABASE_URL, 20, log);
+  const temporal = createTemporal({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.HOOKWISE_TASK_QUEUE,
+  });
+  const secretBox = createSecretBox(config.HOOKWISE_ENCRYPTION_KEY);
+  const deps: ApiDeps = {
+    config,
+    db,
+    temporal,
+    secretBox,
+    dispatcher: createDispatcher({ db, temporal, log }),
+    webhookSettings: createWebhookSettings({
+      db,
+      secretBox,
+      allowHttp: config.HOOKWISE_ALLOW_HTTP,
+      allowPrivate: config.HOOKWISE_ALLOW_PRIVATE_TARGETS,
+      rotationOverlapSeconds: config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS,
+      defaultLimits: { inFlight: config.HOOKWISE_ENDPOINT_MAX_IN_FLIGHT, perMinute: config.HOOKWISE_ENDPOINT_MAX_PER_MINUTE },
+    }),
+    publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
+    authenticator: createAuthenticator(db, { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
+    feed: createEventFeed(db, config.DATABASE_URL, log),
+    starter: createBackgroundStarter({ log }),
+    logger,
+    log,
+  };
+  const app = createApp(deps);
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.callback());
+  attachEventSocket(server, deps.feed, deps.authenticator);
+
+  return {
+    deps,
+    app,
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const { address, port: bound } = server.address() as AddressInfo;
+          resolve(`http://${address.includes(':') ? `[${address}]` : address}:${bound}`);
+        });
+      });
+    },
+    async close() {
+      const closed = new Promise((r) => server.close(r));
+      // Keep-alive and streaming connections would hold close() open.
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      await closed;
+      await deps.starter.drained();
+      await Promise.all([deps.feed.close(), temporal.client.connection.close(), db.end()]);
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import type { Config } from '../config.js';
+import { createLogger, warnLine, type Logger } from '../log.js';
+import { createPool } from '../db/pool.js';
+import { createTemporal } from '../temporal/client.js';
+import { createDispatcher } from '../delivery/dispatcher.js';
+import { createSecretBox } from '../domain/secrets.js';
+import { createLlm } from '../llm/llm.js';
+import { deliverySettings, roomSettings } from '../settings.js';
+import { startRecoveryLoop } from '../temporal/recovery.js';
+import { VERSION } from '../version.js';
+import { createDeliveryActivities } from '../../activities/deliveries.js';
+import { createRoomActivities } from '../../activities/rooms.js';
+import { createGenericEventActivities } from '../../activities/generic-events.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** Made at build time (`npm run build`); a worker started from the build loads it instead of bundling. */
+export const PREBUILT_BUNDLE_PATH = fileURLToPath(new URL('../../workflow-bundle.js', import.meta.url));
+
+export interface HookwiseWorker {
+  /** Polls until shutdown(); a worker that fails (Temporal lost for too long) is rebuilt, not exited. */
+  run(): Promise<void>;
+  shutdown(): void;
+  /** After run() has resolved: closes the connections. */
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The worker process's composition root: every activity gets its dependencies here, once, from the
+ * configuration. `src/main/worker.ts`, the tests and the benchmarks all build workers through it.
+ * It waits for Temporal rather than failing when Temporal is not up yet.
+ */
+export async function buildWorker(
+  config: Config,
+  options: { workflowBundle?: WorkflowBundleOption; logger?: Logger; recovery?: boolean } = {},
+): Promise<HookwiseWorker> {
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, service: 'worker' });
+  const log = warnLine(logger);
+  const db = createPool(config.DATABASE_URL, 20, log);
+  const temporal = createTemporal({
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.HOOKWISE_TASK_QUEUE,
+  });
+  const dispatcher = createDispatcher({ db, temporal, log });
+  const llm = createLlm({
+    apiKey: config.OPENAI_API_KEY,
+    baseURL: config.OPENAI_BASE_URL,
+    models: { fast: config.HOOKWISE_MODEL_FAST, smart: config.HOOKWISE_MODEL_SMART },
+    timeoutMs: config.HOOKWISE_LLM_TIMEOUT_MS,
+  });
+  const activities = {
+    ...createDeliveryActivities({
+      db,
+      temporal,
+      dispatcher,
+      secretBox: createSecretBox(config.HOOKWISE_ENCRYPTION_KEY),
+      version: VERSION,
+      settings: deliverySettings(config),
+      log,
+    }),
+    ...createRoomActivities({ db, llm, temporal, dispatcher, settings: roomSettings(config) }),
+    ...createGenericEventActivities({ db, llm, dispatcher }),
+  };
+  const workflowSource: { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : existsSync(PREBUILT_BUNDLE_PATH)
+      ? { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } }
+      : { workflowsPath: WORKFLOWS_PATH };
+
+  let connection: NativeConnection | null = null;
+  let worker: Worker | null = null;
+  let stopping = false;
+
+  /** Connects and registers the search attributes, retrying while Temporal is unreachable. */
+  async function connect(): Promise<NativeConnection> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const c = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+        await temporal.ready();
+        return c;
+      } catch (err) {
+        if (stopping) throw err;
+        const waitMs = Math.min(1000 * 2 ** (attempt - 1), 15_000);
+        log(`worker: Temporal at ${config.TEMPORAL_ADDRESS} not reachable (${(err as Error).message}); retrying in ${waitMs / 1000}s`);
+        await sleep(waitMs);
+      }
+    }
+  }
+
+  const recovery =
+    options.recovery === false
+      ? null
+      : startRecoveryLoop(
+          { db, temporal, organizationIds: null, log, roomTickSeconds: config.HOOKWISE_ROOM_TICK_SECONDS },
+          config.HOOKWISE_RECOVERY_INTERVAL_SECONDS,
+        );
+
+  return {
+    async run() {
+      for (let failures = 0; !stopping; ) {
+        try {
+          connection ??= await connect();
+          worker = await Worker.create({
+            connection,
+            namespace: config.TEMPORAL_NAMESPACE,
+            taskQueue: config.HOOKWISE_TASK_QUEUE,
+            ...workflowSource,
+            activities,
+            // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
+            maxConcurrentActivityTaskExecutions: 200,
+          });
+          if (stopping) break;
+          await worker.run();
+          failures = 0;
+        } catch (err) {
+          if (stopping) break;
+          failures++;
+          const waitMs = Math.min(1000 * 2 ** (failures - 1), 15_000);
+          log(`worker: stopped with an error (${(err as Error).message}); starting again in ${waitMs / 1000}s`);
+          await connection?.close().catch(() => {});
+          connection = null;
+          await sleep(waitMs);
+        } finally {
+          worker = null;
+        }
+      }
+    },
+    shutdown() {
+      stopping = true;
+      recovery?.stop();
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    },
+    async close() {
+      await Promise.all([connection?.close(), temporal.client.connection.close(), db.end()]);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/**
+ * The fixed option profiles every workflow calls its activities with. Timeouts here are ceilings, not
+ * settings: the real limits (the delivery's HTTP timeout, the LLM timeout) come from the worker's
+ * configuration when the activity runs, and configuration validation keeps them below these. Long
+ * activities heartbeat, so work lost with a killed worker is retried within the heartbeat timeout
+ * instead of waiting out the whole ceiling.
+ */
+
+/** Database work and short calls to Temporal. */
+export const quick: ActivityOptions = { startToCloseTimeout: '30 seconds' };
+
+/** One delivery attempt: the POST (HOOKWISE_DELIVERY_TIMEOUT_MS ≤ 90 s) plus its two statements. */
+export const deliveryAttempt: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
+  // Only infrastructure failures throw (HTTP failures are results): retry them without end, spaced out.
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+};
+
+/** One model call (HOOKWISE_LLM_TIMEOUT_MS ≤ 5 min), retried a bounded number of times. */
+export const llmCall: ActivityOptions = {
+  startToCloseTimeout: '6 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+};
+
+/** An agent run: a model call plus its bookkeeping; a failed run is recorded after a few tries. */
+export const agentRun: ActivityOptions = {
+  startToCloseTimeout: '6 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3 },
+};
