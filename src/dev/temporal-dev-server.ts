@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { freePorts } from './free-port.js';
+import { killWithParent } from './processes.js';
 
 export interface TemporalDevServerOptions {
   cliPath: string;
@@ -21,6 +22,7 @@ export interface TemporalDevServerOptions {
 export interface TemporalDevServer {
   address: string;
   uiUrl: string | null;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -87,7 +89,7 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
       if (ready && stopping === undefined && stream === child.stderr) log(`[temporal] ${line}`);
     });
   }
-  const cleanup = killWithParent(child, 'SIGTERM');
+  const cleanup = killWithParent(child.pid, 'SIGTERM');
 
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -116,7 +118,7 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   }
   ready = true;
   log(`[temporal] dev server ready at ${address}${uiUrl ? `, UI ${uiUrl}` : ''} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
-  return { address, uiUrl, stop };
+  return { address, uiUrl, pid: child.pid ?? -1, stop };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,56 +152,4 @@ async function answersGrpc(address: string, namespace: string): Promise<boolean>
   } finally {
     await connection?.close().catch(() => {});
   }
-}
-
-/**
- * Makes sure `child` does not outlive this process. An 'exit' hook covers normal exits; a tiny
- * detached shell watchdog covers the cases where no JS runs (SIGKILL, default signal handling):
- * it polls both pids and signals the child once this process is gone.
- * Returns a function that disarms both (call it after the child has been stopped).
- */
-export function killWithParent(child: ChildProcess, signal: NodeJS.Signals): () => void {
-  const pid = child.pid;
-  if (pid === undefined) return () => {};
-  const onExit = () => {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  process.on('exit', onExit);
-
-  let watchdog: ChildProcess | undefined;
-  if (process.platform !== 'win32') {
-    const script = [
-      'p=$1; t=$2; s=$3',
-      'while kill -0 "$p" 2>/dev/null && kill -0 "$t" 2>/dev/null; do sleep 1; done',
-      'kill -0 "$p" 2>/dev/null && exit 0',
-      'kill -s "$s" "$t" 2>/dev/null || exit 0',
-      'i=0; while kill -0 "$t" 2>/dev/null && [ $i -lt 20 ]; do sleep 1; i=$((i+1)); done',
-      'kill -s KILL "$t" 2>/dev/null; exit 0',
-    ].join('\n');
-    try {
-      watchdog = spawn('/bin/sh', ['-c', script, 'hookwise-watchdog', String(process.pid), String(pid), signal.replace(/^SIG/, '')], {
-        detached: true,
-        stdio: 'ignore',
-      });
-      watchdog.on('error', () => {});
-      watchdog.unref();
-    } catch {
-      // No /bin/sh: the 'exit' hook still covers normal exits.
-    }
-  }
-  return () => {
-    process.off('exit', onExit);
-    if (watchdog?.pid !== undefined && watchdog.exitCode === null) {
-      try {
-        // Negative pid: also kill its `sleep`.
-        process.kill(-watchdog.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
 }
