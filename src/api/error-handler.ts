@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/pool.js';
 
 /**
  * Renders every error in one envelope. Known errors keep their code; Koa's own 4xx errors (bad JSON,
@@ -32,6 +33,8 @@ export function errorHandler(log: (line: string) => void = console.error): Middl
 
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
+  // PostgreSQL restarting or unreachable: the caller should retry, not read it as our bug.
+  if (isDatabaseUnavailable(err)) return new AppError('unavailable', 'the database is unavailable; retry later');
   // PostgreSQL refuses NUL characters in text (22021); that is the caller's input, not our fault.
   if ((err as { code?: string })?.code === '22021') {
     return new AppError('validation_error', 'text fields and ids cannot contain NUL (\\u0000) characters');

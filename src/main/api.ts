@@ -1,5 +1,6 @@
 import { loadConfig, ConfigError } from '../config.js';
 import { migrate } from '../db/migrate.js';
+import { untilItSucceeds } from './wait-for.js';
 import { createPool } from '../db/pool.js';
 import { ensureBootstrapKey } from '../tenancy.js';
 import { buildApi } from '../roots/api.js';
@@ -8,10 +9,11 @@ import { buildApi } from '../roots/api.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  await migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`));
+  await untilItSucceeds('migrating the database', () => migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`)), console.error);
   if (config.HOOKWISE_BOOTSTRAP_API_KEY) {
     const db = createPool(config.DATABASE_URL, 1);
-    await ensureBootstrapKey(db, config.HOOKWISE_BOOTSTRAP_API_KEY).finally(() => db.end());
+    await untilItSucceeds('ensuring the bootstrap key', () => ensureBootstrapKey(db, config.HOOKWISE_BOOTSTRAP_API_KEY!), console.error);
+    await db.end();
   }
   const api = buildApi(config);
   await api.listen(config.PORT);

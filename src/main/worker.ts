@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.js';
 import { migrate } from '../db/migrate.js';
+import { untilItSucceeds } from './wait-for.js';
 import { buildWorker } from '../roots/worker.js';
 
 // The worker process: runs workflows and activities, and starts work whose publisher crashed.
@@ -10,7 +11,7 @@ async function main(): Promise<void> {
   // The SDK's info level includes the whole webpack report of the workflow bundle: keep it for debug.
   // Signals are ours: the first one drains the worker, and nothing exits before that.
   Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
-  await migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`));
+  await untilItSucceeds('migrating the database', () => migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`)), console.error);
   const worker = await buildWorker(config);
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);

@@ -114,8 +114,10 @@ export async function buildWorker(
             // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
             maxConcurrentActivityTaskExecutions: 200,
           });
-          if (stopping) break;
-          await worker.run();
+          const running = worker.run();
+          // A shutdown that came while the worker was being created: run() must start for it to end.
+          if (stopping) worker.shutdown();
+          await running;
           failures = 0;
         } catch (err) {
           if (stopping) break;

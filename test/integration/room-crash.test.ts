@@ -19,8 +19,8 @@ beforeAll(async () => {
     worker: false,
     env: {
       OPENAI_BASE_URL: llm.baseURL,
-      // The agent activity's startToClose is this + 10 s: the lost attempt times out in 12 s.
-      HOOKWISE_LLM_TIMEOUT_MS: '2000',
+      // Long: a lost attempt must be noticed by its missing heartbeats, not by waiting this out.
+      HOOKWISE_LLM_TIMEOUT_MS: '120000',
       HOOKWISE_ROOM_TICK_SECONDS: '3600',
       // These workers' recovery loops would scan the whole shared test database; nothing here needs them.
       HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600',
@@ -73,10 +73,11 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
     });
     await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'go' });
 
-    // The agent is waiting on the model: kill the worker now (well inside the 2 s LLM timeout).
+    // The agent is waiting on the model: kill the worker now.
     await waitFor(() => llm.requests.length >= 1, { timeoutMs: 60_000, intervalMs: 10, what: 'the first agent call' });
     await kill(first.child, 'SIGKILL');
     expect(first.child.signalCode).toBe('SIGKILL');
+    const killedAt = Date.now();
 
     const item = (await call('GET', `/api/v1/rooms/${room.id}/backlog`)).data[0];
     expect(item).toMatchObject({ eventId, definitionId: def.id, status: 'processing', result: null });
@@ -93,6 +94,9 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
     expect(done).toHaveLength(1);
     expect(done[0]).toMatchObject({ id: item.id, status: 'done', result: 'answer after the crash', error: null });
     expect(agentCalls).toBe(2);
+    // The activity heartbeats: its loss is noticed within the 10 s heartbeat timeout, far before the
+    // 2-minute model timeout or the activity's 6-minute ceiling.
+    expect(done[0].completedAt - killedAt).toBeLessThan(30_000);
 
     await waitFor(() => receiver.requests.length >= 1, { timeoutMs: 15_000, what: 'the room.agent.completed delivery' });
     // Give a duplicate every chance to show up before counting.
@@ -114,4 +118,52 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
   } finally {
     await receiver.close();
   }
+}, 150_000);
+
+it('a worker SIGKILLed while the model judges a match: a new worker matches the event within seconds', async () => {
+  const { key } = await h.newOrg();
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await h.request(method, path, { key, body });
+    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
+    return res.body;
+  };
+  const ws = await call('POST', '/api/v1/workspaces', { name: 'judge crash' });
+  const room = await call('POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'judge room', instructions: 'You judge.' });
+  const source = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 'source' });
+  const def = await call('POST', `/api/v1/event-sources/${source.id}/definitions`, {
+    name: 'refund request',
+    description: 'a customer asks for their money back',
+    priority: 1,
+  });
+  // The first matcher call never answers in time; later ones pick the definition.
+  let matcherCalls = 0;
+  const before = llm.requests.length;
+  llm.script(() =>
+    ++matcherCalls === 1 ? { content: JSON.stringify({ definitionId: def.id, reason: 'too late' }), delayMs: 120_000 } : JSON.stringify({ definitionId: def.id, reason: 'asks for a refund' }),
+  );
+  const first = spawnEntry('worker', h.env);
+  children.push(first);
+  const ack = await fetch(`${h.baseUrl}/webhooks/${source.token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'I want my money back' }),
+  });
+  const { eventId } = (await ack.json()) as { eventId: string };
+  await waitFor(() => llm.requests.length > before, { timeoutMs: 60_000, intervalMs: 10, what: 'the matcher call' });
+  await kill(first.child, 'SIGKILL');
+  const killedAt = Date.now();
+
+  const second = spawnEntry('worker', h.env);
+  children.push(second);
+  const log = await waitFor(
+    async () => {
+      const entries = (await call('GET', `/api/v1/rooms/${room.id}/match-log`)).data;
+      return entries.length === 1 ? entries : null;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: 'the event matched on the second worker' },
+  );
+  expect(log[0]).toMatchObject({ eventId, matched: def.id, reason: 'LLM: asks for a refund' });
+  // Noticed by its missing heartbeats, not after the matcher activity's 6-minute ceiling.
+  expect(log[0].at - killedAt).toBeLessThan(30_000);
+  await kill(second.child, 'SIGTERM');
 }, 150_000);

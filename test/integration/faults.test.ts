@@ -1,0 +1,215 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startReceiver } from '../support/receiver.js';
+import { kill, spawnEntry } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+import { createPool, withTransaction } from '../../src/db/pool.js';
+import { createEventFeed } from '../../src/stream/event-feed.js';
+import { newId } from '../../src/domain/ids.js';
+import { roomEventWorkflowId } from '../../src/flows/room-event.js';
+
+// The defects a fault drill and a code review found, each with the test that keeps it out: processes
+// ride out their dependencies, recovery survives poisoned rows, settings are read when they are used,
+// payloads stay out of workflow history, and slow stream clients cannot make the API buffer.
+
+let h: Hookwise;
+let temporal: Client;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  h = await startHookwise();
+  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
+});
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await temporal?.connection.close();
+  await h?.stop();
+});
+
+async function api(key: string, method: string, path: string, body?: unknown) {
+  const res = await h.request(method, path, { key, body });
+  expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
+  return res.body;
+}
+
+describe('PostgreSQL unreachable', () => {
+  it('answers 503 unavailable, never 500, on the authenticated API and on both ingress routes', async () => {
+    const down = await startHookwise({ worker: false, env: { DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none' } });
+    cleanups.push(() => down.stop());
+    const events = await down.request('POST', '/api/v1/events', { key: 'hw_some_key', body: { type: 't', data: {} } });
+    expect(events.status, events.text).toBe(503);
+    expect(events.body.error.code).toBe('unavailable');
+    const generic = await down.request('POST', '/api/v1/webhooks/generic/ws_x', { body: { a: 1 } });
+    expect(generic.status, generic.text).toBe(503);
+    expect(generic.body.error.code).toBe('unavailable');
+    const token = await down.request('POST', '/webhooks/some-token', { body: { a: 1 } });
+    expect(token.status, token.text).toBe(503);
+    expect(down.logs.join('\n')).not.toMatch(/internal_error|at .*\.ts:\d+/);
+  });
+
+  it('a connection lost inside a transaction fails that transaction and nothing else', async () => {
+    const db = createPool(h.config.DATABASE_URL, 2);
+    try {
+      // The server ends the connection mid-transaction, as a PostgreSQL restart does; the client then
+      // emits 'error', which must not become an uncaught exception that kills the process.
+      await expect(withTransaction(db, (tx) => tx.query('SELECT pg_terminate_backend(pg_backend_pid())'))).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 200));
+      // The pool threw the broken connection away and serves the next caller.
+      expect((await db.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
+    } finally {
+      await db.end();
+    }
+  });
+});
+
+describe('Temporal unreachable at start', () => {
+  it('a worker started while Temporal is down waits, then connects and works once it is up', async () => {
+    // A port that leads nowhere until the proxy behind it opens.
+    const [host, port] = h.config.TEMPORAL_ADDRESS.split(':');
+    const proxyPort = 20_000 + Math.floor(Math.random() * 10_000);
+    const child = spawnEntry('worker', { ...h.env, TEMPORAL_ADDRESS: `127.0.0.1:${proxyPort}` });
+    cleanups.push(() => kill(child.child));
+    await waitFor(() => /not reachable/.test(child.output()), { timeoutMs: 30_000, what: 'the worker to report Temporal unreachable' });
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(child.child.exitCode, child.output()).toBeNull();
+
+    await h.stopWorker();
+    const sockets = new Set<Socket>();
+    const proxy: Server = createServer((socket) => {
+      const upstream = connect(Number(port), host);
+      sockets.add(socket).add(upstream);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    });
+
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const { key } = await h.newOrg();
+    await api(key, 'POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
+    await api(key, 'POST', '/api/v1/events', { type: 'after.outage', data: {} });
+    // Only the spawned worker polls this task queue now.
+    await waitFor(() => receiver.requests.length === 1, { timeoutMs: 45_000, what: 'the delivery by the late worker' });
+    expect(child.child.exitCode).toBeNull();
+    await h.startWorker();
+  }, 90_000);
+});
+
+describe('recovery', () => {
+  it('a row Temporal refuses for good is marked and skipped; the rows behind it are started', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const { orgId, key } = await h.newOrg();
+    const webhook = await api(key, 'POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
+    // Recorded while Temporal was away: the oldest has a workflow id no engine accepts.
+    const rows: Array<{ delivery: string; workflowId: string }> = [];
+    for (let i = 0; i < 4; i++) {
+      const eventId = newId('evt');
+      const body = JSON.stringify({ id: eventId, type: 'recovered', timestamp: Date.now(), organizationId: orgId, data: { i } });
+      await h.db.query(`INSERT INTO events (id, organization_id, type, body) VALUES ($1, $2, 'recovered', $3)`, [eventId, orgId, body]);
+      const delivery = newId('dlv');
+      const workflowId = i === 0 ? `deliver:${eventId}:${'x'.repeat(2000)}` : `deliver:${webhook.id}:${eventId}`;
+      await h.db.query(
+        `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, workflow_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, now() - make_interval(mins => 10 - $6))`,
+        [delivery, orgId, webhook.id, eventId, workflowId, i],
+      );
+      rows.push({ delivery, workflowId });
+    }
+
+    const first = await h.recoverDetailed();
+    expect(first).toMatchObject({ started: 3, refused: 1 });
+    await waitFor(() => receiver.requests.length === 3, { what: 'the three recoverable deliveries' });
+    const { rows: marked } = await h.db.query(`SELECT start_error FROM deliveries WHERE id = $1`, [rows[0].delivery]);
+    expect(marked[0].start_error).toEqual(expect.any(String));
+    // Skipped from now on: the next pass neither retries it nor counts it.
+    expect(await h.recoverDetailed()).toMatchObject({ refused: 0 });
+  });
+});
+
+describe('settings come from the worker when the work runs', () => {
+  it('a delivery waits for the worker’s HTTP timeout, whatever the API process was configured with', async () => {
+    // An API that thinks deliveries time out after 100 ms, a worker configured for 8 s, and a receiver
+    // that answers after 3 s: the attempt must wait for the answer, once, not time out and repeat.
+    const split = await startHookwise({ env: { HOOKWISE_DELIVERY_TIMEOUT_MS: '100' }, workerEnv: { HOOKWISE_DELIVERY_TIMEOUT_MS: '8000' } });
+    cleanups.push(() => split.stop());
+    const receiver = await startReceiver({ fallback: { status: 200, delayMs: 3_000 } });
+    cleanups.push(() => receiver.close());
+    const { key } = await split.newOrg();
+    const call = async (method: string, path: string, body?: unknown) => (await split.request(method, path, { key, body })).body;
+    await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'], retryPolicy: { policy: 'fixed', attempts: 3, delaySeconds: 0.1 } });
+    const published = await call('POST', '/api/v1/events', { type: 'slow.receiver', data: {} });
+    const delivery = await waitFor(
+      async () => {
+        const d = await call('GET', `/api/v1/deliveries/${published.deliveries[0]}`);
+        return d.status === 'succeeded' ? d : null;
+      },
+      { timeoutMs: 30_000, what: 'the delivery to succeed' },
+    );
+    expect(delivery.attempts).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('workflow history', () => {
+  it('a room event’s payload stays in PostgreSQL: its workflow carries only ids', async () => {
+    const { key } = await h.newOrg();
+    const ws = await api(key, 'POST', '/api/v1/workspaces', { name: 'history' });
+    const room = await api(key, 'POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'r', instructions: 'x' });
+    const source = await api(key, 'POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 's' });
+    await api(key, 'POST', `/api/v1/event-sources/${source.id}/definitions`, {
+      name: 'order',
+      description: 'an order',
+      priority: 1,
+      rule: { path: 'type', equals: 'order' },
+    });
+    const marker = `payload-marker-${newId('evt')}`;
+    const res = await fetch(`${h.baseUrl}/webhooks/${source.token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'order', note: marker, padding: 'p'.repeat(20_000) }),
+    });
+    const { eventId } = (await res.json()) as { eventId: string };
+    const handle = temporal.workflow.getHandle(roomEventWorkflowId(room.id, eventId));
+    // Started right after the answer.
+    await waitFor(() => handle.describe().then(() => true, () => false), { what: 'the workflow to start' });
+    expect(await handle.result()).toMatchObject({ outcome: 'admitted' });
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).not.toContain(marker);
+    expect(history.length).toBeLessThan(20_000);
+  });
+});
+
+describe('the live stream', () => {
+  it('stops reading for a client that cannot keep up, and goes on where it left off when it can', async () => {
+    const { orgId, key } = await h.newOrg();
+    for (let i = 0; i < 5; i++) await api(key, 'POST', '/api/v1/events', { type: 'stream.test', data: { i } });
+    const feed = createEventFeed(h.db, h.config.DATABASE_URL, () => {});
+    cleanups.push(() => feed.close());
+    const received: number[] = [];
+    let accept = false;
+    const from = await feed.startAt(orgId, '0');
+    const subscription = feed.subscribe(orgId, from, () => true, (e) => {
+      received.push(JSON.parse(e.body).data.i);
+      return accept;
+    });
+    cleanups.push(async () => subscription.close());
+    await waitFor(() => received.length === 1, { what: 'the first event' });
+    // The client's buffer is full (send said false): nothing more is read until it drains.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received).toEqual([0]);
+    subscription.resume();
+    await waitFor(() => received.length === 2, { what: 'the second event after resume' });
+    accept = true;
+    subscription.resume();
+    await waitFor(() => received.length === 5, { what: 'the rest' });
+    expect(received).toEqual([0, 1, 2, 3, 4]);
+  });
+});
