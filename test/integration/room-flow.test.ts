@@ -87,9 +87,15 @@ it('an inbound event is matched by rule, admitted, run by the agent on a reply, 
   await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=pending`)).data.length === 1);
   const replied = Date.now();
   await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'go ahead' });
-  await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=done`)).data.length === 2, {
-    timeoutMs: 5_000,
-  });
-  expect(Date.now() - replied).toBeLessThan(1_000);
+  const both = await waitFor(
+    async () => {
+      const b = await call('GET', `/api/v1/rooms/${room.id}/backlog?status=done`);
+      return b.data.length === 2 ? b.data : null;
+    },
+    { timeoutMs: 5_000 },
+  );
+  // Timed by the item's own timestamps, so the polling above doesn't count against it.
+  const second = both.find((i: any) => i.eventId !== ackBody.eventId);
+  expect(second.completedAt - replied).toBeLessThan(1_000);
   await receiver.close();
 });
