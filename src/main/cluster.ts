@@ -187,7 +187,9 @@ function temporalService(service: TemporalService, binaries: TemporalServerBinar
     name,
     role: name,
     info: {
-      address: `127.0.0.1:${ports[`${name}.grpc`]}`,
+      // The worker service serves no gRPC; like every service it is reached through its membership port.
+      address: service === 'worker' ? undefined : `127.0.0.1:${ports[`${name}.grpc`]}`,
+      membershipAddress: `127.0.0.1:${ports[`${name}.membership`]}`,
       ports: Object.fromEntries(Object.entries(ports).filter(([k]) => k.startsWith(`${name}.`)).map(([k, v]) => [k.slice(name.length + 1), v])),
       configDir,
     },
@@ -382,7 +384,10 @@ async function startTemporal(binaries: TemporalServerBinaries, postgres: Postgre
 function printSummary(secrets: LocalSecrets, dbNote: string): void {
   const rows = processes.map((p) => {
     const s = p.state();
-    const where = (s.url as string | undefined) ?? (s.address as string | undefined) ?? (s.port !== undefined ? `127.0.0.1:${s.port}` : '');
+    const where =
+      (s.url as string | undefined) ??
+      (s.address as string | undefined) ??
+      (s.membershipAddress ? `membership ${s.membershipAddress}` : s.port !== undefined ? `127.0.0.1:${s.port}` : '');
     return `    ${s.name.padEnd(18)} pid ${String(s.pid ?? '-').padEnd(8)} ${where}`;
   });
   const key = secrets.bootstrap.created
