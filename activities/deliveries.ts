@@ -83,6 +83,11 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         await ensureSlots(db, claim.missingSlots.webhookId, claim.missingSlots);
         claim = await claimAttempt(db, claimInput);
       }
+      if (claim.kind === 'refused' && claim.reason === 'in_flight') {
+        // Now queued as a waiter. A slot released while the refusal was in progress may have found
+        // no waiter to wake: one more claim, after the registration committed, closes that gap.
+        claim = await claimAttempt(db, claimInput);
+      }
 
       if (claim.kind === 'gone') return { kind: 'done', status: 'cancelled', reason: 'the webhook was deleted', notices: [] };
       if (claim.kind === 'closed') {

@@ -253,7 +253,7 @@ async function hookwiseSide(infra: Infra, receiverUrl: string): Promise<Side> {
     'POST',
     '/api/v1/webhooks',
     apiKey,
-    JSON.stringify({ url: receiverUrl, events: ['*'], rateLimit: { maxInFlight: 1000, maxPerMinute: 100_000 } }),
+    JSON.stringify({ url: receiverUrl, events: ['*'], rateLimit: { maxInFlight: 1000, maxPerMinute: 10_000 } }),
   );
   if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status} ${created.text}`);
   const webhookId = (JSON.parse(created.text) as { id: string }).id;

@@ -4,3 +4,4 @@ export { ingestRoomEvent } from './ingest-room-event.js';
 export { roomScheduler } from './room-scheduler.js';
 export { ingestGenericEvent } from './ingest-generic-event.js';
 export { agentRun } from './agent-run.js';
+export { bulkReplay } from './bulk-replay.js';

@@ -14,6 +14,7 @@ import { chatRoutes } from './chats/routes.js';
 import { agentRoutes } from './agents/routes.js';
 import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
+import { operationRoutes } from './operations/routes.js';
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
@@ -45,6 +46,7 @@ export function createApp(deps: ApiDeps): Koa {
   roomRoutes(api, deps);
   chatRoutes(api, deps);
   agentRoutes(api, deps);
+  operationRoutes(api, deps);
   streamRoutes(api, deps.feed);
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));

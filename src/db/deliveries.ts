@@ -43,11 +43,12 @@ const COLUMNS = `
 /** A replay: a new delivery of an event to a webhook, pointing at the delivery it replays. */
 export async function insertReplay(
   db: Queryable,
-  d: { id: string; organizationId: string; webhookId: string; eventId: string; workflowId: string; replayOf: string },
+  d: { id: string; organizationId: string; webhookId: string; eventId: string; workflowId: string; replayOf: string; operationId: string | null },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, replay_of, workflow_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [d.id, d.organizationId, d.webhookId, d.eventId, d.replayOf, d.workflowId],
+    `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, replay_of, workflow_id, operation_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [d.id, d.organizationId, d.webhookId, d.eventId, d.replayOf, d.workflowId, d.operationId],
   );
 }
 

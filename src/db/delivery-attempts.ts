@@ -98,26 +98,25 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
             EXISTS (SELECT 1 FROM f) AS "hadSlot",
             CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN
               (SELECT (extract(epoch FROM (min(free_at) - now())) * 1000)::int FROM endpoint_slots
-                WHERE webhook_id = lim.id AND kind = 'm' AND n <= lim.lim_m) END AS "perMinuteFreesInMs",
+                WHERE webhook_id = lim.id AND kind = 'm' AND n <= lim.lim_m AND free_at > now()) END AS "perMinuteFreesInMs",
+            -- Slot rows are made as 1…n: when row n exists, all of them do.
             CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN
-              (SELECT count(*)::int FROM endpoint_slots WHERE webhook_id = lim.id AND kind = 'f' AND n <= lim.lim_f) END AS "slotsF",
-            CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN
-              (SELECT count(*)::int FROM endpoint_slots WHERE webhook_id = lim.id AND kind = 'm' AND n <= lim.lim_m) END AS "slotsM",
+              NOT EXISTS (SELECT 1 FROM endpoint_slots WHERE webhook_id = lim.id AND kind = 'f' AND n = lim.lim_f)
+              OR NOT EXISTS (SELECT 1 FROM endpoint_slots WHERE webhook_id = lim.id AND kind = 'm' AND n = lim.lim_m) END AS "slotsMissing",
             e.id AS "eventId", e.type AS "eventType", e.body AS "eventBody", ${WEBHOOK_COLUMNS}
        FROM d JOIN lim ON true JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id`,
     [c.deliveryId, c.leaseMs, c.maxInFlight, c.maxPerMinute, c.attemptId],
   );
   const row = rows[0];
   if (!row) return { kind: 'gone' };
-  const { status, limF, limM, open, attemptNumber, hadSlot, perMinuteFreesInMs, slotsF, slotsM, eventId, eventType, eventBody, ...webhook } = row;
+  const { status, limF, limM, open, attemptNumber, hadSlot, perMinuteFreesInMs, slotsMissing, eventId, eventType, eventBody, ...webhook } = row;
   if (!open) return { kind: 'closed', status, webhook };
   if (attemptNumber !== null) return { kind: 'granted', attemptNumber, event: { id: eventId, type: eventType, body: eventBody }, webhook };
-  const missing = slotsF < limF || slotsM < limM;
   return {
     kind: 'refused',
     reason: hadSlot ? 'per_minute' : 'in_flight',
     retryInMs: Math.max(perMinuteFreesInMs ?? 0, 0),
-    missingSlots: missing ? { webhookId: webhook.id, inFlight: limF, perMinute: limM } : null,
+    missingSlots: slotsMissing ? { webhookId: webhook.id, inFlight: limF, perMinute: limM } : null,
   };
 }
 
@@ -172,7 +171,7 @@ const STAT_SHARDS = 8;
  */
 export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Finished> {
   const final = r.deliveryStatus === 'succeeded' || r.deliveryStatus === 'dead';
-  const autoDisableReason = `every attempt failed for ${r.autoDisableAfterHours} hours; the webhook was disabled`;
+  const autoDisableReason = `every attempt failed for ${describeHours(r.autoDisableAfterHours)}; the webhook was disabled`;
   const { rows } = await db.query(
     `WITH attempt AS (
        UPDATE delivery_attempts
@@ -199,16 +198,16 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
      ), health AS (
        UPDATE webhooks
           SET failing_since = CASE WHEN $4 THEN NULL ELSE coalesce(failing_since, now()) END,
-              active = CASE WHEN $12::text IS NOT NULL OR failing_since < now() - make_interval(hours => $15) THEN false ELSE active END,
+              active = CASE WHEN $12::text IS NOT NULL OR failing_since < now() - make_interval(secs => $15::float8 * 3600) THEN false ELSE active END,
               disabled_reason = CASE WHEN NOT active THEN disabled_reason
                                      WHEN $12::text IS NOT NULL THEN $12
-                                     WHEN failing_since < now() - make_interval(hours => $15) THEN $16
+                                     WHEN failing_since < now() - make_interval(secs => $15::float8 * 3600) THEN $16
                                      ELSE disabled_reason END,
               updated_at = now()
         WHERE id = $3 AND EXISTS (SELECT 1 FROM attempt)
           AND (($4 AND failing_since IS NOT NULL)
                OR (NOT $4 AND failing_since IS NULL)
-               OR (NOT $4 AND active AND ($12::text IS NOT NULL OR failing_since < now() - make_interval(hours => $15))))
+               OR (NOT $4 AND active AND ($12::text IS NOT NULL OR failing_since < now() - make_interval(secs => $15::float8 * 3600))))
         RETURNING CASE WHEN $4 THEN 'recovered' WHEN NOT active THEN 'disabled' ELSE 'failing' END AS transition, disabled_reason
      ), woken AS (
        UPDATE deliveries SET waiting_since = NULL
@@ -250,4 +249,10 @@ export async function cancelDelivery(db: Queryable, deliveryId: string, reason: 
       WHERE id = $1 AND status IN ('pending', 'retrying')`,
     [deliveryId, reason],
   );
+}
+
+function describeHours(hours: number): string {
+  if (hours >= 1) return `${Number(hours.toFixed(2))} hours`;
+  const seconds = Math.round(hours * 3600);
+  return seconds >= 60 ? `${Math.round(seconds / 60)} minutes` : `${seconds} seconds`;
 }

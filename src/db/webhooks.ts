@@ -1,6 +1,7 @@
 import type { Queryable } from './pool.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import type { SigningKey } from '../domain/signing-keys.js';
+import type { Rule } from '../domain/rules.js';
 
 /** A webhook's signing keys as stored: the secrets sealed (AES-GCM), newest first. */
 export type SealedKeys = SigningKey<string>[];
@@ -12,6 +13,8 @@ export interface WebhookRow {
   url: string;
   events: string[];
   sessionId: string | null;
+  /** Events this rule rejects are not delivered here (null: every event of the subscribed types). */
+  filter: Rule | null;
   signingKeys: SealedKeys;
   customHeaders: Record<string, string>;
   retryPolicy: RetryPolicy;
@@ -36,7 +39,7 @@ export type WebhookWithStats = WebhookRow & WebhookStats;
 
 export const WEBHOOK_COLUMNS = `
   w.id, w.organization_id AS "organizationId", w.name, w.url, w.events, w.session_id AS "sessionId",
-  w.signing_keys AS "signingKeys", w.custom_headers AS "customHeaders",
+  w.filter, w.signing_keys AS "signingKeys", w.custom_headers AS "customHeaders",
   w.retry_policy AS "retryPolicy", w.max_in_flight AS "maxInFlight", w.max_per_minute AS "maxPerMinute",
   w.active, w.disabled_reason AS "disabledReason", w.failing_since AS "failingSince",
   w.created_at AS "createdAt", w.updated_at AS "updatedAt"`;
@@ -56,6 +59,7 @@ export type NewWebhook = Pick<
   | 'url'
   | 'events'
   | 'sessionId'
+  | 'filter'
   | 'signingKeys'
   | 'customHeaders'
   | 'retryPolicy'
@@ -68,8 +72,8 @@ export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<Webho
   const { rows } = await db.query(
     `WITH w AS (
        INSERT INTO webhooks (id, organization_id, name, url, events, session_id, signing_keys,
-                             custom_headers, retry_policy, max_in_flight, max_per_minute, active)
-       VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10, $11, $12)
+                             custom_headers, retry_policy, max_in_flight, max_per_minute, active, filter)
+       VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10, $11, $12, $13::jsonb)
        RETURNING *)
      SELECT ${WEBHOOK_COLUMNS}, 0 AS "successCount", 0 AS "failureCount", NULL::timestamptz AS "lastTriggeredAt",
             NULL::timestamptz AS "lastSuccessAt" FROM w`,
@@ -86,6 +90,7 @@ export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<Webho
       w.maxInFlight,
       w.maxPerMinute,
       w.active,
+      w.filter === null ? null : JSON.stringify(w.filter),
     ],
   );
   return rows[0];
@@ -122,9 +127,9 @@ export async function webhooksForEvent(
   db: Queryable,
   organizationId: string,
   e: { type: string; sessionId: string | null },
-): Promise<Array<Pick<WebhookRow, 'id' | 'url'>>> {
+): Promise<Array<Pick<WebhookRow, 'id' | 'url' | 'filter'>>> {
   const { rows } = await db.query(
-    `SELECT w.id, w.url FROM webhooks w
+    `SELECT w.id, w.url, w.filter FROM webhooks w
       WHERE w.organization_id = $1 AND w.active
         AND (w.events @> ARRAY['*'] OR w.events @> ARRAY[$2])
         AND (w.session_id IS NULL OR w.session_id = $3)
@@ -141,6 +146,7 @@ export type WebhookChanges = Partial<
     | 'url'
     | 'events'
     | 'sessionId'
+    | 'filter'
     | 'customHeaders'
     | 'retryPolicy'
     | 'maxInFlight'
@@ -155,6 +161,7 @@ const CHANGE_COLUMNS: Record<keyof WebhookChanges, string> = {
   url: 'url',
   events: 'events',
   sessionId: 'session_id',
+  filter: 'filter',
   customHeaders: 'custom_headers',
   retryPolicy: 'retry_policy',
   maxInFlight: 'max_in_flight',
@@ -173,8 +180,8 @@ export async function updateWebhook(
   const values: unknown[] = [organizationId, id];
   for (const [key, value] of Object.entries(changes)) {
     if (value === undefined) continue;
-    const json = key === 'signingKeys' || key === 'customHeaders' || key === 'retryPolicy';
-    values.push(json ? JSON.stringify(value) : value);
+    const json = key === 'signingKeys' || key === 'customHeaders' || key === 'retryPolicy' || key === 'filter';
+    values.push(json && value !== null ? JSON.stringify(value) : value);
     sets.push(`${CHANGE_COLUMNS[key as keyof WebhookChanges]} = $${values.length}`);
   }
   // Re-enabling a webhook clears why it was disabled, and it starts again as healthy.

@@ -1,7 +1,7 @@
 import type { Queryable } from './pool.js';
 
 /** The tables whose rows each stand for a workflow that must be started: recovery's bookkeeping. */
-export type StartTable = 'deliveries' | 'room_events' | 'event_inbox';
+export type StartTable = 'deliveries' | 'room_events' | 'event_inbox' | 'operations';
 
 // Retries of a failed start back off up to this; a row that keeps failing sinks behind the others.
 const MAX_RETRY_SECONDS = 600;

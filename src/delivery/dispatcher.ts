@@ -3,6 +3,7 @@ import { recordEvent } from '../db/events.js';
 import { findDelivery, insertReplay, organizationOfDelivery, type DeliveryRow, type DeliveryToStart } from '../db/deliveries.js';
 import { findWebhook, webhooksForEvent } from '../db/webhooks.js';
 import { newId } from '../domain/ids.js';
+import { ruleMatches } from '../domain/rules.js';
 import { deliveryWorkflowId, startDelivery } from '../flows/delivery.js';
 import type { Temporal } from '../temporal/client.js';
 
@@ -68,7 +69,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     const targets = options.onlyWebhookId
       ? [await findWebhook(q, organizationId, options.onlyWebhookId)].filter((w) => w !== null)
       : (await webhooksForEvent(q, organizationId, { type: event.type, sessionId: event.sessionId ?? null })).filter(
-          (w) => w.id !== options.excludeWebhookId,
+          // A webhook's payload filter sees the whole envelope: `type`, `sessionId`, `data.…`.
+          (w) => w.id !== options.excludeWebhookId && (w.filter === null || ruleMatches(w.filter, event)),
         );
     const planned = targets.map((w) => ({
       id: newId('dlv'),
@@ -110,6 +112,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     async replay(
       organizationId: string,
       deliveryId: string,
+      options: { operationId?: string } = {},
     ): Promise<{ kind: 'ok'; delivery: DeliveryRow } | { kind: 'not_found' } | { kind: 'webhook_disabled'; reason: string | null }> {
       const original = await findDelivery(db, organizationId, deliveryId);
       if (!original) return { kind: 'not_found' };
@@ -126,7 +129,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         url: webhook.url,
         workflowId: deliveryWorkflowId(webhook.id, original.eventId, id),
       };
-      await insertReplay(db, { ...toStart, replayOf: original.id });
+      await insertReplay(db, { ...toStart, replayOf: original.id, operationId: options.operationId ?? null });
       await startAll([toStart]);
       return { kind: 'ok', delivery: (await findDelivery(db, organizationId, id))! };
     },

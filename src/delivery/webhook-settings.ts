@@ -6,12 +6,14 @@ import { checkTargetUrl } from '../domain/target-policy.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/retry-policy.js';
 import { generateWebhookSecret, type SecretBox } from '../domain/secrets.js';
 import { newId } from '../domain/ids.js';
+import type { Rule } from '../domain/rules.js';
 import { invalid, notFound } from '../errors.js';
 
 export interface WebhookInput {
   url: string;
   events: string[];
   sessionId?: string | null;
+  filter?: Rule | null;
   secret?: string;
   customHeaders?: Record<string, string>;
   retryPolicy?: RetryPolicy;
@@ -61,6 +63,7 @@ export function createWebhookSettings(deps: WebhookSettingsDeps) {
         url: input.url,
         events: input.events,
         sessionId: input.sessionId ?? null,
+        filter: input.filter ?? null,
         signingKeys: singleKey(secretBox.seal(input.secret ?? generatedSecret!), Date.now()),
         customHeaders: input.customHeaders ?? {},
         retryPolicy: input.retryPolicy ?? DEFAULT_RETRY_POLICY,
@@ -78,6 +81,7 @@ export function createWebhookSettings(deps: WebhookSettingsDeps) {
         url: input.url,
         events: input.events,
         sessionId: input.sessionId,
+        filter: input.filter,
         customHeaders: input.customHeaders,
         retryPolicy: input.retryPolicy,
         name: input.name,

@@ -1,3 +1,4 @@
+import { bulkReplayRecovery } from './bulk-replay.js';
 import { deliveryRecovery } from './delivery.js';
 import { genericEventRecovery } from './generic-event.js';
 import { roomEventRecovery } from './room-event.js';
@@ -5,4 +6,10 @@ import { roomSchedulerRecovery } from './room-scheduler.js';
 import type { Recoverable } from './recovery.js';
 
 /** Every flow whose work can be recorded in PostgreSQL before its workflow runs: what recovery walks. */
-export const RECOVERABLE_FLOWS: readonly Recoverable[] = [deliveryRecovery, roomEventRecovery, genericEventRecovery, roomSchedulerRecovery];
+export const RECOVERABLE_FLOWS: readonly Recoverable[] = [
+  deliveryRecovery,
+  roomEventRecovery,
+  genericEventRecovery,
+  roomSchedulerRecovery,
+  bulkReplayRecovery,
+];

@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 import { createDeliveryActivities } from '../../activities/deliveries.js';
 import { createRoomActivities } from '../../activities/rooms.js';
 import { createGenericEventActivities } from '../../activities/generic-events.js';
+import { createOperationActivities } from '../../activities/operations.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 /** Made at build time (`npm run build`); a worker started from the build loads it instead of bundling. */
@@ -65,6 +66,7 @@ export async function buildWorker(
     }),
     ...createRoomActivities({ db, llm, temporal, dispatcher, settings: roomSettings(config) }),
     ...createGenericEventActivities({ db, llm, dispatcher }),
+    ...createOperationActivities({ db, dispatcher, defaultInFlight: config.HOOKWISE_ENDPOINT_MAX_IN_FLIGHT }),
   };
   const workflowSource: { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }

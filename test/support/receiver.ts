@@ -22,6 +22,8 @@ export async function startReceiver(
   url: string;
   port: number;
   requests: ReceivedRequest[];
+  /** The most requests this receiver has held unanswered at once. */
+  maxConcurrent(): number;
   setScript(s: { replies?: Reply[]; fallback?: Reply }): void;
   close(): Promise<void>;
 }> {
@@ -29,6 +31,8 @@ export async function startReceiver(
   let fallback: Reply = script.fallback ?? { status: 200 };
   const requests: ReceivedRequest[] = [];
   const hanging: ServerResponse[] = [];
+  let open = 0;
+  let maxOpen = 0;
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,7 +50,9 @@ export async function startReceiver(
         hanging.push(res);
         return;
       }
+      maxOpen = Math.max(maxOpen, ++open);
       const send = () => {
+        open--;
         res.writeHead(reply.status, reply.headers);
         res.end(reply.body ?? '');
       };
@@ -60,6 +66,7 @@ export async function startReceiver(
     url: `http://127.0.0.1:${port}/hook`,
     port,
     requests,
+    maxConcurrent: () => maxOpen,
     setScript(s) {
       replies = [...(s.replies ?? [])];
       fallback = s.fallback ?? { status: 200 };

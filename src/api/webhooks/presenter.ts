@@ -13,6 +13,7 @@ export function presentWebhook(w: WebhookWithStats) {
     url: w.url,
     events: w.events,
     sessionId: w.sessionId,
+    filter: w.filter,
     customHeaders: w.customHeaders,
     retryPolicy: w.retryPolicy,
     rateLimit: { maxInFlight: w.maxInFlight, maxPerMinute: w.maxPerMinute },

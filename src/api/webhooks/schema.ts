@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ruleSchema } from '../../domain/rules.js';
 
 // Header names are RFC 9110 tokens; values may not carry CR/LF (header injection).
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name');
@@ -18,7 +19,8 @@ export const retryPolicySchema = z
 const rateLimitSchema = z
   .object({
     maxInFlight: z.number().int().min(1).max(1000).nullable().optional(),
-    maxPerMinute: z.number().int().min(1).max(100_000).nullable().optional(),
+    // Each start of the minute is a lease row (exact limits without a lock): bounded accordingly.
+    maxPerMinute: z.number().int().min(1).max(10_000).nullable().optional(),
   })
   .strict();
 
@@ -26,6 +28,8 @@ const fields = {
   url: z.string().url('must be an absolute URL'),
   events: z.array(z.string().min(1).max(200)).min(1, 'list at least one event type, or "*"').max(200),
   sessionId: z.string().min(1).max(200).nullable().optional(),
+  // Checked against the event envelope at fan-out: {"path": "data.amount", …}, {"all": […]}, …
+  filter: ruleSchema.nullable().optional(),
   customHeaders: z.record(headerName, headerValue).optional(),
   retryPolicy: retryPolicySchema.optional(),
   name: z.string().max(200).nullable().optional(),
