@@ -15,6 +15,7 @@ import { agentRoutes } from './agents/routes.js';
 import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
 import { operationRoutes } from './operations/routes.js';
+import { statsRoutes } from './stats/routes.js';
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
@@ -47,6 +48,7 @@ export function createApp(deps: ApiDeps): Koa {
   chatRoutes(api, deps);
   agentRoutes(api, deps);
   operationRoutes(api, deps);
+  statsRoutes(api, deps);
   streamRoutes(api, deps.feed);
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));

@@ -81,9 +81,13 @@ export function bearerToken(header: string): string | null {
   return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
 }
 
+/** Routes a browser opens without setting headers (EventSource): they may carry `?access_token=`. */
+const TOKEN_IN_QUERY = new Set(['/api/v1/events/stream']);
+
 export function authenticate(authenticator: Authenticator): Middleware<AuthState> {
   return async (ctx, next) => {
-    const token = bearerToken(ctx.get('authorization'));
+    const fromQuery = TOKEN_IN_QUERY.has(ctx.path) && typeof ctx.query.access_token === 'string' ? ctx.query.access_token : null;
+    const token = bearerToken(ctx.get('authorization')) ?? fromQuery;
     if (!token) throw new AppError('unauthorized', 'send Authorization: Bearer <api key or login token>');
     ctx.state.principal = await authenticator.principalFor(token);
     await next();

@@ -77,19 +77,41 @@ export async function listAttempts(db: Queryable, deliveryId: string): Promise<A
   return rows;
 }
 
-export async function listDeliveries(
-  db: Queryable,
-  organizationId: string,
-  filter: { webhookId?: string; status?: DeliveryStatus; limit: number },
-): Promise<DeliveryRow[]> {
+export interface DeliveryFilter {
+  webhookId?: string;
+  status?: DeliveryStatus;
+  eventType?: string;
+  since?: Date;
+  until?: Date;
+  /** Start after this (created_at, id): keyset pagination, newest first. */
+  after?: { at: Date; id: string } | null;
+  limit: number;
+}
+
+/** An org's deliveries, newest first; `limit` rows at most (callers ask for one more to know if a page follows). */
+export async function listDeliveries(db: Queryable, organizationId: string, f: DeliveryFilter): Promise<DeliveryRow[]> {
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
       WHERE d.organization_id = $1
         AND ($2::text IS NULL OR d.webhook_id = $2)
         AND ($3::text IS NULL OR d.status = $3)
+        AND ($4::text IS NULL OR e.type = $4)
+        AND ($5::timestamptz IS NULL OR d.created_at >= $5)
+        AND ($6::timestamptz IS NULL OR d.created_at < $6)
+        AND ($7::timestamptz IS NULL OR (d.created_at, d.id) < ($7, $8))
       ORDER BY d.created_at DESC, d.id DESC
-      LIMIT $4`,
-    [organizationId, filter.webhookId ?? null, filter.status ?? null, filter.limit],
+      LIMIT $9`,
+    [
+      organizationId,
+      f.webhookId ?? null,
+      f.status ?? null,
+      f.eventType ?? null,
+      f.since ?? null,
+      f.until ?? null,
+      f.after?.at ?? null,
+      f.after?.id ?? null,
+      f.limit,
+    ],
   );
   return rows;
 }

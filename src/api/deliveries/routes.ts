@@ -1,4 +1,4 @@
-import { findDelivery, listAttempts, listDeliveries } from '../../db/deliveries.js';
+import { findDelivery, listAttempts } from '../../db/deliveries.js';
 import { notFound } from '../../errors.js';
 import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
@@ -6,9 +6,15 @@ import { parse } from '../validate.js';
 import { listDeliveriesQuery } from '../webhooks/schema.js';
 import { webhookDisabled } from '../webhooks/routes.js';
 import { presentDelivery } from './presenter.js';
+import { deliveryPage } from './page.js';
 
 export function deliveryRoutes(router: ApiRouter, { db, dispatcher }: ApiDeps): void {
   const manage = requireCapability('manage');
+
+  // Filter by status, webhook, event type and time; page with `cursor`.
+  router.get('/deliveries', manage, async (ctx) => {
+    ctx.body = await deliveryPage(db, ctx.state.principal.organizationId, parse(listDeliveriesQuery, ctx.query));
+  });
 
   router.get('/deliveries/:id', manage, async (ctx) => {
     const delivery = await findDelivery(db, ctx.state.principal.organizationId, ctx.params.id);
@@ -25,8 +31,6 @@ export function deliveryRoutes(router: ApiRouter, { db, dispatcher }: ApiDeps): 
   });
 
   router.get('/dead-letters', manage, async (ctx) => {
-    const { limit } = parse(listDeliveriesQuery, ctx.query);
-    const dead = await listDeliveries(db, ctx.state.principal.organizationId, { status: 'dead', limit });
-    ctx.body = { data: dead.map((d) => presentDelivery(d)), nextCursor: '' };
+    ctx.body = await deliveryPage(db, ctx.state.principal.organizationId, parse(listDeliveriesQuery, ctx.query), { status: 'dead' });
   });
 }

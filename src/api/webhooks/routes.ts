@@ -1,10 +1,9 @@
 import { findWebhook, listWebhooks, deleteWebhook } from '../../db/webhooks.js';
-import { listDeliveries } from '../../db/deliveries.js';
 import { AppError, notFound } from '../../errors.js';
 import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
-import { presentDelivery } from '../deliveries/presenter.js';
+import { deliveryPage } from '../deliveries/page.js';
 import { presentWebhook } from './presenter.js';
 import { createWebhookSchema, listDeliveriesQuery, rotateSecretSchema, updateWebhookSchema } from './schema.js';
 
@@ -72,8 +71,7 @@ export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettin
     const { organizationId } = ctx.state.principal;
     const query = parse(listDeliveriesQuery, ctx.query);
     if (!(await findWebhook(db, organizationId, ctx.params.id))) throw notFound('webhook');
-    const deliveries = await listDeliveries(db, organizationId, { webhookId: ctx.params.id, ...query });
-    ctx.body = { data: deliveries.map((d) => presentDelivery(d)), nextCursor: '' };
+    ctx.body = await deliveryPage(db, organizationId, query, { webhookId: ctx.params.id });
   });
 }
 

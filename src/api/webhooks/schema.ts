@@ -49,7 +49,15 @@ export const rotateSecretSchema = z
   .object({ secret: z.string().min(16, 'must be at least 16 characters').max(512).optional() })
   .strict();
 
+/** Epoch milliseconds or an ISO 8601 date-time, in a query string. */
+const instant = z.union([z.coerce.number().int().min(0), z.iso.datetime({ offset: true })]).transform((v) => new Date(v));
+
 export const listDeliveriesQuery = z.object({
   status: z.enum(['pending', 'retrying', 'succeeded', 'dead', 'cancelled']).optional(),
+  webhookId: z.string().min(1).max(200).optional(),
+  eventType: z.string().min(1).max(200).optional(),
+  since: instant.optional(),
+  until: instant.optional(),
+  cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { deliveryBuckets, deliveryLatency, inboundCounts } from '../../db/stats.js';
+import { orgOf, requireCapability } from '../auth.js';
+import type { ApiDeps, ApiRouter } from '../context.js';
+import { parse } from '../validate.js';
+
+// What an operator watches (the conversation seed's list): delivery success rate, attempts, latency,
+// dead letters, and inbound volume per source, over the last hour or day.
+
+const WINDOWS = { '1h': { seconds: 3_600, bucket: 60 }, '24h': { seconds: 86_400, bucket: 900 } } as const;
+export const statsQuery = z.object({ window: z.enum(['1h', '24h']).default('1h') });
+
+const round = (v: number | null) => (v === null ? null : Math.round(v));
+
+export function statsRoutes(router: ApiRouter, { db }: ApiDeps): void {
+  router.get('/stats/deliveries', requireCapability('manage'), async (ctx) => {
+    const { window } = parse(statsQuery, ctx.query);
+    const w = WINDOWS[window];
+    const [buckets, latency] = await Promise.all([deliveryBuckets(db, orgOf(ctx), w.seconds, w.bucket), deliveryLatency(db, orgOf(ctx), w.seconds)]);
+    const sum = (k: 'attempts' | 'succeeded' | 'failed' | 'dead') => buckets.reduce((n, b) => n + b[k], 0);
+    const attempts = sum('attempts');
+    ctx.body = {
+      window,
+      bucketSeconds: w.bucket,
+      totals: {
+        attempts,
+        succeeded: sum('succeeded'),
+        failed: sum('failed'),
+        dead: sum('dead'),
+        successRate: attempts === 0 ? null : sum('succeeded') / attempts,
+        p50LatencyMs: round(latency.p50),
+        p99LatencyMs: round(latency.p99),
+      },
+      series: buckets.map((b) => ({ ...b, at: b.at.getTime(), p50LatencyMs: round(b.p50LatencyMs), p99LatencyMs: round(b.p99LatencyMs) })),
+    };
+  });
+
+  router.get('/stats/inbound', requireCapability('read'), async (ctx) => {
+    const { window } = parse(statsQuery, ctx.query);
+    ctx.body = { window, data: await inboundCounts(db, orgOf(ctx), WINDOWS[window].seconds) };
+  });
+}
