@@ -1,5 +1,5 @@
-import http, { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { Writable } from 'node:stream';
 import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -7,16 +7,13 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../src/config.js';
-import { createPool, type Db } from '../src/db/pool.js';
+import type { Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
-import { createTemporalClient } from '../src/temporal/client.js';
-import { attemptTimeoutMs, createWorker, schedulerSettings, WORKFLOWS_PATH } from '../src/temporal/worker.js';
-import { startRecoveryLoop } from '../src/temporal/recovery.js';
-import { createDispatcher } from '../src/delivery/dispatcher.js';
-import { createApp } from '../src/api/app.js';
-import { createApiDeps } from '../src/api/context.js';
+import { createLogger } from '../src/log.js';
+import { buildApi } from '../src/roots/api.js';
+import { buildWorker, WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { createOrgWithKey } from '../src/tenancy.js';
-import { deliveryWorkflowId } from '../src/temporal/workflow-ids.js';
+import { deliveryWorkflowId } from '../src/flows/delivery.js';
 import type { baselineDelivery } from './baseline-workflow.js';
 import {
   cpuProbe,
@@ -171,14 +168,14 @@ function eventData(seq: number) {
 }
 
 /** Runs a worker until the returned stop function is called; stop waits for it to drain. */
-function runWorker(worker: Worker, close: () => Promise<void>, name: string): () => Promise<void> {
+function runWorker(worker: { run(): Promise<void>; shutdown(): void; close(): Promise<void> }, name: string): () => Promise<void> {
   const done = worker.run().catch((e) => log(`${name} worker stopped with an error: ${(e as Error).message}`));
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      worker.shutdown();
       await done;
-      await close();
+      await worker.close();
     })());
   onCleanup(`${name} worker`, stop);
   return stop;
@@ -196,33 +193,32 @@ async function hookwiseSide(infra: Infra, receiverUrl: string): Promise<Side> {
   };
   const config: Config = loadConfig(env);
 
-  // The API and the worker each get their own pool, sized like src/main/{api,worker}.ts.
-  const apiDb = createPool(config.DATABASE_URL, 20);
-  onCleanup('API pool', () => apiDb.end());
-  const workerDb = createPool(config.DATABASE_URL, 20);
-  onCleanup('worker pool', () => workerDb.end());
+  // hookwise's JSON log lines: warnings are shown, and the API's given-up workflow starts counted.
+  const logger = createLogger({
+    level: 'warn',
+    service: 'bench',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) {
+          const msg = String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+          if (msg.includes('workflow not started yet')) counters.startsGivenUp++;
+          if (msg.startsWith('recovery')) counters.recoveryLines++;
+          log(`hookwise: ${msg}`);
+        }
+        done();
+      },
+    }),
+  });
 
-  const temporal = createTemporalClient({
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.HOOKWISE_TASK_QUEUE,
-  });
-  onCleanup('API Temporal client', () => temporal.connection.close());
-  const deps = createApiDeps(config, apiDb, temporal, (l) => {
-    if (l.includes('workflow not started yet')) counters.startsGivenUp++;
-    log(`api: ${l}`);
-  });
-  onCleanup('API event feed', () => deps.feed.close());
-  const server: Server = createServer(createApp(deps).callback());
+  // The API as src/main/api.ts builds it.
+  const api = buildApi(config, { logger });
   // Idle keep-alive sockets must outlive the pauses between phases: a socket the server closes just
   // as the client reuses it fails the request with ECONNRESET (Node's default is 5 s).
-  server.keepAliveTimeout = 10 * 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup('API server', async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
-  const apiPort = (server.address() as AddressInfo).port;
+  api.server.keepAliveTimeout = 10 * 60_000;
+  const apiUrl = new URL(await api.listen(0, '127.0.0.1'));
+  onCleanup('API', () => api.close());
+  const apiPort = Number(apiUrl.port);
+  const apiDb = api.deps.db;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   onCleanup('API client agent', async () => agent.destroy());
 
@@ -273,41 +269,9 @@ async function hookwiseSide(infra: Infra, receiverUrl: string): Promise<Side> {
       return { id: event.id, t0, tAck };
     },
     async startWorker() {
-      const { worker, close } = await createWorker(config, workerDb, { workflowBundle: { code: infra.hookwiseBundle } });
-      // As src/main/worker.ts: the recovery loop starts deliveries whose workflow start the API gave up on.
-      const recoveryTemporal = createTemporalClient({
-        address: config.TEMPORAL_ADDRESS,
-        namespace: config.TEMPORAL_NAMESPACE,
-        taskQueue: config.HOOKWISE_TASK_QUEUE,
-      });
-      const recovery = startRecoveryLoop(
-        {
-          db: workerDb,
-          temporal: recoveryTemporal,
-          taskQueue: config.HOOKWISE_TASK_QUEUE,
-          dispatcher: createDispatcher({
-            db: workerDb,
-            temporal: recoveryTemporal,
-            taskQueue: config.HOOKWISE_TASK_QUEUE,
-            attemptTimeoutMs: attemptTimeoutMs(config),
-          }),
-          agentTimeoutMs: schedulerSettings(config).agentTimeoutMs,
-        },
-        config.HOOKWISE_RECOVERY_INTERVAL_SECONDS,
-        (l) => {
-          counters.recoveryLines++;
-          log(`worker: ${l}`);
-        },
-      );
-      return runWorker(
-        worker,
-        async () => {
-          recovery.stop();
-          await close();
-          await recoveryTemporal.connection.close();
-        },
-        'hookwise',
-      );
+      // As src/main/worker.ts, with its recovery loop (it starts deliveries whose start the API gave up on).
+      const worker = await buildWorker(config, { workflowBundle: { code: infra.hookwiseBundle }, logger });
+      return runWorker(worker, 'hookwise');
     },
     async breakdown(ids) {
       return hookwiseBreakdown(apiDb, ids);
@@ -380,7 +344,16 @@ async function baselineSide(infra: Infra, receiverUrl: string, timeoutMs: number
         // As hookwise's worker (src/temporal/worker.ts), so worker settings are not what differs.
         maxConcurrentActivityTaskExecutions: 200,
       });
-      return runWorker(worker, () => workerConnection.close(), 'baseline');
+      return runWorker(
+        {
+          run: () => worker.run(),
+          shutdown: () => {
+            if (worker.getState() === 'RUNNING') worker.shutdown();
+          },
+          close: () => workerConnection.close(),
+        },
+        'baseline',
+      );
     },
   };
 }

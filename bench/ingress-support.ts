@@ -1,4 +1,4 @@
-import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -566,26 +566,27 @@ export function instrumentWorkflowStart(client: TemporalClient, rec: Recorder, c
   };
 }
 
-/** Wraps a request listener: server-side time per request (request event → response finished) and requests in flight. */
-export function timedListener(listener: RequestListener, rec: Recorder, name: string): { listener: RequestListener; inFlight(): number } {
+/** Server-side time per request (request event → response finished) and requests in flight, on `server`. */
+export function timedListener(server: Server, rec: Recorder, name: string): { inFlight(): number } {
   let inFlight = 0;
-  return {
-    inFlight: () => inFlight,
-    listener: (req: IncomingMessage, res: ServerResponse) => {
-      const t0 = performance.now();
-      inFlight++;
-      res.once('finish', () => rec.record(`${name}: server time (request → response written)`, performance.now() - t0));
-      // In flight until the handler is done, not just the response: a client that hangs up (autocannon
-      // at its end) closes the response while the handler still works on the request.
-      const r = (listener as (req: IncomingMessage, res: ServerResponse) => unknown)(req, res);
-      if (r && typeof (r as Promise<unknown>).then === 'function') {
-        void (r as Promise<unknown>).then(
-          () => inFlight--,
-          () => inFlight--,
-        );
-      } else res.once('close', () => inFlight--);
-    },
-  };
+  // First, so that the clock starts before the app sees the request.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    const t0 = performance.now();
+    inFlight++;
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      inFlight--;
+    };
+    res.once('finish', () => {
+      rec.record(`${name}: server time (request → response written)`, performance.now() - t0);
+      end();
+    });
+    // A client that hangs up (autocannon at its end) closes the response before it is written.
+    res.once('close', end);
+  });
+  return { inFlight: () => inFlight };
 }
 
 /** Event-loop delay of this process (the API's thread), in ms. */

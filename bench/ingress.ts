@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -9,9 +10,8 @@ import Koa from 'koa';
 import { loadConfig, type Config } from '../src/config.js';
 import { createPool, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
-import { createTemporalClient } from '../src/temporal/client.js';
-import { createApp } from '../src/api/app.js';
-import { createApiDeps } from '../src/api/context.js';
+import { createLogger } from '../src/log.js';
+import { buildApi } from '../src/roots/api.js';
 import { readRawBody } from '../src/api/ingress/raw-body.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import {
@@ -222,8 +222,9 @@ async function startBaseline(infra: Infra, admin: Db, rec: Recorder): Promise<Ta
     await db.query('INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)', [randomUUID(), raw.toString('utf8')]);
     ctx.body = { ok: true };
   });
-  const timed = timedListener(app.callback(), rec, 'baseline');
-  const origin = await listen(createServer(timed.listener), 'baseline server');
+  const server = createServer(app.callback());
+  const timed = timedListener(server, rec, 'baseline');
+  const origin = await listen(server, 'baseline server');
   log(`baseline: Koa on ${origin}`);
   return {
     key: 'baseline',
@@ -255,26 +256,33 @@ async function startHookwise(infra: Infra, admin: Db, rec: Recorder, detachedSta
     HOOKWISE_TASK_QUEUE: `bench-ingress-${randomUUID().slice(0, 8)}`,
     HOOKWISE_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
   });
-  // As src/main/api.ts: one pool of 20, a lazily connecting Temporal client, createApp(createApiDeps(…)).
-  const db = createPool(config.DATABASE_URL, POOL_SIZE);
-  const pool = instrumentPool(db, rec);
-  onCleanup('API pool', async () => {
-    pool.stop();
-    await db.end();
-  });
-  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.HOOKWISE_TASK_QUEUE });
-  onCleanup('API Temporal client', () => temporal.connection.close());
-  const starts = instrumentWorkflowStart(temporal, rec, detachedStarts);
   // Under overload the API may log a line per request; show the first few, count the rest.
   let apiLines = 0;
-  const apiLog = (line: string) => {
-    if (++apiLines <= 5) log(`api: ${line}`);
-    else if (apiLines === 6) log('api: (further API log lines are counted, not shown)');
-  };
-  const deps = createApiDeps(config, db, temporal, apiLog);
-  onCleanup('event feed', async () => deps.feed.close());
-  const timed = timedListener(createApp(deps).callback(), rec, 'hookwise');
-  const origin = await listen(createServer(timed.listener), 'API server');
+  const logger = createLogger({
+    level: 'warn',
+    service: 'api',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) {
+          if (++apiLines <= 5) log(`api: ${line}`);
+          else if (apiLines === 6) log('api: (further API log lines are counted, not shown)');
+        }
+        done();
+      },
+    }),
+  });
+  // The API as src/main/api.ts builds it; the probes go on before its pool opens a connection.
+  const api = buildApi(config, { logger });
+  const db = api.deps.db;
+  const pool = instrumentPool(db, rec);
+  const starts = instrumentWorkflowStart(api.deps.temporal.client, rec, detachedStarts);
+  const timed = timedListener(api.server, rec, 'hookwise');
+  api.server.keepAliveTimeout = 10 * 60_000;
+  const origin = (await api.listen(0, '127.0.0.1')).replace(/\/$/, '');
+  onCleanup('API', async () => {
+    pool.stop();
+    await api.close();
+  });
 
   // A fresh org, a workspace with a room, one event source (no verification) with one rule; and a
   // workspace for the generic ingress (no signing secret).
