@@ -13,6 +13,7 @@ import type { Dispatcher } from '../src/delivery/dispatcher.js';
 import { wakeDelivery } from '../src/flows/delivery.js';
 import type { Temporal } from '../src/temporal/client.js';
 import type { DeliverySettings } from '../src/settings.js';
+import { statusClass, type Metrics } from '../src/metrics.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface DeliveryActivityDeps {
@@ -23,6 +24,7 @@ export interface DeliveryActivityDeps {
   version: string;
   settings: DeliverySettings;
   log: (line: string) => void;
+  metrics: Metrics;
 }
 
 export type AttemptResult = (
@@ -96,6 +98,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         }
         const reason = `the webhook is disabled${claim.webhook.disabledReason ? `: ${claim.webhook.disabledReason}` : ''}`;
         await cancelDelivery(db, deliveryId, reason);
+        deps.metrics.deliveries.inc({ outcome: 'cancelled' });
         return { kind: 'done', status: 'cancelled', reason, notices: [] };
       }
       if (claim.kind === 'refused') {
@@ -105,7 +108,10 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
       }
 
       const { webhook, event } = claim;
+      if (claim.attemptNumber === 1) deps.metrics.firstAttemptDelay.observe((Date.now() - claim.recordedAt.getTime()) / 1000);
       const sent = await post(webhook, event);
+      deps.metrics.attempts.inc({ status_class: statusClass(sent.statusCode) });
+      deps.metrics.attemptDuration.observe(sent.latencyMs / 1000);
       const outcome = decideOutcome({
         statusCode: sent.statusCode,
         error: sent.error,
@@ -148,6 +154,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         }
       }
       if (outcome.status === 'retrying') return { kind: 'retry', delayMs: outcome.delayMs, notices };
+      if (finished.recorded) deps.metrics.deliveries.inc({ outcome: outcome.status });
       return outcome.status === 'dead'
         ? { kind: 'done', status: 'dead', reason: outcome.reason, notices }
         : { kind: 'done', status: 'succeeded', notices };

@@ -12,11 +12,13 @@ import { runAgent } from '../src/agents/agent-runner.js';
 import { agentRunWorkflowId } from '../src/flows/agent-run.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { callModel } from './heartbeat.js';
+import type { Metrics } from '../src/metrics.js';
 
 export interface GenericEventActivityDeps {
   db: Db;
   llm: Llm;
   dispatcher: Dispatcher;
+  metrics: Metrics;
 }
 
 /** A queued agent run, with what its child workflow shows to operators. */
@@ -108,6 +110,7 @@ export function createGenericEventActivities(deps: GenericEventActivityDeps) {
             history,
             event: { type: roleFor(e.sourceKind, e.eventType), payload: genericEnvelope(e) },
           }),
+          (outcome) => deps.metrics.llmCalls.inc({ purpose: 'agent', outcome }),
         );
         answer = await storeFirstAnswer(db, runId, reply);
       }

@@ -21,10 +21,13 @@ export async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
  * A model call from an activity: heartbeating, and with "no model configured" made non-retryable,
  * since no retry can fix configuration.
  */
-export async function callModel<T>(fn: () => Promise<T>): Promise<T> {
+export async function callModel<T>(fn: () => Promise<T>, counted: (outcome: 'ok' | 'error') => void): Promise<T> {
   try {
-    return await withHeartbeat(fn);
+    const answer = await withHeartbeat(fn);
+    counted('ok');
+    return answer;
   } catch (err) {
+    counted('error');
     if (err instanceof LlmNotConfigured) throw ApplicationFailure.nonRetryable(err.message, 'LlmNotConfigured');
     throw err;
   }

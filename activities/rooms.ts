@@ -16,6 +16,7 @@ import { runAgent } from '../src/agents/agent-runner.js';
 import { wakeRoomScheduler } from '../src/flows/room-scheduler.js';
 import type { Temporal } from '../src/temporal/client.js';
 import type { RoomSettings } from '../src/settings.js';
+import type { Metrics } from '../src/metrics.js';
 import { callModel } from './heartbeat.js';
 
 export interface RoomActivityDeps {
@@ -24,6 +25,7 @@ export interface RoomActivityDeps {
   temporal: Temporal;
   dispatcher: Dispatcher;
   settings: RoomSettings;
+  metrics: Metrics;
 }
 
 type Choice = { definitionId: string | null; reason: string };
@@ -106,7 +108,10 @@ export function createRoomActivities(deps: RoomActivityDeps) {
         return { kind: 'settled', result: await settle(input.eventId, fallbackOr({ definitionId: null, reason })) };
       }
       const cached = await cachedChoice(db, cacheKey);
-      if (cached) return { kind: 'settled', result: await settle(input.eventId, fallbackOr({ ...cached, reason: `${cached.reason} (cached LLM answer)` })) };
+      if (cached) {
+        deps.metrics.llmCacheHits.inc();
+        return { kind: 'settled', result: await settle(input.eventId, fallbackOr({ ...cached, reason: `${cached.reason} (cached LLM answer)` })) };
+      }
       return { kind: 'ask', fallback: plan.fallback };
     },
 
@@ -115,7 +120,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       const { payload, plan, cacheKey } = await question(await eventOf(eventId));
       const cached = await cachedChoice(db, cacheKey);
       if (cached) return cached;
-      const choice = await callModel(() => llm.chooseDefinition(payload, plan.askable));
+      const choice = await callModel(() => llm.chooseDefinition(payload, plan.askable), (outcome) => deps.metrics.llmCalls.inc({ purpose: 'match', outcome }));
       const answer = { definitionId: choice.definitionId, reason: choice.definitionId ? `LLM: ${choice.reason}` : `LLM found no match: ${choice.reason}` };
       await cacheChoice(db, { ...cacheKey, ...answer });
       return answer;
@@ -158,6 +163,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
             history,
             event: { type: definition?.name ?? 'event', payload },
           }),
+          (outcome) => deps.metrics.llmCalls.inc({ purpose: 'agent', outcome }),
         );
         result = await storeFirstResult(db, itemId, answer);
       }

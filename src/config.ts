@@ -39,6 +39,9 @@ const schema = z.object({
   JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  // The worker's /metrics and /healthz port (the API serves /metrics on PORT); 0 picks a free port.
+  HOOKWISE_METRICS_PORT: int(0).max(65535).default(9464),
+  HOOKWISE_METRICS_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

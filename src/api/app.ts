@@ -4,6 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import { authenticate, type AuthState } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { errorHandler } from './error-handler.js';
+import { observe } from './observe.js';
 import { healthRouter } from './health.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { deliveryRoutes } from './deliveries/routes.js';
@@ -16,6 +17,7 @@ import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
 import { operationRoutes } from './operations/routes.js';
 import { statsRoutes } from './stats/routes.js';
+import { consoleAssets } from './console.js';
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
@@ -29,9 +31,11 @@ export function createApp(deps: ApiDeps): Koa {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
     deps.log(`koa: ${err.stack ?? err.message}`);
   });
+  app.use(observe(deps.logger, deps.metrics));
   app.use(errorHandler(deps.log));
+  app.use(consoleAssets());
 
-  const health = healthRouter(deps.db, deps.temporal.client);
+  const health = healthRouter(deps.db, deps.temporal.client, { registry: deps.metrics.registry, token: deps.config.HOOKWISE_METRICS_TOKEN });
   app.use(health.routes());
   // Sender-facing routes read their raw bodies themselves (signatures are over the exact bytes).
   const ingress = ingressRouter(deps);

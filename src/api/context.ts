@@ -5,6 +5,7 @@ import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { WebhookSettings } from '../delivery/webhook-settings.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { EventFeed } from '../stream/event-feed.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
 import type { Temporal } from '../temporal/client.js';
@@ -26,6 +27,7 @@ export interface ApiDeps {
   starter: BackgroundStarter;
   logger: Logger;
   log: (line: string) => void;
+  metrics: Metrics;
 }
 
 export type ApiRouter = Router<AuthState>;

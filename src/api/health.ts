@@ -2,6 +2,9 @@ import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/pool.js';
 import { temporalReachable } from '../temporal/client.js';
+import type { Registry } from 'prom-client';
+import { AppError } from '../errors.js';
+import { bearerToken } from './auth.js';
 
 async function postgresReachable(db: Db): Promise<boolean> {
   try {
@@ -13,8 +16,16 @@ async function postgresReachable(db: Db): Promise<boolean> {
 }
 
 /** /healthz: the process is up. /readyz: it can do its work, i.e. PostgreSQL and Temporal answer. */
-export function healthRouter(db: Db, temporal: Client): Router {
+export function healthRouter(db: Db, temporal: Client, metrics: { registry: Registry; token: string | undefined }): Router {
   const router = new Router();
+  // Prometheus text. HOOKWISE_METRICS_TOKEN, when set, must come as a bearer token (scrape config).
+  router.get('/metrics', async (ctx) => {
+    if (metrics.token && bearerToken(ctx.get('authorization')) !== metrics.token) {
+      throw new AppError('unauthorized', 'send Authorization: Bearer <HOOKWISE_METRICS_TOKEN>');
+    }
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });

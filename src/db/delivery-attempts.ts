@@ -23,6 +23,8 @@ export type Claim =
   | {
       kind: 'granted';
       attemptNumber: number;
+      /** When the delivery was recorded (its publish or replay). */
+      recordedAt: Date;
       event: { id: string; type: string; body: string };
       webhook: WebhookRow;
     }
@@ -44,7 +46,7 @@ export type Claim =
 export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim> {
   const { rows } = await db.query(
     `WITH d AS (
-       SELECT id, status, webhook_id, event_id FROM deliveries WHERE id = $1
+       SELECT id, status, webhook_id, event_id, created_at FROM deliveries WHERE id = $1
      ), lim AS (
        SELECT wh.id, wh.active, coalesce(wh.max_in_flight, $3) AS lim_f, coalesce(wh.max_per_minute, $4) AS lim_m
          FROM webhooks wh JOIN d ON wh.id = d.webhook_id
@@ -92,7 +94,7 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
         WHERE id = $1 AND EXISTS (SELECT 1 FROM open) AND NOT EXISTS (SELECT 1 FROM take_f)
         RETURNING 1
      )
-     SELECT d.status, lim.lim_f AS "limF", lim.lim_m AS "limM",
+     SELECT d.status, d.created_at AS "recordedAt", lim.lim_f AS "limF", lim.lim_m AS "limM",
             EXISTS (SELECT 1 FROM open) AS open,
             (SELECT attempt_number FROM attempt) AS "attemptNumber",
             EXISTS (SELECT 1 FROM f) AS "hadSlot",
@@ -109,9 +111,9 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
   );
   const row = rows[0];
   if (!row) return { kind: 'gone' };
-  const { status, limF, limM, open, attemptNumber, hadSlot, perMinuteFreesInMs, slotsMissing, eventId, eventType, eventBody, ...webhook } = row;
+  const { status, recordedAt, limF, limM, open, attemptNumber, hadSlot, perMinuteFreesInMs, slotsMissing, eventId, eventType, eventBody, ...webhook } = row;
   if (!open) return { kind: 'closed', status, webhook };
-  if (attemptNumber !== null) return { kind: 'granted', attemptNumber, event: { id: eventId, type: eventType, body: eventBody }, webhook };
+  if (attemptNumber !== null) return { kind: 'granted', attemptNumber, recordedAt, event: { id: eventId, type: eventType, body: eventBody }, webhook };
   return {
     kind: 'refused',
     reason: hadSlot ? 'per_minute' : 'in_flight',

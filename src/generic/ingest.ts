@@ -86,7 +86,7 @@ export async function acceptGenericEvent(
   };
   const accepted = ({ fields, organizationId }: { fields: GenericEnvelopeFields; organizationId: string }) => {
     // Recorded: the workflow starts after the answer; a start that fails is the recovery loop's job.
-    deps.starter.submit(`generic event ${inboxId}`, () =>
+    deps.starter.submit('generic-event', `generic event ${inboxId}`, () =>
       startGenericEvent(deps.temporal, {
         id: inboxId,
         organizationId,

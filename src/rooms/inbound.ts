@@ -63,7 +63,7 @@ export async function acceptRoomEvent(
   const eventId = newId('rev');
   const receivedAt = new Date();
   const accepted = (e: RoomEventToStart): InboundAnswer => {
-    deps.starter.submit(`room event ${eventId}`, () => startRoomEvent(deps.temporal, e));
+    deps.starter.submit('room-event', `room event ${eventId}`, () => startRoomEvent(deps.temporal, e));
     return { status: 200, body: { ok: true, eventId } };
   };
 

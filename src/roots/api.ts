@@ -14,6 +14,7 @@ import { createBackgroundStarter } from '../temporal/background-starter.js';
 import { createApp } from '../api/app.js';
 import type { ApiDeps } from '../api/context.js';
 import { attachEventSocket } from '../api/stream/websocket.js';
+import { createMetrics } from '../metrics.js';
 
 /** Request lines and headers up to this size (long dedupe keys travel in the query or a header). */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -42,6 +43,7 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
     taskQueue: config.HOOKWISE_TASK_QUEUE,
   });
   const secretBox = createSecretBox(config.HOOKWISE_ENCRYPTION_KEY);
+  const metrics = createMetrics('api');
   const deps: ApiDeps = {
     config,
     db,
@@ -59,9 +61,10 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
     publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
     authenticator: createAuthenticator(db, { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
     feed: createEventFeed(db, config.DATABASE_URL, log),
-    starter: createBackgroundStarter({ log }),
+    starter: createBackgroundStarter({ log, deferred: (flow) => metrics.startsDeferred.inc({ flow }) }),
     logger,
     log,
+    metrics,
   };
   const app = createApp(deps);
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.callback());

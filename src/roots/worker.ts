@@ -11,6 +11,9 @@ import { createLlm } from '../llm/llm.js';
 import { deliverySettings, roomSettings } from '../settings.js';
 import { startRecoveryLoop } from '../temporal/recovery.js';
 import { VERSION } from '../version.js';
+import { createMetrics, registerBacklogGauges } from '../metrics.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createDeliveryActivities } from '../../activities/deliveries.js';
 import { createRoomActivities } from '../../activities/rooms.js';
 import { createGenericEventActivities } from '../../activities/generic-events.js';
@@ -21,6 +24,8 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', 
 export const PREBUILT_BUNDLE_PATH = fileURLToPath(new URL('../../workflow-bundle.js', import.meta.url));
 
 export interface HookwiseWorker {
+  /** Where this worker serves /metrics and /healthz (null when HOOKWISE_METRICS_PORT is off). */
+  metricsUrl: string | null;
   /** Polls until shutdown(); a worker that fails (Temporal lost for too long) is rebuilt, not exited. */
   run(): Promise<void>;
   shutdown(): void;
@@ -48,6 +53,8 @@ export async function buildWorker(
     taskQueue: config.HOOKWISE_TASK_QUEUE,
   });
   const dispatcher = createDispatcher({ db, temporal, log });
+  const metrics = createMetrics('worker');
+  registerBacklogGauges(metrics, db);
   const llm = createLlm({
     apiKey: config.OPENAI_API_KEY,
     baseURL: config.OPENAI_BASE_URL,
@@ -63,9 +70,10 @@ export async function buildWorker(
       version: VERSION,
       settings: deliverySettings(config),
       log,
+      metrics,
     }),
-    ...createRoomActivities({ db, llm, temporal, dispatcher, settings: roomSettings(config) }),
-    ...createGenericEventActivities({ db, llm, dispatcher }),
+    ...createRoomActivities({ db, llm, temporal, dispatcher, settings: roomSettings(config), metrics }),
+    ...createGenericEventActivities({ db, llm, dispatcher, metrics }),
     ...createOperationActivities({ db, dispatcher, defaultInFlight: config.HOOKWISE_ENDPOINT_MAX_IN_FLIGHT }),
   };
   const workflowSource: { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } = options.workflowBundle
@@ -100,9 +108,29 @@ export async function buildWorker(
       : startRecoveryLoop(
           { db, temporal, organizationIds: null, log, roomTickSeconds: config.HOOKWISE_ROOM_TICK_SECONDS },
           config.HOOKWISE_RECOVERY_INTERVAL_SECONDS,
+          metrics,
         );
 
+  // The worker has no API: a tiny server of its own for Prometheus and liveness probes.
+  const metricsServer: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    if (path !== '/metrics') return void res.writeHead(404).end();
+    if (config.HOOKWISE_METRICS_TOKEN && req.headers.authorization !== `Bearer ${config.HOOKWISE_METRICS_TOKEN}`) {
+      return void res.writeHead(401).end();
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (err) => res.writeHead(500).end(String((err as Error).message)),
+    );
+  });
+  const metricsUrl = await new Promise<string>((resolve, reject) => {
+    metricsServer.once('error', reject);
+    metricsServer.listen(config.HOOKWISE_METRICS_PORT, () => resolve(`http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`));
+  });
+
   return {
+    metricsUrl,
     async run() {
       for (let failures = 0; !stopping; ) {
         try {
@@ -140,6 +168,7 @@ export async function buildWorker(
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     },
     async close() {
+      await new Promise((r) => metricsServer.close(r));
       await Promise.all([connection?.close(), temporal.client.connection.close(), db.end()]);
     },
   };

@@ -4,10 +4,16 @@
  * insert) runs here, a bounded number at a time. When the queue is full, or the process dies, nothing is
  * lost: the row is still unstarted, and the worker's recovery loop starts it.
  */
-export function createBackgroundStarter(options: { concurrency?: number; maxQueued?: number; log: (line: string) => void }) {
+export function createBackgroundStarter(options: {
+  concurrency?: number;
+  maxQueued?: number;
+  log: (line: string) => void;
+  /** Counts starts left to recovery, by flow. */
+  deferred?: (flow: string) => void;
+}) {
   const concurrency = options.concurrency ?? 32;
   const maxQueued = options.maxQueued ?? 10_000;
-  const queue: Array<{ what: string; start: () => Promise<unknown> }> = [];
+  const queue: Array<{ flow: string; what: string; start: () => Promise<unknown> }> = [];
   let active = 0;
   let overflowed = 0;
   let idle: Array<() => void> = [];
@@ -18,7 +24,10 @@ export function createBackgroundStarter(options: { concurrency?: number; maxQueu
       active++;
       job
         .start()
-        .catch((err) => options.log(`${job.what}: workflow not started yet (${(err as Error).message}); recovery will start it`))
+        .catch((err) => {
+          options.deferred?.(job.flow);
+          options.log(`${job.what}: workflow not started yet (${(err as Error).message}); recovery will start it`);
+        })
         .finally(() => {
           active--;
           pump();
@@ -31,12 +40,13 @@ export function createBackgroundStarter(options: { concurrency?: number; maxQueu
   }
 
   return {
-    submit(what: string, start: () => Promise<unknown>): void {
+    submit(flow: string, what: string, start: () => Promise<unknown>): void {
       if (queue.length >= maxQueued) {
+        options.deferred?.(flow);
         if (overflowed++ % 1000 === 0) options.log(`background starter full (${maxQueued} queued); recovery will start the rest`);
         return;
       }
-      queue.push({ what, start });
+      queue.push({ flow, what, start });
       pump();
     },
     /** Resolves once everything submitted so far has been tried (for shutdown and tests). */

@@ -29,6 +29,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     HOOKWISE_DELIVERY_TIMEOUT_MS: '2000',
     // Worker processes spawned by tests would sweep the whole shared database; tests call h.recover().
     HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600',
+    // Every test worker serves /metrics on a port of its own.
+    HOOKWISE_METRICS_PORT: '0',
     ...overrides,
   };
 }

@@ -1,4 +1,6 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
+import { isDatabaseUnavailable } from '../../db/pool.js';
 import { findRoom } from '../../db/workspaces.js';
 import { appendMessage, roomChat } from '../../db/chats.js';
 import { verifyTwilioSignature } from '../../domain/inbound-signatures.js';
@@ -15,7 +17,23 @@ const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>
 export function ingressRouter(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.post('/webhooks/:token', async (ctx) => {
+  /** Counts every answer to a sender by route and outcome (hookwise_inbound_acks_total). */
+  const counted =
+    (route: 'room' | 'generic' | 'twilio', handler: (ctx: Context) => Promise<void>) =>
+    async (ctx: Context): Promise<void> => {
+      try {
+        await handler(ctx);
+        const body = ctx.body as { ok?: boolean; accepted?: boolean } | undefined;
+        const outcome = ctx.status === 503 ? 'unavailable' : body?.ok === false ? 'refused' : body?.accepted === false ? 'duplicate' : 'accepted';
+        deps.metrics.inboundAcks.inc({ route, outcome });
+      } catch (err) {
+        const unavailable = (err as { status?: number }).status === 503 || isDatabaseUnavailable(err);
+        deps.metrics.inboundAcks.inc({ route, outcome: unavailable ? 'unavailable' : 'refused' });
+        throw err;
+      }
+    };
+
+  router.post('/webhooks/:token', counted('room', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
     // The rest of an oversized body is not read: close the connection instead of draining it.
     if (rawBody === null) ctx.set('Connection', 'close');
@@ -25,11 +43,11 @@ export function ingressRouter(deps: ApiDeps): Router {
     );
     ctx.status = answer.status;
     ctx.body = answer.body;
-  });
+  }));
 
   // Twilio's messaging webhook: verify X-Twilio-Signature against the URL Twilio called (the public
   // one: proxies change what this server sees), keep the message in the room's chat, and wake the room.
-  router.post('/webhooks/channel/twilio/:roomId', async (ctx) => {
+  router.post('/webhooks/channel/twilio/:roomId', counted('twilio', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
     if (rawBody === null) throw new AppError('payload_too_large', `the body is larger than ${MAX_ROOM_EVENT_BYTES} bytes`);
     const room = await findRoom(deps.db, null, ctx.params.roomId);
@@ -48,10 +66,10 @@ export function ingressRouter(deps: ApiDeps): Router {
     );
     ctx.type = 'text/xml';
     ctx.body = TWIML_EMPTY;
-  });
+  }));
 
   // The generic ingress: the workspace id is the address (optionally with Standard Webhooks signing).
-  router.post('/api/v1/webhooks/generic/:workspaceId', async (ctx) => {
+  router.post('/api/v1/webhooks/generic/:workspaceId', counted('generic', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_GENERIC_EVENT_BYTES);
     if (rawBody === null) ctx.set('Connection', 'close');
     const result = await acceptGenericEvent(
@@ -60,7 +78,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     );
     ctx.status = 202;
     ctx.body = result;
-  });
+  }));
 
   return router;
 }
