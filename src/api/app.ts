@@ -21,7 +21,7 @@ import { ingressRouter } from './ingress/routes.js';
  */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
-  app.proxy = true;
+  app.proxy = deps.trustProxy;
   // A streaming client that goes away is not an error worth a stack trace; anything else is logged once.
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;

@@ -20,8 +20,10 @@ export interface ApiDeps {
   secretBox: SecretBox;
   scheduler: SchedulerSettings;
   taskQueue: string;
-  /** Where senders reach this deployment (HOOKWISE_PUBLIC_URL); unset → the request's own origin. */
+  /** Where senders reach this deployment (HOOKWISE_PUBLIC_URL); unset → the Host header (src/api/public-url.ts). */
   publicUrl: string | undefined;
+  /** HOOKWISE_TRUST_PROXY: believe X-Forwarded-Proto/-Host/-For from a proxy in front. */
+  trustProxy: boolean;
   authenticator: Authenticator;
   feed: EventFeed;
   /** Starts the workflows of acknowledged inbound events after the answer. */
@@ -54,6 +56,7 @@ export function createApiDeps(config: Config, db: Db, temporal: Client, log: (li
     scheduler: schedulerSettings(config),
     taskQueue: config.HOOKWISE_TASK_QUEUE,
     publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
+    trustProxy: config.HOOKWISE_TRUST_PROXY,
     authenticator: createAuthenticator(db, { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
     feed: createEventFeed(db, config.DATABASE_URL, log),
     starter: createBackgroundStarter({ log }),

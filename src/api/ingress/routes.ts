@@ -6,6 +6,7 @@ import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
 import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
 import type { ApiDeps } from '../context.js';
 import { readRawBody } from './raw-body.js';
+import { publicBaseUrlOf } from '../public-url.js';
 import { AppError, notFound } from '../../errors.js';
 import { acceptGenericEvent, MAX_GENERIC_EVENT_BYTES } from '../../generic/ingest.js';
 
@@ -42,7 +43,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     const room = await findRoom(deps.db, null, ctx.params.roomId);
     if (!room) throw notFound('room');
     const params = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')));
-    const url = `${deps.publicUrl ?? ctx.origin}${ctx.originalUrl}`;
+    const url = `${publicBaseUrlOf(ctx, deps)}${ctx.originalUrl}`;
     const token = room.twilioAuthTokenSealed ? deps.secretBox.open(room.twilioAuthTokenSealed) : null;
     if (!token) throw new AppError('forbidden', 'Twilio is not configured for this room');
     if (!verifyTwilioSignature(token, url, params, ctx.get('x-twilio-signature') || undefined)) {

@@ -28,6 +28,7 @@ import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
 import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
+import { publicBaseUrlOf } from '../public-url.js';
 import { presentDefinition, presentItem, presentRoom, presentSource, presentWorkspace } from './presenter.js';
 import {
   backlogQuery,
@@ -54,7 +55,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     if (!found) throw notFound('event source');
     return found;
   }
-  const sourceUrl = (ctx: Context, token: string) => `${deps.publicUrl ?? ctx.origin}/webhooks/${token}`;
+  const sourceUrl = (ctx: Context, token: string) => `${publicBaseUrlOf(ctx, deps)}/webhooks/${token}`;
 
   router.post('/workspaces', manage, async (ctx) => {
     const input = parse(workspaceSchema, ctx.request.body);
