@@ -14,6 +14,7 @@ import { chatRoutes } from './chats/routes.js';
 import { agentRoutes } from './agents/routes.js';
 import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
+import { rejectDeepJson } from './json-depth-guard.js';
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
@@ -37,6 +38,7 @@ export function createApp(deps: ApiDeps): Koa {
 
   const api = new Router<AuthState>({ prefix: '/api/v1' });
   api.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  api.use(rejectDeepJson());
   api.use(authenticate(deps.authenticator));
   webhookRoutes(api, deps);
   deliveryRoutes(api, deps);

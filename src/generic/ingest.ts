@@ -12,6 +12,7 @@ import { AppError } from '../errors.js';
 import { genericEventWorkflowId } from '../temporal/workflow-ids.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
 import { startWithinDeadline } from '../temporal/client.js';
+import { payloadProblem } from './ingress-limits.js';
 
 export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
 
@@ -53,7 +54,7 @@ function parseObject(raw: Buffer): Record<string, unknown> | AppError {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     return new AppError('bad_request', 'the body must be a JSON object');
   }
-  return payload as Record<string, unknown>;
+  return payloadProblem(payload) ?? (payload as Record<string, unknown>);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { SecretBox } from '../domain/secrets.js';
 import { roomEventWorkflowId } from '../temporal/workflow-ids.js';
 import { startWithinDeadline } from '../temporal/client.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
+import { roomPayloadProblem } from './inbound-limits.js';
 
 export const MAX_ROOM_EVENT_BYTES = 64 * 1024;
 
@@ -71,10 +72,14 @@ export async function acceptRoomEvent(
   const unavailable: InboundAnswer = { status: 503, body: { ok: false, error: 'temporarily unavailable, retry later' } };
   if (req.rawBody === null) return refuse('payload too large');
   let payload: string | null = null;
+  // Decided below, once it is known whether the token is valid at all.
+  let problem: string | null = null;
   try {
-    payload = JSON.stringify(parseBody(req.rawBody, req.contentType));
+    const parsed = parseBody(req.rawBody, req.contentType);
+    problem = roomPayloadProblem(parsed);
+    if (problem === null) payload = JSON.stringify(parsed);
   } catch {
-    // Decided below, once it is known whether the token is valid at all.
+    problem ??= 'unparsable body';
   }
   const tokenHash = hashToken(req.token);
   const eventId = newId('rev');
@@ -95,7 +100,7 @@ export async function acceptRoomEvent(
   const source = await findEventSourceByTokenHash(deps.db, tokenHash).catch(() => undefined);
   if (source === undefined) return unavailable;
   if (!source) return refuse('unknown token');
-  if (payload === null) return refuse('unparsable body');
+  if (payload === null) return refuse(problem ?? 'unparsable body');
   if (source.verificationScheme && source.verificationSecretSealed) {
     const verdict = verifyInbound(
       {
