@@ -15,6 +15,7 @@ import { agentRoutes } from './agents/routes.js';
 import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
 import { rejectDeepJson } from './json-depth-guard.js';
+import { storableParam } from './path-params.js';
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
@@ -39,6 +40,7 @@ export function createApp(deps: ApiDeps): Koa {
   const api = new Router<AuthState>({ prefix: '/api/v1' });
   api.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
   api.use(rejectDeepJson());
+  api.param('id', storableParam('id', { max: 200 })).param('chatbotId', storableParam('chatbotId', { max: 200 }));
   api.use(authenticate(deps.authenticator));
   webhookRoutes(api, deps);
   deliveryRoutes(api, deps);

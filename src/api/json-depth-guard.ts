@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { describeJsonProblem, findJsonProblem, MAX_JSON_DEPTH } from '../domain/json-limits.js';
+import { describeJsonProblem, findJsonProblem, MAX_JSON_DEPTH, readablePath } from '../domain/json-limits.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -12,7 +12,7 @@ export function rejectDeepJson(): Middleware {
     const problem = findJsonProblem((ctx.request as { body?: unknown }).body, { maxDepth: MAX_JSON_DEPTH });
     if (problem) {
       throw new AppError('validation_error', `the body is ${describeJsonProblem(problem)}`, {
-        issues: [{ path: problem.path.slice(0, 200), message: `nested too deeply (max depth ${MAX_JSON_DEPTH})` }],
+        issues: [{ path: readablePath(problem.path), message: `nested too deeply (max depth ${MAX_JSON_DEPTH})` }],
       });
     }
     await next();

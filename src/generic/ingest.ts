@@ -12,7 +12,8 @@ import { AppError } from '../errors.js';
 import { genericEventWorkflowId } from '../temporal/workflow-ids.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
 import { startWithinDeadline } from '../temporal/client.js';
-import { payloadProblem } from './ingress-limits.js';
+import { storageInputError } from '../db/input-errors.js';
+import { fieldsProblem, payloadProblem } from './ingress-limits.js';
 
 export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
 
@@ -80,6 +81,8 @@ export async function acceptGenericEvent(
   const record = async (signatureVerified: boolean | null, unsignedOnly: boolean) => {
     if (payload instanceof AppError) throw payload;
     const fields = normalizeGenericEvent({ workspaceId: req.workspaceId, query: req.query, headers: req.headers, payload, signatureVerified });
+    const unstorable = fieldsProblem(fields);
+    if (unstorable) throw unstorable;
     try {
       const isNew = await insertInboxEvent(
         deps.db,
@@ -99,10 +102,9 @@ export async function acceptGenericEvent(
       );
       return isNew ? fields : null;
     } catch (err) {
-      // PostgreSQL refuses NUL in text (22021): the request itself is at fault, retrying won't help.
-      if ((err as { code?: string }).code === '22021') {
-        throw new AppError('bad_request', 'event fields (type, id, dedupe key, headers) cannot contain NUL (\\u0000) characters');
-      }
+      // PostgreSQL refused the input itself (e.g. NUL in text): the request is at fault, retrying won't help.
+      const refused = storageInputError(err);
+      if (refused) throw new AppError('bad_request', `the event cannot be stored: ${refused.message}`);
       deps.log(`generic event for workspace ${req.workspaceId} not recorded: ${(err as Error).message}`);
       throw new AppError('unavailable', 'the event could not be recorded; retry later');
     }

@@ -7,6 +7,7 @@ import { signalRoomScheduler } from '../../rooms/scheduler-client.js';
 import type { ApiDeps } from '../context.js';
 import { readRawBody } from './raw-body.js';
 import { publicBaseUrlOf } from '../public-url.js';
+import { storableParam } from '../path-params.js';
 import { AppError, notFound } from '../../errors.js';
 import { acceptGenericEvent, MAX_GENERIC_EVENT_BYTES } from '../../generic/ingest.js';
 
@@ -15,6 +16,8 @@ const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>
 /** Routes that senders call: no API key, their own rules for answers. */
 export function ingressRouter(deps: ApiDeps): Router {
   const router = new Router();
+  router.param('workspaceId', storableParam('workspaceId', { max: 200, notFound: 'workspace' }));
+  router.param('roomId', storableParam('roomId', { max: 200, notFound: 'room' }));
 
   router.post('/webhooks/:token', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
