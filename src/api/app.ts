@@ -1,6 +1,5 @@
 import Koa from 'koa';
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import { authenticate, type AuthState } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { errorHandler } from './error-handler.js';
@@ -15,6 +14,7 @@ import { agentRoutes } from './agents/routes.js';
 import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
 import { rejectDeepJson } from './json-depth-guard.js';
+import { jsonBody } from './json-body.js';
 import { storableParam } from './path-params.js';
 
 /**
@@ -38,7 +38,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(ingress.routes());
 
   const api = new Router<AuthState>({ prefix: '/api/v1' });
-  api.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  api.use(jsonBody());
   api.use(rejectDeepJson());
   api.param('id', storableParam('id', { max: 200 })).param('chatbotId', storableParam('chatbotId', { max: 200 }));
   api.use(authenticate(deps.authenticator));

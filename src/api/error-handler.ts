@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../errors.js';
-import { storageInputError } from '../db/input-errors.js';
+import { storageInputError, vanishedReference } from '../db/input-errors.js';
 
 /**
  * Renders every error in one envelope. Known errors keep their code; Koa's own 4xx errors (bad JSON,
@@ -40,6 +40,7 @@ function toAppError(err: unknown, note: (line: string) => void): AppError | null
     note(`PostgreSQL refused the input (${refused.code}: ${(err as Error).message})`);
     return new AppError('validation_error', `the request holds a value that cannot be stored: ${refused.message}`);
   }
+  if (vanishedReference(err)) return new AppError('not_found', 'something this request refers to was deleted while it ran');
   const status = (err as { status?: number; expose?: boolean })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (status === 413) return new AppError('payload_too_large', 'request body is too large');

@@ -22,3 +22,13 @@ export function storageInputError(err: unknown): { code: string; message: string
   if (typeof (err as { severity?: unknown }).severity !== 'string') return null;
   return { code, message: INPUT_ERRORS[code] };
 }
+
+/**
+ * A foreign-key violation (23503) on insert: every route looks its parent rows up first, so this only
+ * happens when one was deleted while the request ran (a webhook deleted during its test send). The
+ * answer is what a moment later would have said: it isn't there.
+ */
+export function vanishedReference(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown };
+  return e?.code === '23503' && typeof e.severity === 'string';
+}

@@ -30,6 +30,12 @@ export function rawRequest(
         insecureHTTPParser: true,
       },
       (res) => {
+        // A stream (SSE) never ends by itself: its headers are the answer.
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', body: null });
+          req.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -45,6 +51,11 @@ export function rawRequest(
         res.on('error', reject);
       },
     );
+    // A WebSocket handshake that succeeded: 101 is the answer; the socket isn't needed.
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 101, headers: res.headers, text: '', body: null });
+    });
     req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer to ${o.method ?? 'GET'} ${o.path.slice(0, 80)}`)));
     req.on('error', reject);
     req.end(o.body);
