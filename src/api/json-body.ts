@@ -21,6 +21,10 @@ export function jsonBody(): Middleware {
         return next();
       });
     } catch (err) {
+      // `inflation` refuses encodings it doesn't know with a 415 that would read "send application/json".
+      if (!parsed && (err as { status?: unknown }).status === 415 && /content-encoding/i.test((err as Error).message)) {
+        throw new AppError('bad_request', `unsupported Content-Encoding: ${ctx.get('content-encoding')}; send gzip, deflate, br or none`);
+      }
       if (parsed || typeof (err as { status?: unknown }).status === 'number') throw err;
       throw new AppError('bad_request', `the body could not be read: ${(err as Error).message} (Content-Encoding: ${ctx.get('content-encoding') || 'none'})`);
     }
