@@ -106,10 +106,29 @@ describe('without HOOKWISE_PUBLIC_URL or a trusted proxy', () => {
     expect(regenerated.body.url).toBe(`http://hooks.example.com:8443/webhooks/${regenerated.body.token}`);
   });
 
-  it('a Host that is not a host → 400, not a URL built from it', async () => {
+  it('a Host that is not a host → 400, not a URL built from it, and nothing changed', async () => {
+    const sources = async () => (await h.request('GET', `/api/v1/rooms/${s.roomId}/event-sources`, { key: s.key })).body.data;
+    const before = await sources();
     const res = await createSource(h, s.key, s.roomId, { host: 'attacker.example/evil?' });
     expect(res.status, res.text).toBe(400);
     expect(res.body.error.code).toBe('bad_request');
+    expect(await sources()).toEqual(before);
+
+    // The old token keeps working: regenerating with a bad Host replaced nothing.
+    const created = await createSource(h, s.key, s.roomId);
+    const regenerated = await rawRequest(h.baseUrl, {
+      method: 'POST',
+      path: `/api/v1/event-sources/${created.body.id}/regenerate-token`,
+      headers: { authorization: `Bearer ${s.key}`, host: 'a b' },
+    });
+    expect(regenerated.status, regenerated.text).toBe(400);
+    const still = await rawRequest(h.baseUrl, {
+      method: 'POST',
+      path: `/webhooks/${created.body.token}`,
+      headers: { 'content-type': 'application/json' },
+      body: '{"type": "x"}',
+    });
+    expect(still.body).toMatchObject({ ok: true });
   });
 });
 
