@@ -18,6 +18,7 @@ const schema = z.object({
   HOOKWISE_ENCRYPTION_KEY: z.string().min(32, { message: 'must be at least 32 characters' }),
   HOOKWISE_BOOTSTRAP_API_KEY: z.string().min(20).optional(),
   HOOKWISE_PUBLIC_URL: z.string().url().optional(),
+  HOOKWISE_TRUST_PROXY: bool.default(false),
   HOOKWISE_ALLOW_HTTP: bool.default(false),
   HOOKWISE_ALLOW_PRIVATE_TARGETS: bool.default(false),
   // Ceilings: the activity profiles in workflows/activity-profiles.ts leave room above these.

@@ -1,6 +1,5 @@
 import Koa from 'koa';
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import { authenticate, type AuthState } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { errorHandler } from './error-handler.js';
@@ -18,6 +17,9 @@ import { ingressRouter } from './ingress/routes.js';
 import { operationRoutes } from './operations/routes.js';
 import { statsRoutes } from './stats/routes.js';
 import { consoleAssets } from './console.js';
+import { rejectDeepJson } from './json-depth-guard.js';
+import { jsonBody } from './json-body.js';
+import { storableParam } from './path-params.js';
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
@@ -25,7 +27,7 @@ import { consoleAssets } from './console.js';
  */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
-  app.proxy = true;
+  app.proxy = deps.trustProxy;
   // A streaming client that goes away is not an error worth a stack trace; anything else is logged once.
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
@@ -42,7 +44,9 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(ingress.routes());
 
   const api = new Router<AuthState>({ prefix: '/api/v1' });
-  api.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  api.use(jsonBody());
+  api.use(rejectDeepJson());
+  api.param('id', storableParam('id', { max: 200 })).param('chatbotId', storableParam('chatbotId', { max: 200 }));
   api.use(authenticate(deps.authenticator));
   webhookRoutes(api, deps);
   deliveryRoutes(api, deps);

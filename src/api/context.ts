@@ -19,8 +19,10 @@ export interface ApiDeps {
   dispatcher: Dispatcher;
   webhookSettings: WebhookSettings;
   secretBox: SecretBox;
-  /** Where senders reach this deployment (HOOKWISE_PUBLIC_URL); unset → the request's own origin. */
+  /** Where senders reach this deployment (HOOKWISE_PUBLIC_URL); unset → the Host header (src/api/public-url.ts). */
   publicUrl: string | undefined;
+  /** HOOKWISE_TRUST_PROXY: believe X-Forwarded-Proto/-Host/-For from a proxy in front. */
+  trustProxy: boolean;
   authenticator: Authenticator;
   feed: EventFeed;
   /** Starts the workflows of acknowledged inbound events after the answer. */

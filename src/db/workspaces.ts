@@ -97,10 +97,12 @@ export async function changeIngressKeys(
     [organizationId, id],
   );
   if (!rows[0]) return false;
+  const next = change(rows[0].keys);
+  // SQL NULL (not a JSON null) is what "signing off" is: the ingress's fast path checks IS NULL.
   await db.query(`UPDATE workspaces SET ingress_keys = $3::jsonb WHERE organization_id = $1 AND id = $2`, [
     organizationId,
     id,
-    JSON.stringify(change(rows[0].keys)),
+    next === null ? null : JSON.stringify(next),
   ]);
   return true;
 }

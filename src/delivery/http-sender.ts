@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { checkTargetUrl, describeForbiddenAddress, forbiddenAddressReason } from '../domain/target-policy.js';
+import { refuseForbiddenLiterals, TargetRefusedError } from './connect-guard.js';
 
 /**
  * The outcome of one delivery attempt. It succeeded when `error` is null and `statusCode` is 2xx;
@@ -21,10 +22,6 @@ const RESPONSE_BODY_CHARS = 1024;
 // Drain up to this much so the keep-alive socket can be reused; past it, cut the connection.
 const DRAIN_LIMIT_CHARS = 64 * 1024;
 
-/** Raised from the agent's DNS lookup; its message is the user-facing refusal reason. */
-class TargetRefusedError extends Error {
-  readonly code = 'EHOOKWISE_TARGET_REFUSED';
-}
 
 /**
  * Resolve like the default lookup; when `guard` is set, refuse if any address the name resolves to
@@ -56,16 +53,17 @@ function makeLookup(guard: boolean): LookupFunction {
 }
 
 // One pooled agent per (protocol, allowPrivate): the guarded ones must never hand out a socket
-// that an unguarded request opened.
+// that an unguarded request opened. Guarded agents check resolved names in their lookup and IP
+// literals (for which Node skips the lookup) in refuseForbiddenLiterals.
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 256 };
 const agents = {
   http: {
     open: new http.Agent({ ...AGENT_OPTIONS, lookup: makeLookup(false) }),
-    guarded: new http.Agent({ ...AGENT_OPTIONS, lookup: makeLookup(true) }),
+    guarded: refuseForbiddenLiterals(new http.Agent({ ...AGENT_OPTIONS, lookup: makeLookup(true) })),
   },
   https: {
     open: new https.Agent({ ...AGENT_OPTIONS, lookup: makeLookup(false) }),
-    guarded: new https.Agent({ ...AGENT_OPTIONS, lookup: makeLookup(true) }),
+    guarded: refuseForbiddenLiterals(new https.Agent({ ...AGENT_OPTIONS, lookup: makeLookup(true) })),
   },
 };
 

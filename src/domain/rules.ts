@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { storableString, UNSTORABLE_TEXT } from './storable-text.js';
+import { findJsonProblem } from './json-limits.js';
 
 /**
  * Declarative event-definition rules: checked against the parsed inbound payload without an LLM.
@@ -17,10 +19,10 @@ export type Rule =
 
 export const MAX_RULE_DEPTH = 8;
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+// Rules are stored as jsonb: strings must be text PostgreSQL can store (no NUL, no unpaired surrogates).
+const scalar = z.union([storableString().max(10_000), z.number(), z.boolean(), z.null()]);
 
-const path = z
-  .string()
+const path = storableString()
   .min(1, { message: 'path must not be empty' })
   .max(500, { message: 'path is too long (max 500 characters)' })
   // `a..b` or a trailing dot can never resolve; reject it rather than let the rule silently never match.
@@ -51,14 +53,18 @@ function rawDepth(value: unknown, limit: number): number {
 
 /**
  * The depth check runs before the recursive schema so a pathologically deep rule is refused with one
- * clear message instead of a wall of union errors (or a deep recursion inside zod).
+ * clear message instead of a wall of union errors (or a deep recursion inside zod). So does the text
+ * check: rules are stored as jsonb, and a union error would not say which string can't be stored.
  */
 export const ruleSchema = z
   .unknown()
   .superRefine((value, ctx) => {
     if (rawDepth(value, MAX_RULE_DEPTH) > MAX_RULE_DEPTH) {
       ctx.addIssue({ code: 'custom', message: `rule is nested too deeply (max depth ${MAX_RULE_DEPTH})`, abort: true });
+      return;
     }
+    const bad = findJsonProblem(value, { text: true });
+    if (bad?.kind === 'text') ctx.addIssue({ code: 'custom', message: UNSTORABLE_TEXT, path: bad.path, abort: true });
   })
   .pipe(ruleNode);
 

@@ -22,13 +22,20 @@ export interface StartSpec {
 
 export type StartOutcome = 'started' | 'already-started';
 
+/** Keyword search attributes are stored in 255-byte columns: a longer value would fail the start for good. */
+const MAX_KEYWORD_BYTES = 255;
+const fitKeyword = (pair: SearchAttributePair): SearchAttributePair =>
+  typeof pair.value === 'string' && Buffer.byteLength(pair.value) > MAX_KEYWORD_BYTES
+    ? { ...pair, value: Buffer.from(pair.value).subarray(0, MAX_KEYWORD_BYTES).toString('utf8').replace(/\uFFFD$/, '') }
+    : pair;
+
 function options(temporal: Temporal, spec: StartSpec): WorkflowStartOptions<Workflow> {
   return {
     taskQueue: temporal.taskQueue,
     workflowId: spec.workflowId,
     args: spec.args,
     memo: spec.memo,
-    typedSearchAttributes: spec.searchAttributes,
+    typedSearchAttributes: spec.searchAttributes.map(fitKeyword),
     staticSummary: spec.summary,
     workflowIdReusePolicy:
       spec.reuse === 'never' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,

@@ -10,6 +10,8 @@ import { AppError } from '../errors.js';
 import { startGenericEvent } from '../flows/generic-event.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
 import type { Temporal } from '../temporal/client.js';
+import { storageInputError } from '../db/input-errors.js';
+import { fieldsProblem, payloadProblem } from './ingress-limits.js';
 
 export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
 
@@ -31,7 +33,7 @@ function parseObject(raw: Buffer): Record<string, unknown> | AppError {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     return new AppError('bad_request', 'the body must be a JSON object');
   }
-  return payload as Record<string, unknown>;
+  return payloadProblem(payload) ?? (payload as Record<string, unknown>);
 }
 
 /**
@@ -57,6 +59,8 @@ export async function acceptGenericEvent(
   const record = async (signatureVerified: boolean | null, unsignedOnly: boolean) => {
     if (payload instanceof AppError) throw payload;
     const fields = normalizeGenericEvent({ workspaceId: req.workspaceId, query: req.query, headers: req.headers, payload, signatureVerified });
+    const unstorable = fieldsProblem(fields);
+    if (unstorable) throw unstorable;
     try {
       const organizationId = await insertInboxEvent(
         deps.db,
@@ -76,10 +80,9 @@ export async function acceptGenericEvent(
       );
       return organizationId === null ? null : { fields, organizationId };
     } catch (err) {
-      // PostgreSQL refuses NUL in text (22021): the request itself is at fault, retrying won't help.
-      if ((err as { code?: string }).code === '22021') {
-        throw new AppError('bad_request', 'event fields (type, id, dedupe key, headers) cannot contain NUL (\\u0000) characters');
-      }
+      // PostgreSQL refused the input itself (e.g. NUL in text): the request is at fault, retrying won't help.
+      const refused = storageInputError(err);
+      if (refused) throw new AppError('bad_request', `the event cannot be stored: ${refused.message}`);
       deps.log(`generic event for workspace ${req.workspaceId} not recorded: ${(err as Error).message}`);
       throw new AppError('unavailable', 'the event could not be recorded; retry later');
     }

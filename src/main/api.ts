@@ -4,6 +4,7 @@ import { untilItSucceeds } from './wait-for.js';
 import { createPool } from '../db/pool.js';
 import { ensureBootstrapKey } from '../tenancy.js';
 import { buildApi } from '../roots/api.js';
+import { warnIfPublicUrlUnset } from '../api/public-url.js';
 
 // The API process: migrations, then the Koa app. It runs alone or beside workers (docker-compose).
 
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   const api = buildApi(config);
   await api.listen(config.PORT);
   api.deps.logger.info(`hookwise api listening on :${config.PORT}`);
+  warnIfPublicUrlUnset(config, (line) => api.deps.logger.warn(line));
 
   let stopping = false;
   const stop = () => {

@@ -10,6 +10,7 @@ import { startRoomEvent } from '../flows/room-event.js';
 import type { RoomEventToStart } from '../db/room-events.js';
 import type { Temporal } from '../temporal/client.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
+import { roomPayloadProblem } from './inbound-limits.js';
 
 export const MAX_ROOM_EVENT_BYTES = 64 * 1024;
 
@@ -54,10 +55,14 @@ export async function acceptRoomEvent(
   const unavailable: InboundAnswer = { status: 503, body: { ok: false, error: 'temporarily unavailable, retry later' } };
   if (req.rawBody === null) return refuse('payload too large');
   let payload: string | null = null;
+  // Decided below, once it is known whether the token is valid at all.
+  let problem: string | null = null;
   try {
-    payload = JSON.stringify(parseBody(req.rawBody, req.contentType));
+    const parsed = parseBody(req.rawBody, req.contentType);
+    problem = roomPayloadProblem(parsed);
+    if (problem === null) payload = JSON.stringify(parsed);
   } catch {
-    // Decided below, once it is known whether the token is valid at all.
+    problem ??= 'unparsable body';
   }
   const tokenHash = hashToken(req.token);
   const eventId = newId('rev');
@@ -77,7 +82,7 @@ export async function acceptRoomEvent(
   const source = await findEventSourceByTokenHash(deps.db, tokenHash).catch(() => undefined);
   if (source === undefined) return unavailable;
   if (!source) return refuse('unknown token');
-  if (payload === null) return refuse('unparsable body');
+  if (payload === null) return refuse(problem ?? 'unparsable body');
   if (source.verificationScheme && source.verificationKeys) {
     const secrets = activeKeys(source.verificationKeys, Date.now()).map((k) => deps.secretBox.open(k.secret));
     const verdict = verifyInboundWithKeys(

@@ -59,6 +59,7 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
       defaultLimits: { inFlight: config.HOOKWISE_ENDPOINT_MAX_IN_FLIGHT, perMinute: config.HOOKWISE_ENDPOINT_MAX_PER_MINUTE },
     }),
     publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
+    trustProxy: config.HOOKWISE_TRUST_PROXY,
     authenticator: createAuthenticator(db, { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
     feed: createEventFeed(db, config.DATABASE_URL, log),
     starter: createBackgroundStarter({ log, deferred: (flow) => metrics.startsDeferred.inc({ flow }) }),

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Db } from '../db/pool.js';
 import { currentCursor, cursorAt, eventsAfter, type FeedCursor, type LoggedEvent } from '../db/event-log.js';
 import { AppError } from '../errors.js';
+import { isStorableText } from '../domain/storable-text.js';
 
 /** How often a subscriber looks for events anyway, in case a notification was missed (reconnects). */
 const SAFETY_POLL_MS = 5_000;
@@ -62,6 +63,7 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
         return (await cursorAt(db, organizationId, { seq }))!;
       }
       if (lastEventId) {
+        if (!isStorableText(lastEventId)) throw new AppError('bad_request', 'Last-Event-ID is not a sequence number or event id this stream issued');
         const cursor = await cursorAt(db, organizationId, { id: lastEventId });
         if (cursor) return cursor;
       }

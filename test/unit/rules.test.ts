@@ -172,3 +172,21 @@ describe('describeRule', () => {
     expect(text.endsWith('…')).toBe(true);
   });
 });
+
+describe('ruleSchema: text PostgreSQL can store (rules are jsonb)', () => {
+  it.each([
+    ['NUL in equals', { path: 'type', equals: 'a\u0000b' }, ['equals']],
+    ['NUL in path', { path: 'a\u0000b', exists: true }, ['path']],
+    ['a lone surrogate in equals', { path: 'type', equals: '\ud800' }, ['equals']],
+    ['a lone surrogate in in', { path: 'type', in: ['ok', '\udc00'] }, ['in', 1]],
+    ['NUL deep in a group', { any: [{ path: 'a', exists: true }, { all: [{ path: 'b', equals: 'x\u0000' }] }] }, ['any', 1, 'all', 0, 'equals']],
+  ])('refuses %s, naming the field', (_what, rule, path) => {
+    const result = ruleSchema.safeParse(rule);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues).toEqual([expect.objectContaining({ path, message: expect.stringMatching(/NUL .* surrogates/) })]);
+  });
+
+  it('accepts other text, surrogate pairs included', () => {
+    expect(ruleSchema.safeParse({ path: 'emoji', in: ['😀', 'ça', '\t'] }).success).toBe(true);
+  });
+});

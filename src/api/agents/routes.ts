@@ -6,6 +6,7 @@ import { notFound } from '../../errors.js';
 import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
+import { storableString } from '../../domain/storable-text.js';
 
 // A role names the events an agent answers: `webhook.<source>.<event_type_slug>`.
 const role = z
@@ -13,8 +14,8 @@ const role = z
   .regex(/^webhook\.[a-z0-9_-]+\.[a-z0-9_]+$/, 'roles look like webhook.<source>.<event_type_slug>, e.g. webhook.stripe.payment_succeeded');
 
 const fields = {
-  name: z.string().trim().min(1).max(200),
-  instructions: z.string().min(1).max(20_000),
+  name: storableString().trim().min(1).max(200),
+  instructions: storableString().min(1).max(20_000),
   roles: z.array(role).max(100),
   modelTier: z.enum(['fast', 'smart']).optional(),
 };

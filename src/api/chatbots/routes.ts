@@ -5,15 +5,16 @@ import { notFound } from '../../errors.js';
 import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
+import { storableString } from '../../domain/storable-text.js';
 
 // The signed-lead seed's surface, `/chatbots/:chatbotId/webhooks`, mapped onto the same webhooks:
 // the chatbot id is the session scope, `maxRetries` counts retries after the first attempt, and
 // `retryDelay` (ms) is the first delay of the exponential schedule.
 
 const fields = {
-  name: z.string().max(200).optional(),
-  url: z.string().url('must be an absolute URL'),
-  eventTypes: z.array(z.string().min(1).max(200)).min(1).max(200),
+  name: storableString().max(200).optional(),
+  url: storableString().max(2048).url('must be an absolute URL'),
+  eventTypes: z.array(storableString().min(1).max(200)).min(1).max(200),
   maxRetries: z.number().int().min(0).max(99).optional(),
   retryDelay: z.number().int().min(0).max(86_400_000).optional(),
   isActive: z.boolean().optional(),

@@ -26,6 +26,8 @@ export function deliveryRoutes(router: ApiRouter, { db, dispatcher }: ApiDeps): 
     const result = await dispatcher.replay(ctx.state.principal.organizationId, ctx.params.id);
     if (result.kind === 'not_found') throw notFound('delivery');
     if (result.kind === 'webhook_disabled') throw webhookDisabled(result.reason);
+    // Gone already: its webhook was deleted while the replay was being recorded (the rows cascade).
+    if (!result.delivery) throw notFound('delivery');
     ctx.status = 202;
     ctx.body = presentDelivery(result.delivery);
   });

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
+import { storableString } from '../../domain/storable-text.js';
 
 const publishSchema = z
   .object({
-    type: z.string().min(1).max(200),
-    sessionId: z.string().min(1).max(200).nullable().optional(),
+    type: storableString().min(1).max(200),
+    sessionId: storableString().min(1).max(200).nullable().optional(),
     data: z.unknown().refine((d) => d !== undefined, 'is required'),
   })
   .strict();

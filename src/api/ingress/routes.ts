@@ -8,6 +8,8 @@ import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
 import { wakeRoomScheduler } from '../../flows/room-scheduler.js';
 import type { ApiDeps } from '../context.js';
 import { readRawBody } from './raw-body.js';
+import { publicBaseUrlOf } from '../public-url.js';
+import { storableParam } from '../path-params.js';
 import { AppError, notFound } from '../../errors.js';
 import { acceptGenericEvent, MAX_GENERIC_EVENT_BYTES } from '../../generic/ingest.js';
 
@@ -16,6 +18,8 @@ const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>
 /** Routes that senders call: no API key, their own rules for answers. */
 export function ingressRouter(deps: ApiDeps): Router {
   const router = new Router();
+  router.param('workspaceId', storableParam('workspaceId', { max: 200, notFound: 'workspace' }));
+  router.param('roomId', storableParam('roomId', { max: 200, notFound: 'room' }));
 
   /** Counts every answer to a sender by route and outcome (hookwise_inbound_acks_total). */
   const counted =
@@ -53,7 +57,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     const room = await findRoom(deps.db, null, ctx.params.roomId);
     if (!room) throw notFound('room');
     const params = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')));
-    const url = `${deps.publicUrl ?? ctx.origin}${ctx.originalUrl}`;
+    const url = `${publicBaseUrlOf(ctx, deps)}${ctx.originalUrl}`;
     const token = room.twilioAuthTokenSealed ? deps.secretBox.open(room.twilioAuthTokenSealed) : null;
     if (!token) throw new AppError('forbidden', 'Twilio is not configured for this room');
     if (!verifyTwilioSignature(token, url, params, ctx.get('x-twilio-signature') || undefined)) {

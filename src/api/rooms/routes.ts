@@ -30,6 +30,7 @@ import { withTransaction } from '../../db/pool.js';
 import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
+import { publicBaseUrlOf } from '../public-url.js';
 import { presentDefinition, presentItem, presentRoom, presentSource, presentWorkspace } from './presenter.js';
 import {
   backlogQuery,
@@ -56,7 +57,8 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     if (!found) throw notFound('event source');
     return found;
   }
-  const sourceUrl = (ctx: Context, token: string) => `${deps.publicUrl ?? ctx.origin}/webhooks/${token}`;
+  // Derived before anything is written: a request whose Host can't give a URL changes nothing.
+  const sourceUrl = (base: string, token: string) => `${base}/webhooks/${token}`;
 
   router.post('/workspaces', manage, async (ctx) => {
     const input = parse(workspaceSchema, ctx.request.body);
@@ -120,6 +122,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
 
   router.post('/rooms/:id/event-sources', manage, async (ctx) => {
     const input = parse(eventSourceSchema, ctx.request.body);
+    const base = publicBaseUrlOf(ctx, deps);
     const { id: roomId } = await room(ctx);
     const token = generateSourceToken();
     const created = await insertEventSource(db, {
@@ -133,7 +136,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
       verificationHeader: input.verification?.header ?? null,
     });
     ctx.status = 201;
-    ctx.body = { ...presentSource(created), token, url: sourceUrl(ctx, token) };
+    ctx.body = { ...presentSource(created), token, url: sourceUrl(base, token) };
   });
 
   router.get('/rooms/:id/event-sources', read, async (ctx) => {
@@ -142,11 +145,12 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   });
 
   router.post('/event-sources/:id/regenerate-token', manage, async (ctx) => {
+    const base = publicBaseUrlOf(ctx, deps);
     const found = await source(ctx);
     const token = generateSourceToken();
     // The old hash is overwritten: the old URL stops working with this statement.
     await replaceToken(db, orgOf(ctx), found.id, hashToken(token));
-    ctx.body = { id: found.id, token, url: sourceUrl(ctx, token) };
+    ctx.body = { id: found.id, token, url: sourceUrl(base, token) };
   });
 
   router.post('/event-sources/:id/definitions', manage, async (ctx) => {

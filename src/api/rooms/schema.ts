@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { ruleSchema } from '../../domain/rules.js';
 import { VERIFICATION_SCHEMES } from '../../domain/inbound-signatures.js';
+import { storableString } from '../../domain/storable-text.js';
 
-const name = z.string().trim().min(1).max(200);
+const name = storableString().trim().min(1).max(200);
 
 export const workspaceSchema = z.object({ name }).strict();
 
 export const roomSchema = z
   .object({
     name,
-    instructions: z.string().min(1).max(20_000),
+    instructions: storableString().min(1).max(20_000),
     modelTier: z.enum(['fast', 'smart']).optional(),
     // Twilio's auth token, to verify X-Twilio-Signature on the room's channel route; never returned.
-    twilioAuthToken: z.string().min(1).max(200).optional(),
+    twilioAuthToken: storableString().min(1).max(200).optional(),
   })
   .strict();
 
@@ -22,7 +23,7 @@ export const eventSourceSchema = z
     verification: z
       .object({
         scheme: z.enum(VERIFICATION_SCHEMES),
-        secret: z.string().min(1).max(512),
+        secret: storableString().min(1).max(512),
         header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name').optional(),
       })
       .strict()
@@ -37,10 +38,10 @@ export const eventSourceSchema = z
 export const definitionSchema = z
   .object({
     name,
-    description: z.string().min(1).max(4_000),
+    description: storableString().min(1).max(4_000),
     priority: z.number().int().min(-1_000_000).max(1_000_000),
     rule: ruleSchema.optional(),
-    instructions: z.string().max(20_000).optional(),
+    instructions: storableString().max(20_000).optional(),
   })
   .strict();
 
@@ -52,5 +53,5 @@ export const backlogQuery = z.object({
 export const matchLogQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) });
 
 export const replySchema = z
-  .object({ text: z.string().min(1).max(20_000), author: z.string().max(200).optional() })
+  .object({ text: storableString().min(1).max(20_000), author: storableString().max(200).optional() })
   .strict();

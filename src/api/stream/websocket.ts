@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws';
 import { AppError } from '../../errors.js';
 import { bearerToken, hasCapability, type Authenticator } from '../auth.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
+import { requestUrl } from '../request-url.js';
 
 export const WEBSOCKET_PATH = '/api/v1/events/ws';
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -19,8 +20,8 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
   const wss = new WebSocketServer({ noServer: true });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WEBSOCKET_PATH) {
+    const url = requestUrl(req.url);
+    if (url?.pathname !== WEBSOCKET_PATH) {
       socket.destroy();
       return;
     }

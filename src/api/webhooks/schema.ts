@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { ruleSchema } from '../../domain/rules.js';
+import { storableString } from '../../domain/storable-text.js';
 
-// Header names are RFC 9110 tokens; values may not carry CR/LF (header injection).
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name');
-const headerValue = z.string().max(4096).regex(/^[^\r\n\0]*$/, 'header values cannot contain line breaks');
+// Header names are RFC 9110 tokens. Values are what Node will send: tab, visible ASCII and Latin-1
+// (no CR/LF, so no header injection; no NUL; nothing Node would refuse at delivery time, every time).
+const headerName = z.string().max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name');
+const headerValue = z
+  .string()
+  .max(4096)
+  .regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'header values may hold tab, visible ASCII and Latin-1 characters only (no line breaks, no NUL)');
 const seconds = z.number().min(0).max(7 * 86_400);
 
 export const retryPolicySchema = z
@@ -25,20 +30,23 @@ const rateLimitSchema = z
   .strict();
 
 const fields = {
-  url: z.string().url('must be an absolute URL'),
-  events: z.array(z.string().min(1).max(200)).min(1, 'list at least one event type, or "*"').max(200),
-  sessionId: z.string().min(1).max(200).nullable().optional(),
+  url: storableString().max(2048).url('must be an absolute URL'),
+  events: z.array(storableString().min(1).max(200)).min(1, 'list at least one event type, or "*"').max(200),
+  sessionId: storableString().min(1).max(200).nullable().optional(),
   // Checked against the event envelope at fan-out: {"path": "data.amount", …}, {"all": […]}, …
   filter: ruleSchema.nullable().optional(),
-  customHeaders: z.record(headerName, headerValue).optional(),
+  customHeaders: z
+    .record(headerName, headerValue)
+    .refine((h) => Object.keys(h).length <= 50, 'at most 50 custom headers')
+    .optional(),
   retryPolicy: retryPolicySchema.optional(),
-  name: z.string().max(200).nullable().optional(),
+  name: storableString().max(200).nullable().optional(),
   active: z.boolean().optional(),
   rateLimit: rateLimitSchema.optional(),
 };
 
 export const createWebhookSchema = z
-  .object({ ...fields, secret: z.string().min(16, 'must be at least 16 characters').max(512).optional() })
+  .object({ ...fields, secret: storableString().min(16, 'must be at least 16 characters').max(512).optional() })
   .strict();
 
 export const updateWebhookSchema = z
@@ -46,7 +54,7 @@ export const updateWebhookSchema = z
   .strict();
 
 export const rotateSecretSchema = z
-  .object({ secret: z.string().min(16, 'must be at least 16 characters').max(512).optional() })
+  .object({ secret: storableString().min(16, 'must be at least 16 characters').max(512).optional() })
   .strict();
 
 /** Epoch milliseconds or an ISO 8601 date-time, in a query string. */

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../console/browser.js';
+import { buildConsole, isStale } from '../../console/build.js';
+import { CONSOLE_CSP } from '../../src/api/console.js';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startReceiver } from '../support/receiver.js';
+import { waitFor } from '../support/wait.js';
+
+// The console in a real browser (Debian's Chromium through playwright-core) against the real API and
+// worker. Every wait is on page state (a row, a badge, a status), never a fixed sleep.
+
+let h: Hookwise;
+let browser: Browser;
+let admin: { orgId: string; key: string };
+let page: Page;
+const receivers: Array<{ close(): Promise<void> }> = [];
+
+/** A fresh browser context (its own sessionStorage) signed in with `key`. */
+async function signIn(key: string, at = '/console'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(15_000);
+  const p = await context.newPage();
+  await p.goto(h.baseUrl + at);
+  await p.getByLabel('API key or login token').fill(key);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('navigation', { name: 'Console' }).waitFor();
+  return p;
+}
+
+async function webhook(url: string, events: string[], retryPolicy: Record<string, unknown>): Promise<string> {
+  const res = await h.request('POST', '/api/v1/webhooks', { key: admin.key, body: { url, events, retryPolicy, name: `hook for ${events.join(', ')}` } });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+async function publish(type: string, data: Record<string, unknown> = {}): Promise<{ id: string; deliveries: string[] }> {
+  const res = await h.request('POST', '/api/v1/events', { key: admin.key, body: { type, data } });
+  expect(res.status).toBe(202);
+  return res.body;
+}
+
+beforeAll(async () => {
+  // Chromium first: without it, say how to install it before anything slower starts.
+  browser = await launchChromium();
+  const built = (await isStale()) ? buildConsole() : Promise.resolve([]);
+  [h] = await Promise.all([startHookwise(), built]);
+  admin = await h.newOrg();
+  page = await signIn(admin.key);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(receivers.map((r) => r.close()));
+  await h?.stop();
+});
+
+describe('the console', () => {
+  it('is served by the API with a strict Content-Security-Policy', async () => {
+    const res = await fetch(`${h.baseUrl}/console/deliveries`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    const html = await res.text();
+    const script = /<script type="module" src="(\/console\/assets\/main-[A-Z0-9]+\.js)"><\/script>/.exec(html);
+    expect(script).not.toBeNull();
+    const asset = await fetch(h.baseUrl + script![1]);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+  });
+
+  it('signs in with an API key kept in sessionStorage, signs out, and sends a refused key back to sign-in', async () => {
+    const context = await browser.newContext();
+    const fresh = await context.newPage();
+    await fresh.goto(`${h.baseUrl}/console`);
+    await fresh.getByLabel('API key or login token').fill('hw_not_a_real_key');
+    await fresh.getByRole('button', { name: 'Sign in' }).click();
+    await fresh.getByRole('alert').filter({ hasText: 'That key was not accepted' }).waitFor();
+
+    await fresh.getByLabel('API key or login token').fill(admin.key);
+    await fresh.getByRole('button', { name: 'Sign in' }).click();
+    await fresh.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await fresh.locator('[data-window="1h"] .figures').waitFor();
+    expect(await fresh.evaluate(() => Object.values(sessionStorage))).toEqual([admin.key]);
+    expect(await fresh.evaluate(() => localStorage.length + document.cookie.length)).toBe(0);
+
+    await fresh.getByRole('button', { name: 'Sign out' }).click();
+    await fresh.getByLabel('API key or login token').waitFor();
+    expect(await fresh.evaluate(() => sessionStorage.length)).toBe(0);
+
+    // A key that stops working mid-session (a 401) lands back on sign-in, saying why.
+    await fresh.evaluate(() => sessionStorage.setItem('hookwise.console.token', 'hw_revoked_key'));
+    await fresh.goto(`${h.baseUrl}/console/webhooks`);
+    await fresh.getByRole('alert').filter({ hasText: 'You were signed out: invalid API key' }).waitFor();
+    await context.close();
+  });
+
+  it("shows a failing delivery's attempts as they happen: a 500, then a 200", async () => {
+    const receiver = await startReceiver({ replies: [{ status: 500, body: 'boom: not ready yet' }], fallback: { status: 200, body: 'ok, thanks' } });
+    receivers.push(receiver);
+    const webhookId = await webhook(receiver.url, ['order.created'], { policy: 'fixed', delaySeconds: 1, attempts: 3 });
+    const { deliveries } = await publish('order.created', { order: 17 });
+
+    await page.getByRole('link', { name: 'Deliveries', exact: true }).click();
+    await page.getByLabel('Webhook').selectOption(webhookId);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator(`[data-delivery-id="${deliveries[0]}"]`).getByRole('link', { name: deliveries[0] }).click();
+
+    await page.locator('.page-head [data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    const first = page.locator('[data-attempt="1"]');
+    const second = page.locator('[data-attempt="2"]');
+    await second.waitFor();
+    expect(await first.locator('[data-status-code]').textContent()).toBe('500');
+    expect(await first.locator('[data-status="failed"]').count()).toBe(1);
+    expect(await first.getByLabel('Response of attempt 1').textContent()).toBe('boom: not ready yet');
+    expect(await second.locator('[data-status-code]').textContent()).toBe('200');
+    expect(await second.getByLabel('Response of attempt 2').textContent()).toBe('ok, thanks');
+    expect(await second.locator('td').nth(4).textContent()).toMatch(/\d+ ms|\d\.\d+ s/);
+  });
+
+  it('replays a dead letter and follows the replay until it succeeds', async () => {
+    const receiver = await startReceiver({ fallback: { status: 503, body: 'down for maintenance' } });
+    receivers.push(receiver);
+    await webhook(receiver.url, ['invoice.paid'], { attempts: 1 });
+    const { deliveries } = await publish('invoice.paid', { amount: 100 });
+    const dead = deliveries[0];
+    await waitFor(async () => (await h.request('GET', `/api/v1/deliveries/${dead}`, { key: admin.key })).body.status === 'dead', { what: 'the dead letter' });
+    receiver.setScript({ fallback: { status: 200 } });
+
+    await page.getByRole('link', { name: 'Dead letters' }).click();
+    const row = page.locator(`tr[data-delivery-id="${dead}"]`);
+    await row.getByRole('button', { name: `Replay ${dead}` }).click();
+    const replay = row.locator('.replay-cell a');
+    await replay.waitFor();
+    const replayId = (await replay.textContent())!;
+    expect(replayId).not.toBe(dead);
+    await replay.click();
+
+    await page.getByRole('heading', { name: `Delivery ${replayId}` }).waitFor();
+    await page.locator('.page-head [data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('link', { name: dead }).count()).toBe(1); // "Replay of"
+    expect(receiver.requests).toHaveLength(2);
+  });
+
+  it('tails the live stream: events arrive newest first, filter by type, pause and clear', async () => {
+    await page.getByRole('link', { name: 'Live tail' }).click();
+    await page.locator('[data-connection="live"]').waitFor();
+    const event = await publish('console.tail.check', { hello: 'tail' });
+    const row = page.locator('.tail li[data-event-type="console.tail.check"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain(event.id);
+    await row.locator('summary').click();
+    expect(JSON.parse((await row.locator('pre').textContent())!)).toMatchObject({ id: event.id, type: 'console.tail.check', data: { hello: 'tail' } });
+
+    await page.getByLabel('Event types').fill('console.other.*');
+    await page.getByRole('button', { name: 'Apply filter' }).click();
+    await page.locator('[data-connection="live"]').waitFor();
+    await page.locator('.tail li[data-event-type]').first().waitFor({ state: 'detached' });
+    await publish('console.tail.check');
+    await publish('console.other.one');
+    await page.locator('.tail li[data-event-type="console.other.one"]').waitFor();
+    expect(await page.locator('.tail li[data-event-type="console.tail.check"]').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await publish('console.other.two');
+    await page.getByText('Paused: 1 new event held.').waitFor();
+    expect(await page.locator('.tail li[data-event-type="console.other.two"]').count()).toBe(0);
+    await page.getByRole('button', { name: 'Resume (1 new)' }).click();
+    await page.locator('.tail li[data-event-type]').first().and(page.locator('[data-event-type="console.other.two"]')).waitFor();
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    expect(await page.locator('.tail li[data-event-type]').count()).toBe(0);
+  });
+
+  it('lets a read-only key see the rooms, and says which capability the webhook pages need', async () => {
+    const ws = await h.request('POST', '/api/v1/workspaces', { key: admin.key, body: { name: 'Console workspace' } });
+    const room = await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, { key: admin.key, body: { name: 'Console room', instructions: 'Look after the console.' } });
+    await h.request('POST', `/api/v1/rooms/${room.body.id}/event-sources`, { key: admin.key, body: { name: 'Console source' } });
+    const readKey = await h.newKey(admin.orgId, ['read']);
+
+    const viewer = await signIn(readKey, '/console/rooms');
+    await viewer.getByRole('link', { name: 'Console workspace' }).waitFor();
+    await viewer.getByRole('heading', { name: 'Console room' }).waitFor();
+    await viewer.getByRole('cell', { name: /Console source/ }).waitFor();
+    await viewer.getByRole('heading', { name: 'Match log' }).waitFor();
+    expect(await viewer.locator('[data-problem]').count()).toBe(0);
+
+    await viewer.getByRole('link', { name: 'Webhooks' }).click();
+    const problem = viewer.locator('[data-problem="forbidden"]');
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('Your key lacks the manage capability');
+
+    // The overview keeps what the key may read: inbound counts, not delivery statistics.
+    await viewer.getByRole('link', { name: 'Overview' }).click();
+    await viewer.locator('[data-window="1h"] [data-problem="forbidden"]').waitFor();
+    await viewer.getByRole('cell', { name: 'Console source' }).waitFor();
+    await viewer.context().close();
+  });
+});
