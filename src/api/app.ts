@@ -20,6 +20,7 @@ import { consoleAssets } from './console.js';
 import { rejectDeepJson } from './json-depth-guard.js';
 import { jsonBody } from './json-body.js';
 import { storableParam } from './path-params.js';
+import { doc, openApiDocument } from './openapi.js';
 
 /**
  * Builds the Koa app from its dependencies without listening, so the process entry point and the
@@ -60,5 +61,12 @@ export function createApp(deps: ApiDeps): Koa {
   streamRoutes(api, deps.feed);
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
+
+  // Built once, on first request, from the routers above: it lists exactly what they serve.
+  let document: Record<string, unknown> | null = null;
+  health.get('/api/v1/openapi.json', doc({ summary: 'This OpenAPI 3.1 document', public: true }), (ctx) => {
+    document ??= openApiDocument([health, ingress, api]);
+    ctx.body = document;
+  });
   return app;
 }

@@ -4,6 +4,7 @@ import type { Db } from '../db/pool.js';
 import { findApiKeyByHash, findOrg } from '../db/orgs.js';
 import { CAPABILITIES, hashApiKey, type Capability } from '../domain/api-keys.js';
 import { AppError } from '../errors.js';
+import { CAPABILITY } from './openapi.js';
 
 export interface Principal {
   organizationId: string;
@@ -99,12 +100,14 @@ export function hasCapability(principal: Principal, capability: Capability): boo
 }
 
 export function requireCapability(capability: Capability): Middleware<AuthState> {
-  return async (ctx, next) => {
+  const middleware: Middleware<AuthState> = async (ctx, next) => {
     if (!hasCapability(ctx.state.principal, capability)) {
       throw new AppError('forbidden', `this route needs the \`${capability}\` capability`, { required: capability });
     }
     await next();
   };
+  // The OpenAPI document reads what each route needs from here.
+  return Object.assign(middleware, { [CAPABILITY]: capability });
 }
 
 /** The caller's org, on routes behind `authenticate`. */

@@ -5,6 +5,7 @@ import { temporalReachable } from '../temporal/client.js';
 import type { Registry } from 'prom-client';
 import { AppError } from '../errors.js';
 import { bearerToken } from './auth.js';
+import { doc } from './openapi.js';
 
 async function postgresReachable(db: Db): Promise<boolean> {
   try {
@@ -19,17 +20,17 @@ async function postgresReachable(db: Db): Promise<boolean> {
 export function healthRouter(db: Db, temporal: Client, metrics: { registry: Registry; token: string | undefined }): Router {
   const router = new Router();
   // Prometheus text. HOOKWISE_METRICS_TOKEN, when set, must come as a bearer token (scrape config).
-  router.get('/metrics', async (ctx) => {
+  router.get('/metrics', doc({ summary: 'Prometheus metrics (text format)', public: true, response: 'text/plain; version=0.0.4' }), async (ctx) => {
     if (metrics.token && bearerToken(ctx.get('authorization')) !== metrics.token) {
       throw new AppError('unauthorized', 'send Authorization: Bearer <HOOKWISE_METRICS_TOKEN>');
     }
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });
-  router.get('/healthz', (ctx) => {
+  router.get('/healthz', doc({ summary: 'Liveness: the process is up', public: true }), (ctx) => {
     ctx.body = { ok: true };
   });
-  router.get('/readyz', async (ctx) => {
+  router.get('/readyz', doc({ summary: 'Readiness: PostgreSQL and Temporal answer (else 503)', public: true }), async (ctx) => {
     const [postgres, temporalOk] = await Promise.all([postgresReachable(db), temporalReachable(temporal)]);
     ctx.status = postgres && temporalOk ? 200 : 503;
     ctx.body = { ok: postgres && temporalOk, postgres, temporal: temporalOk };

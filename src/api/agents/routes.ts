@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { doc } from '../openapi.js';
 import { deleteAgent, findAgent, insertAgent, listAgents, updateAgent, type Agent } from '../../db/agents.js';
 import { findWorkspace } from '../../db/workspaces.js';
 import { newId } from '../../domain/ids.js';
@@ -37,7 +38,7 @@ export function agentRoutes(router: ApiRouter, { db }: ApiDeps): void {
   const manage = requireCapability('manage');
   const read = requireCapability('read');
 
-  router.post('/workspaces/:id/agents', manage, async (ctx) => {
+  router.post('/workspaces/:id/agents', doc({ summary: 'Create an agent in a workspace, with the roles it answers', body: createAgentSchema, status: 201, response: 'The agent' }), manage, async (ctx) => {
     const input = parse(createAgentSchema, ctx.request.body);
     const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
@@ -54,19 +55,19 @@ export function agentRoutes(router: ApiRouter, { db }: ApiDeps): void {
     ctx.body = presentAgent(agent);
   });
 
-  router.get('/workspaces/:id/agents', read, async (ctx) => {
+  router.get('/workspaces/:id/agents', doc({ summary: 'List a workspace’s agents', response: '`{data: [agents]}`' }), read, async (ctx) => {
     const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
     ctx.body = { data: (await listAgents(db, orgOf(ctx), workspace.id)).map(presentAgent) };
   });
 
-  router.get('/agents/:id', read, async (ctx) => {
+  router.get('/agents/:id', doc({ summary: 'Get an agent', response: 'The agent' }), read, async (ctx) => {
     const agent = await findAgent(db, orgOf(ctx), ctx.params.id);
     if (!agent) throw notFound('agent');
     ctx.body = presentAgent(agent);
   });
 
-  router.patch('/agents/:id', manage, async (ctx) => {
+  router.patch('/agents/:id', doc({ summary: 'Change an agent', body: updateAgentSchema, response: 'The agent' }), manage, async (ctx) => {
     const input = parse(updateAgentSchema, ctx.request.body);
     const agent = await updateAgent(db, orgOf(ctx), ctx.params.id, {
       ...input,
@@ -76,7 +77,7 @@ export function agentRoutes(router: ApiRouter, { db }: ApiDeps): void {
     ctx.body = presentAgent(agent);
   });
 
-  router.delete('/agents/:id', manage, async (ctx) => {
+  router.delete('/agents/:id', doc({ summary: 'Delete an agent', status: 204 }), manage, async (ctx) => {
     if (!(await deleteAgent(db, orgOf(ctx), ctx.params.id))) throw notFound('agent');
     ctx.status = 204;
   });

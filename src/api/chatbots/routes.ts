@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { doc } from '../openapi.js';
 import { deleteWebhook, findWebhook, listWebhooks, type WebhookWithStats } from '../../db/webhooks.js';
 import { maxAttempts, type RetryPolicy } from '../../domain/retry-policy.js';
 import { notFound } from '../../errors.js';
@@ -60,12 +61,12 @@ export function chatbotWebhookRoutes(router: ApiRouter, { db, webhookSettings }:
     return webhook;
   }
 
-  router.get(base, manage, async (ctx) => {
+  router.get(base, doc({ summary: 'List a chatbot’s webhooks (signed-lead seed surface)', response: '`{webhooks, total}`' }), manage, async (ctx) => {
     const webhooks = await listWebhooks(db, ctx.state.principal.organizationId, { sessionId: ctx.params.chatbotId });
     ctx.body = { webhooks: webhooks.map(present), total: webhooks.length };
   });
 
-  router.post(base, manage, async (ctx) => {
+  router.post(base, doc({ summary: 'Create a chatbot webhook (signed-lead seed surface)', body: createSchema, status: 201, response: '`{message, webhook, security}`; `webhook.secret` is shown only here' }), manage, async (ctx) => {
     const input = parse(createSchema, ctx.request.body);
     const { webhook, generatedSecret } = await webhookSettings.create(ctx.state.principal.organizationId, {
       name: input.name,
@@ -87,7 +88,7 @@ export function chatbotWebhookRoutes(router: ApiRouter, { db, webhookSettings }:
     };
   });
 
-  router.get(`${base}/:id`, manage, async (ctx) => {
+  router.get(`${base}/:id`, doc({ summary: 'Get a chatbot webhook', response: '`{webhook}`' }), manage, async (ctx) => {
     const { organizationId } = ctx.state.principal;
     ctx.body = { webhook: present(await findForChatbot(organizationId, ctx.params.chatbotId, ctx.params.id)) };
   });
@@ -109,10 +110,10 @@ export function chatbotWebhookRoutes(router: ApiRouter, { db, webhookSettings }:
     });
     ctx.body = { message: 'Webhook updated successfully', webhook: present(webhook) };
   };
-  router.put(`${base}/:id`, manage, update);
-  router.patch(`${base}/:id`, manage, update);
+  router.put(`${base}/:id`, doc({ summary: 'Change a chatbot webhook', body: updateSchema, response: '`{message, webhook}`' }), manage, update);
+  router.patch(`${base}/:id`, doc({ summary: 'Change a chatbot webhook', body: updateSchema, response: '`{message, webhook}`' }), manage, update);
 
-  router.delete(`${base}/:id`, manage, async (ctx) => {
+  router.delete(`${base}/:id`, doc({ summary: 'Delete a chatbot webhook', response: '`{message}`' }), manage, async (ctx) => {
     const { organizationId } = ctx.state.principal;
     const webhook = await findForChatbot(organizationId, ctx.params.chatbotId, ctx.params.id);
     await deleteWebhook(db, organizationId, webhook.id);

@@ -1,4 +1,5 @@
 import { findDelivery, listAttempts } from '../../db/deliveries.js';
+import { doc } from '../openapi.js';
 import { notFound } from '../../errors.js';
 import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
@@ -12,17 +13,17 @@ export function deliveryRoutes(router: ApiRouter, { db, dispatcher }: ApiDeps): 
   const manage = requireCapability('manage');
 
   // Filter by status, webhook, event type and time; page with `cursor`.
-  router.get('/deliveries', manage, async (ctx) => {
+  router.get('/deliveries', doc({ summary: 'List deliveries, filtered by status, webhook, event type and time, newest first', query: listDeliveriesQuery, response: '`{data: [deliveries], nextCursor}`' }), manage, async (ctx) => {
     ctx.body = await deliveryPage(db, ctx.state.principal.organizationId, parse(listDeliveriesQuery, ctx.query));
   });
 
-  router.get('/deliveries/:id', manage, async (ctx) => {
+  router.get('/deliveries/:id', doc({ summary: 'Get a delivery with every attempt', response: 'The delivery with `attempts`' }), manage, async (ctx) => {
     const delivery = await findDelivery(db, ctx.state.principal.organizationId, ctx.params.id);
     if (!delivery) throw notFound('delivery');
     ctx.body = presentDelivery(delivery, await listAttempts(db, delivery.id));
   });
 
-  router.post('/deliveries/:id/replay', manage, async (ctx) => {
+  router.post('/deliveries/:id/replay', doc({ summary: 'Replay a delivery: a new delivery of the same event', status: 202, response: 'The new delivery' }), manage, async (ctx) => {
     const result = await dispatcher.replay(ctx.state.principal.organizationId, ctx.params.id);
     if (result.kind === 'not_found') throw notFound('delivery');
     if (result.kind === 'webhook_disabled') throw webhookDisabled(result.reason);
@@ -32,7 +33,7 @@ export function deliveryRoutes(router: ApiRouter, { db, dispatcher }: ApiDeps): 
     ctx.body = presentDelivery(result.delivery);
   });
 
-  router.get('/dead-letters', manage, async (ctx) => {
+  router.get('/dead-letters', doc({ summary: 'List dead letters (deliveries that gave up), newest first', query: listDeliveriesQuery, response: '`{data: [deliveries], nextCursor}`' }), manage, async (ctx) => {
     ctx.body = await deliveryPage(db, ctx.state.principal.organizationId, parse(listDeliveriesQuery, ctx.query), { status: 'dead' });
   });
 }

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { doc } from '../openapi.js';
 import { isDatabaseUnavailable } from '../../db/pool.js';
 import { findRoom } from '../../db/workspaces.js';
 import { appendMessage, roomChat } from '../../db/chats.js';
@@ -37,7 +38,15 @@ export function ingressRouter(deps: ApiDeps): Router {
       }
     };
 
-  router.post('/webhooks/:token', counted('room', async (ctx) => {
+  router.post(
+    '/webhooks/:token',
+    doc({
+      summary: 'Room event webhook: a sender posts an event to a room’s event source',
+      description: 'Always 200 `{ok: true, eventId}` or `{ok: false, error}`; 503 only when the event could not be recorded at all. Body up to 64 KB.',
+      public: true,
+      bodyContentTypes: ['application/json', 'application/x-www-form-urlencoded'],
+    }),
+    counted('room', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
     // The rest of an oversized body is not read: close the connection instead of draining it.
     if (rawBody === null) ctx.set('Connection', 'close');
@@ -51,7 +60,15 @@ export function ingressRouter(deps: ApiDeps): Router {
 
   // Twilio's messaging webhook: verify X-Twilio-Signature against the URL Twilio called (the public
   // one: proxies change what this server sees), keep the message in the room's chat, and wake the room.
-  router.post('/webhooks/channel/twilio/:roomId', counted('twilio', async (ctx) => {
+  router.post(
+    '/webhooks/channel/twilio/:roomId',
+    doc({
+      summary: 'Twilio messaging webhook for a room (X-Twilio-Signature verified)',
+      public: true,
+      bodyContentTypes: ['application/x-www-form-urlencoded'],
+      response: 'Empty TwiML',
+    }),
+    counted('twilio', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
     if (rawBody === null) throw new AppError('payload_too_large', `the body is larger than ${MAX_ROOM_EVENT_BYTES} bytes`);
     const room = await findRoom(deps.db, null, ctx.params.roomId);
@@ -73,7 +90,16 @@ export function ingressRouter(deps: ApiDeps): Router {
   }));
 
   // The generic ingress: the workspace id is the address (optionally with Standard Webhooks signing).
-  router.post('/api/v1/webhooks/generic/:workspaceId', counted('generic', async (ctx) => {
+  router.post(
+    '/api/v1/webhooks/generic/:workspaceId',
+    doc({
+      summary: 'Generic ingress: any JSON object, normalized, deduplicated and routed to agents',
+      description: 'Query: `source`, `event_type`, `source_identifier`, `dedupe_key`. 202 `{accepted: true}`, or `{accepted: false}` for a dedupe key already seen.',
+      public: true,
+      status: 202,
+      bodyContentTypes: ['application/json'],
+    }),
+    counted('generic', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_GENERIC_EVENT_BYTES);
     if (rawBody === null) ctx.set('Connection', 'close');
     const result = await acceptGenericEvent(

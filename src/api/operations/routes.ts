@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { doc } from '../openapi.js';
 import { countCandidates, findOperation, insertOperation, listOperations, type OperationKind, type OperationProgress, type Selection } from '../../db/operations.js';
 import { findWebhook } from '../../db/webhooks.js';
 import { newId } from '../../domain/ids.js';
@@ -55,7 +56,7 @@ export function operationRoutes(router: ApiRouter, deps: ApiDeps): void {
     return { operationId: id, total };
   }
 
-  router.post('/webhooks/:id/recover', manage, async (ctx) => {
+  router.post('/webhooks/:id/recover', doc({ summary: 'Replay a webhook’s failed and dead deliveries since a time (bulk, rate-limited by the endpoint)', body: recoverSchema, status: 202, response: '`{operationId, total}`' }), manage, async (ctx) => {
     const input = parse(recoverSchema, ctx.request.body);
     const webhook = await findWebhook(db, orgOf(ctx), ctx.params.id);
     if (!webhook) throw notFound('webhook');
@@ -63,19 +64,19 @@ export function operationRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = await begin(orgOf(ctx), 'webhook.recover', { webhookId: webhook.id, since: input.since, until: input.until, statuses: ['dead', 'cancelled'] });
   });
 
-  router.post('/dead-letters/replay', manage, async (ctx) => {
+  router.post('/dead-letters/replay', doc({ summary: 'Replay dead letters by webhook, event type and time (bulk)', body: replayDeadLettersSchema, status: 202, response: '`{operationId, total}`' }), manage, async (ctx) => {
     const input = parse(replayDeadLettersSchema, ctx.request.body);
     if (input.webhookId && !(await findWebhook(db, orgOf(ctx), input.webhookId))) throw notFound('webhook');
     ctx.status = 202;
     ctx.body = await begin(orgOf(ctx), 'dead_letters.replay', { ...input, statuses: ['dead'] });
   });
 
-  router.get('/operations', manage, async (ctx) => {
+  router.get('/operations', doc({ summary: 'List bulk operations, newest first', query: listOperationsQuery, response: '`{data: [operations], nextCursor}`' }), manage, async (ctx) => {
     const { limit } = parse(listOperationsQuery, ctx.query);
     ctx.body = { data: (await listOperations(db, orgOf(ctx), limit)).map(presentOperation), nextCursor: '' };
   });
 
-  router.get('/operations/:id', manage, async (ctx) => {
+  router.get('/operations/:id', doc({ summary: 'A bulk operation’s progress', response: '`{id, kind, status, total, started, succeeded, failed, inFlight, …}`' }), manage, async (ctx) => {
     const op = await findOperation(db, orgOf(ctx), ctx.params.id);
     if (!op) throw notFound('operation');
     ctx.body = presentOperation(op);

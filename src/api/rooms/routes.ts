@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { doc } from '../openapi.js';
 import {
   findRoom,
   findWorkspace,
@@ -60,17 +61,17 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   // Derived before anything is written: a request whose Host can't give a URL changes nothing.
   const sourceUrl = (base: string, token: string) => `${base}/webhooks/${token}`;
 
-  router.post('/workspaces', manage, async (ctx) => {
+  router.post('/workspaces', doc({ summary: 'Create a workspace', body: workspaceSchema, status: 201, response: 'The workspace' }), manage, async (ctx) => {
     const input = parse(workspaceSchema, ctx.request.body);
     ctx.status = 201;
     ctx.body = presentWorkspace(await insertWorkspace(db, { id: newId('ws'), organizationId: orgOf(ctx), name: input.name }));
   });
 
-  router.get('/workspaces', read, async (ctx) => {
+  router.get('/workspaces', doc({ summary: 'List workspaces', response: '`{data: [workspaces]}`' }), read, async (ctx) => {
     ctx.body = { data: (await listWorkspaces(db, orgOf(ctx))).map(presentWorkspace) };
   });
 
-  router.get('/workspaces/:id', read, async (ctx) => {
+  router.get('/workspaces/:id', doc({ summary: 'Get a workspace', response: 'The workspace' }), read, async (ctx) => {
     const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
     ctx.body = presentWorkspace(workspace);
@@ -78,7 +79,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
 
   // Signing for the workspace's generic ingress: a new secret is shown once. Calling it again rotates:
   // the previous secret keeps verifying for the overlap window. DELETE turns signing off.
-  router.post('/workspaces/:id/ingress-secret', manage, async (ctx) => {
+  router.post('/workspaces/:id/ingress-secret', doc({ summary: 'Turn on (or rotate) Standard Webhooks signing of the workspace’s generic ingress', response: '`{secret, scheme, headers}`; the secret is shown only here' }), manage, async (ctx) => {
     const secret = generateWebhookSecret();
     const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
     const found = await withTransaction(db, (tx) =>
@@ -88,12 +89,12 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = { secret, scheme: 'standard-webhooks', headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'] };
   });
 
-  router.delete('/workspaces/:id/ingress-secret', manage, async (ctx) => {
+  router.delete('/workspaces/:id/ingress-secret', doc({ summary: 'Turn off signing of the workspace’s generic ingress', status: 204 }), manage, async (ctx) => {
     if (!(await changeIngressKeys(db, orgOf(ctx), ctx.params.id, () => null))) throw notFound('workspace');
     ctx.status = 204;
   });
 
-  router.post('/workspaces/:id/rooms', manage, async (ctx) => {
+  router.post('/workspaces/:id/rooms', doc({ summary: 'Create a room in a workspace', body: roomSchema, status: 201, response: 'The room' }), manage, async (ctx) => {
     const input = parse(roomSchema, ctx.request.body);
     const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
@@ -110,17 +111,17 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = presentRoom(created);
   });
 
-  router.get('/workspaces/:id/rooms', read, async (ctx) => {
+  router.get('/workspaces/:id/rooms', doc({ summary: 'List a workspace’s rooms', response: '`{data: [rooms]}`' }), read, async (ctx) => {
     const workspace = await findWorkspace(db, orgOf(ctx), ctx.params.id);
     if (!workspace) throw notFound('workspace');
     ctx.body = { data: (await listRooms(db, orgOf(ctx), workspace.id)).map(presentRoom) };
   });
 
-  router.get('/rooms/:id', read, async (ctx) => {
+  router.get('/rooms/:id', doc({ summary: 'Get a room', response: 'The room' }), read, async (ctx) => {
     ctx.body = presentRoom(await room(ctx));
   });
 
-  router.post('/rooms/:id/event-sources', manage, async (ctx) => {
+  router.post('/rooms/:id/event-sources', doc({ summary: 'Create an event source (an inbound URL) for a room', body: eventSourceSchema, status: 201, response: '`{id, token, url, …}`; the token is shown only here and at regeneration' }), manage, async (ctx) => {
     const input = parse(eventSourceSchema, ctx.request.body);
     const base = publicBaseUrlOf(ctx, deps);
     const { id: roomId } = await room(ctx);
@@ -139,12 +140,12 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = { ...presentSource(created), token, url: sourceUrl(base, token) };
   });
 
-  router.get('/rooms/:id/event-sources', read, async (ctx) => {
+  router.get('/rooms/:id/event-sources', doc({ summary: 'List a room’s event sources', response: '`{data: [sources]}`' }), read, async (ctx) => {
     const { id: roomId } = await room(ctx);
     ctx.body = { data: (await listEventSources(db, orgOf(ctx), roomId)).map(presentSource) };
   });
 
-  router.post('/event-sources/:id/regenerate-token', manage, async (ctx) => {
+  router.post('/event-sources/:id/regenerate-token', doc({ summary: 'Replace an event source’s token; the old URL stops working at once', response: '`{id, token, url}`' }), manage, async (ctx) => {
     const base = publicBaseUrlOf(ctx, deps);
     const found = await source(ctx);
     const token = generateSourceToken();
@@ -153,7 +154,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = { id: found.id, token, url: sourceUrl(base, token) };
   });
 
-  router.post('/event-sources/:id/definitions', manage, async (ctx) => {
+  router.post('/event-sources/:id/definitions', doc({ summary: 'Add an event definition to a source', body: definitionSchema, status: 201, response: 'The definition' }), manage, async (ctx) => {
     const input = parse(definitionSchema, ctx.request.body);
     const found = await source(ctx);
     const created = await insertDefinition(db, {
@@ -170,17 +171,17 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = presentDefinition(created);
   });
 
-  router.get('/event-sources/:id/definitions', read, async (ctx) => {
+  router.get('/event-sources/:id/definitions', doc({ summary: 'List a source’s definitions in priority order', response: '`{data: [definitions]}`' }), read, async (ctx) => {
     const found = await source(ctx);
     ctx.body = { data: (await listDefinitions(db, found.id)).map(presentDefinition) };
   });
 
-  router.delete('/definitions/:id', manage, async (ctx) => {
+  router.delete('/definitions/:id', doc({ summary: 'Delete an event definition', status: 204 }), manage, async (ctx) => {
     if (!(await deleteDefinition(db, orgOf(ctx), ctx.params.id))) throw notFound('definition');
     ctx.status = 204;
   });
 
-  router.get('/rooms/:id/backlog', read, async (ctx) => {
+  router.get('/rooms/:id/backlog', doc({ summary: 'A room’s backlog, with pending depth and drops per source', query: backlogQuery, response: '`{data: [items], depth: {sourceId: n}, dropped: {sourceId: n}}`' }), read, async (ctx) => {
     const query = parse(backlogQuery, ctx.query);
     const found = await room(ctx);
     const [items, counters] = await Promise.all([
@@ -190,14 +191,14 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = { data: items.map(presentItem), ...counters };
   });
 
-  router.get('/rooms/:id/match-log', read, async (ctx) => {
+  router.get('/rooms/:id/match-log', doc({ summary: 'How matching ended for a room’s recent events, with reasons', query: matchLogQuery, response: '`{data: [{eventId, sourceId, matched, reason, at}]}`' }), read, async (ctx) => {
     const { limit } = parse(matchLogQuery, ctx.query);
     const found = await room(ctx);
     const entries = await matchLog(db, orgOf(ctx), found.id, limit);
     ctx.body = { data: entries.map((e) => ({ ...e, at: e.at.getTime() })) };
   });
 
-  router.post('/rooms/:id/replies', requireCapability('send'), async (ctx) => {
+  router.post('/rooms/:id/replies', doc({ summary: 'Post a human reply to the room chat; runs the room’s backlog now', body: replySchema, status: 202, response: '`{id, chatId, triggered}`' }), requireCapability('send'), async (ctx) => {
     const input = parse(replySchema, ctx.request.body);
     const found = await room(ctx);
     const chatId = await roomChat(db, found);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { doc } from '../openapi.js';
 import { deliveryBuckets, deliveryLatency, inboundCounts } from '../../db/stats.js';
 import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
@@ -13,7 +14,7 @@ export const statsQuery = z.object({ window: z.enum(['1h', '24h']).default('1h')
 const round = (v: number | null) => (v === null ? null : Math.round(v));
 
 export function statsRoutes(router: ApiRouter, { db }: ApiDeps): void {
-  router.get('/stats/deliveries', requireCapability('manage'), async (ctx) => {
+  router.get('/stats/deliveries', doc({ summary: 'Delivery statistics over the last hour or day: totals and a time series', query: statsQuery, response: '`{window, bucketSeconds, totals, series}`' }), requireCapability('manage'), async (ctx) => {
     const { window } = parse(statsQuery, ctx.query);
     const w = WINDOWS[window];
     const [buckets, latency] = await Promise.all([deliveryBuckets(db, orgOf(ctx), w.seconds, w.bucket), deliveryLatency(db, orgOf(ctx), w.seconds)]);
@@ -35,7 +36,7 @@ export function statsRoutes(router: ApiRouter, { db }: ApiDeps): void {
     };
   });
 
-  router.get('/stats/inbound', requireCapability('read'), async (ctx) => {
+  router.get('/stats/inbound', doc({ summary: 'Inbound events acknowledged per source over the last hour or day', query: statsQuery, response: '`{window, data: [{kind, id, name, roomId, workspaceId, sourceKind, accepted}]}`' }), requireCapability('read'), async (ctx) => {
     const { window } = parse(statsQuery, ctx.query);
     ctx.body = { window, data: await inboundCounts(db, orgOf(ctx), WINDOWS[window].seconds) };
   });

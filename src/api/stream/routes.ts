@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { doc } from '../openapi.js';
 import { requireCapability } from '../auth.js';
 import type { ApiRouter } from '../context.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
@@ -11,7 +12,7 @@ const HEARTBEAT_MS = 15_000;
  * missed, in order. `?types=a,b,webhook.*` filters by type.
  */
 export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
-  router.get('/events/stream', requireCapability('read'), async (ctx) => {
+  router.get('/events/stream', doc({ summary: 'The org’s events as Server-Sent Events; Last-Event-ID resumes exactly', description: 'Query: `types` (comma-separated, `prefix*` allowed), `lastEventId`, and `access_token` (for browsers, this route only).', response: 'text/event-stream' }), requireCapability('read'), async (ctx) => {
     const { organizationId } = ctx.state.principal;
     const lastEventId = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : null);
     const from = await feed.startAt(organizationId, lastEventId);

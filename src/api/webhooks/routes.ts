@@ -1,4 +1,5 @@
 import { findWebhook, listWebhooks, deleteWebhook } from '../../db/webhooks.js';
+import { doc } from '../openapi.js';
 import { AppError, notFound } from '../../errors.js';
 import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
@@ -10,7 +11,7 @@ import { createWebhookSchema, listDeliveriesQuery, rotateSecretSchema, updateWeb
 export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettings }: ApiDeps): void {
   const manage = requireCapability('manage');
 
-  router.post('/webhooks', manage, async (ctx) => {
+  router.post('/webhooks', doc({ summary: 'Create a webhook', body: createWebhookSchema, status: 201, response: 'The webhook; a generated `secret` is in this answer only' }), manage, async (ctx) => {
     const input = parse(createWebhookSchema, ctx.request.body);
     const { webhook, generatedSecret } = await webhookSettings.create(ctx.state.principal.organizationId, input);
     ctx.status = 201;
@@ -18,28 +19,28 @@ export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettin
     ctx.body = { ...presentWebhook(webhook), ...(generatedSecret ? { secret: generatedSecret } : {}) };
   });
 
-  router.get('/webhooks', manage, async (ctx) => {
+  router.get('/webhooks', doc({ summary: 'List the org’s webhooks with their statistics', response: '`{data: [webhooks], nextCursor}`' }), manage, async (ctx) => {
     const webhooks = await listWebhooks(db, ctx.state.principal.organizationId);
     ctx.body = { data: webhooks.map(presentWebhook), nextCursor: '' };
   });
 
-  router.get('/webhooks/:id', manage, async (ctx) => {
+  router.get('/webhooks/:id', doc({ summary: 'Get a webhook', response: 'The webhook' }), manage, async (ctx) => {
     const webhook = await findWebhook(db, ctx.state.principal.organizationId, ctx.params.id);
     if (!webhook) throw notFound('webhook');
     ctx.body = presentWebhook(webhook);
   });
 
-  router.patch('/webhooks/:id', manage, async (ctx) => {
+  router.patch('/webhooks/:id', doc({ summary: 'Change a webhook; `{"active": true}` re-enables a disabled one', body: updateWebhookSchema, response: 'The webhook' }), manage, async (ctx) => {
     const input = parse(updateWebhookSchema, ctx.request.body);
     ctx.body = presentWebhook(await webhookSettings.change(ctx.state.principal.organizationId, ctx.params.id, input));
   });
 
-  router.delete('/webhooks/:id', manage, async (ctx) => {
+  router.delete('/webhooks/:id', doc({ summary: 'Delete a webhook', status: 204 }), manage, async (ctx) => {
     if (!(await deleteWebhook(db, ctx.state.principal.organizationId, ctx.params.id))) throw notFound('webhook');
     ctx.status = 204;
   });
 
-  router.post('/webhooks/:id/rotate-secret', manage, async (ctx) => {
+  router.post('/webhooks/:id/rotate-secret', doc({ summary: 'Rotate the signing secret; active keys keep signing for the overlap window', body: rotateSecretSchema, response: 'The webhook, plus `secret` if it was generated' }), manage, async (ctx) => {
     const { secret } = parse(rotateSecretSchema, ctx.request.body);
     const { webhook, generatedSecret } = await webhookSettings.rotateSecret(
       ctx.state.principal.organizationId,
@@ -49,7 +50,7 @@ export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettin
     ctx.body = { ...presentWebhook(webhook), ...(generatedSecret ? { secret: generatedSecret } : {}) };
   });
 
-  router.post('/webhooks/:id/test', manage, async (ctx) => {
+  router.post('/webhooks/:id/test', doc({ summary: 'Send a webhook.test event to this webhook now', status: 202, response: '`{event, deliveryId}`' }), manage, async (ctx) => {
     const { organizationId } = ctx.state.principal;
     const webhook = await findWebhook(db, organizationId, ctx.params.id);
     if (!webhook) throw notFound('webhook');
@@ -67,7 +68,7 @@ export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettin
     ctx.body = { event, deliveryId: deliveryIds[0] };
   });
 
-  router.get('/webhooks/:id/deliveries', manage, async (ctx) => {
+  router.get('/webhooks/:id/deliveries', doc({ summary: 'List a webhook’s deliveries, newest first', query: listDeliveriesQuery, response: '`{data: [deliveries], nextCursor}`' }), manage, async (ctx) => {
     const { organizationId } = ctx.state.principal;
     const query = parse(listDeliveriesQuery, ctx.query);
     if (!(await findWebhook(db, organizationId, ctx.params.id))) throw notFound('webhook');
