@@ -10,7 +10,7 @@ import type { Db } from './db/pool.js';
 export function createMetrics(service: 'api' | 'worker') {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, prefix: 'hookwise_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'hookwise_' });
   const registers = [registry];
   const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
