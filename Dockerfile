@@ -9,6 +9,9 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY bin ./bin
 COPY tsconfig.json ./
+# The web console (/console), bundled into console/dist.
+COPY console ./console
+RUN npm run build:console
 USER node
 EXPOSE 3000
 CMD ["node", "--import", "tsx", "src/main/api.ts"]

@@ -81,15 +81,15 @@ describe('the console', () => {
     await fresh.getByRole('button', { name: 'Sign in' }).click();
     await fresh.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await fresh.locator('[data-window="1h"] .figures').waitFor();
-    expect(await fresh.evaluate(() => Object.values(sessionStorage))).toEqual([admin.key]);
-    expect(await fresh.evaluate(() => localStorage.length + document.cookie.length)).toBe(0);
+    expect(await fresh.evaluate('Object.values(sessionStorage)')).toEqual([admin.key]);
+    expect(await fresh.evaluate('localStorage.length + document.cookie.length')).toBe(0);
 
     await fresh.getByRole('button', { name: 'Sign out' }).click();
     await fresh.getByLabel('API key or login token').waitFor();
-    expect(await fresh.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await fresh.evaluate('sessionStorage.length')).toBe(0);
 
     // A key that stops working mid-session (a 401) lands back on sign-in, saying why.
-    await fresh.evaluate(() => sessionStorage.setItem('hookwise.console.token', 'hw_revoked_key'));
+    await fresh.evaluate(`sessionStorage.setItem('hookwise.console.token', 'hw_revoked_key')`);
     await fresh.goto(`${h.baseUrl}/console/webhooks`);
     await fresh.getByRole('alert').filter({ hasText: 'You were signed out: invalid API key' }).waitFor();
     await context.close();
