@@ -1,7 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 
 // The benchmark's baseline: the least a Temporal-based webhook sender has to do. One workflow per
-// delivery, one activity that POSTs the body it was given; no database, no signing, no limits.
+// delivery, one activity that POSTs the body it was given; no database, no signing, no limits. A
+// failed POST is retried by Temporal's activity retry policy (server-side, no timer in the history).
 // The worker bundles this file (workflowsPath), so it imports nothing but the workflow SDK.
 
 export interface BaselineDeliveryInput {
@@ -13,7 +14,7 @@ export interface BaselineDeliveryInput {
 }
 
 export interface BaselineActivities {
-  /** POSTs the body once and returns the HTTP status. */
+  /** POSTs the body once and returns the HTTP status; anything but a 2xx throws, so Temporal retries it. */
   postOnce(input: BaselineDeliveryInput): Promise<number>;
 }
 

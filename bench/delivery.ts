@@ -1,61 +1,74 @@
 import http from 'node:http';
-import { Writable } from 'node:stream';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { loadConfig, type Config } from '../src/config.js';
-import type { Db } from '../src/db/pool.js';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { loadConfig } from '../src/config.js';
+import { createPool, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
-import { createLogger } from '../src/log.js';
-import { buildApi } from '../src/roots/api.js';
-import { buildWorker, WORKFLOWS_PATH } from '../src/roots/worker.js';
+import { postgresTarget } from '../src/dev/local-temporal.js';
+import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import { deliveryWorkflowId } from '../src/flows/delivery.js';
-import type { baselineDelivery } from './baseline-workflow.js';
+import { actionsOfWorkflows, USD_PER_MILLION_ACTIONS, type ActionSummary } from './actions.js';
+import type { HostStats } from './host.js';
+import { mergeStatements, startHost, type HostProcess } from './processes.js';
 import {
-  cpuProbe,
-  cpuShare,
+  cpuGroupsDelta,
+  cpuGroupsSnapshot,
   createCleanups,
-  runBenchmark,
-  createBaselineActivities,
-  destroyBaselineAgent,
   dist,
   fmt,
   historyBreakdown,
   log,
+  runBenchmark,
+  sleep,
   spread,
   startBenchInfra,
-  type BenchInfra,
   startReceiver,
   table,
   withTimeout,
-  type CpuProbe,
-  type CpuShare,
+  type BenchInfra,
+  type CpuGroups,
+  type CpuGroupsSpec,
   type Dist,
   type Receiver,
 } from './support.js';
+import { lockSampler, type LockWaits } from './locks.js';
 
-// `npm run bench:delivery`: end-to-end delivery throughput and latency of hookwise (real API over
-// HTTP, real worker, real PostgreSQL and Temporal) against a minimal Temporal workflow doing the same
-// POST. Progress goes to stderr; the results table and one JSON line go to stdout.
+// `npm run bench:delivery`: end-to-end delivery by hookwise (its API and worker, each its own process
+// built by the composition roots, real PostgreSQL and Temporal) against a baseline in the same run: a
+// minimal HTTP handler that starts a one-activity Temporal workflow doing the same POST
+// (bench/baseline-workflow.ts), with its worker. Both are published to over HTTP by this process, which
+// also runs the receiver. Progress goes to stderr; the results table and one JSON line go to stdout.
+// Method notes: bench/README.md.
 //
-//   --events N        events in the throughput phase (BENCH_EVENTS, default 1000)
-//   --concurrency C   publishers in flight in the throughput phase (BENCH_CONCURRENCY, default 20)
-//   --light N         events in the light-load phase, one at a time (default 50)
+//   --events N        events per throughput phase (BENCH_EVENTS, default 1000)
+//   --concurrency C   publishers in flight in the throughput phases (BENCH_CONCURRENCY, default 20)
+//   --light N         events per side in the light-load phase, one at a time (default 50)
 //   --warmup N        events each side sends first, not measured (default 20)
+//   --orgs K          the spread phase: the same load over K orgs with one webhook each (default 10; 0 skips it)
+//   --retry N         deliveries per side whose receiver fails the first 2 attempts, one at a time (default 5; 0 skips)
+//   --limits N        events to a webhook limited to 3 in flight with a slow receiver (default 30; 0 skips)
 //   --order O         which side runs first in each phase: baseline (default) or hookwise
-//   --timeout S       hard limit for the whole run in seconds (BENCH_TIMEOUT_SECONDS, default 420)
+//   --timeout S       hard limit for the whole run in seconds (BENCH_TIMEOUT_SECONDS, default 1200)
 
 const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
-const AIM_THROUGHPUT_RATIO = 0.8;
-const AIM_LIGHT_P50_MS = 50;
+const AIM = { throughputRatio: 0.9, lightP50Ratio: 1.2, cpuRatio: 1.2 };
 const LIGHT_EVENT_TIMEOUT_MS = 30_000;
-const STOP_STEP_TIMEOUT_MS = 20_000;
+const RETRY_EVENT_TIMEOUT_MS = 60_000;
+const STOP_STEP_TIMEOUT_MS = 40_000;
 /** Padding in each event's data, so a delivery body is a realistic few hundred bytes. */
 const PAYLOAD = 'x'.repeat(256);
+/** The throughput phases' webhook limits: as high as the API allows, still enforced by the slot leases. */
+const HIGH_LIMITS = { maxInFlight: 1000, maxPerMinute: 10_000 };
+const LIMITS_PHASE = { maxInFlight: 3, receiverDelayMs: 100, concurrency: 10 };
+/** How many workflow histories per phase are read for the Temporal breakdown and the Actions. */
+const HISTORY_SAMPLE = 50;
 
 // --- arguments ----------------------------------------------------------------------------------
 
@@ -73,6 +86,9 @@ function readParams() {
       concurrency: { type: 'string' },
       light: { type: 'string' },
       warmup: { type: 'string' },
+      orgs: { type: 'string' },
+      retry: { type: 'string' },
+      limits: { type: 'string' },
       order: { type: 'string' },
       timeout: { type: 'string' },
     },
@@ -85,13 +101,14 @@ function readParams() {
     concurrency: positiveInt('--concurrency', values.concurrency ?? process.env.BENCH_CONCURRENCY, 20),
     light: positiveInt('--light', values.light ?? process.env.BENCH_LIGHT, 50),
     warmup: positiveInt('--warmup', values.warmup ?? process.env.BENCH_WARMUP, 20, 0),
+    orgs: positiveInt('--orgs', values.orgs, 10, 0),
+    retry: positiveInt('--retry', values.retry, 5, 0),
+    limits: positiveInt('--limits', values.limits, 30, 0),
     order: order as 'baseline' | 'hookwise',
-    timeoutSeconds: positiveInt('--timeout', values.timeout ?? process.env.BENCH_TIMEOUT_SECONDS, 420),
+    timeoutSeconds: positiveInt('--timeout', values.timeout ?? process.env.BENCH_TIMEOUT_SECONDS, 1200),
   };
 }
 type Params = ReturnType<typeof readParams>;
-
-// --- cleanup ------------------------------------------------------------------------------------
 
 const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
@@ -99,8 +116,9 @@ const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
 interface Infra extends BenchInfra {
   namespace: string;
-  hookwiseBundle: string;
-  baselineBundle: string;
+  appDatabase: string;
+  hookwiseBundlePath: string;
+  baselineBundlePath: string;
 }
 
 const quietLogger = {
@@ -113,75 +131,110 @@ const quietLogger = {
 };
 
 async function startInfra(): Promise<Infra> {
+  const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-bundles-'));
+  onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
   const bundle = async (workflowsPath: string, name: string) => {
     const started = Date.now();
     const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+    const path = join(dir, `${name}.js`);
+    await writeFile(path, code);
     log(`bundled the ${name} workflows in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    return code;
+    return path;
   };
-
   // Side by side; allSettled so that whatever did start is registered for cleanup before we throw.
-  const [infra, hwBundle, blBundle] = await Promise.allSettled([
+  const [infra, hw, bl] = await Promise.allSettled([
     startBenchInfra({ name: 'bench', pgDurable: false, onCleanup }),
     bundle(WORKFLOWS_PATH, 'hookwise'),
     bundle(BASELINE_WORKFLOW_PATH, 'baseline'),
   ]);
-  for (const r of [infra, hwBundle, blBundle]) if (r.status === 'rejected') throw r.reason;
+  for (const r of [infra, hw, bl]) if (r.status === 'rejected') throw r.reason;
   const ok = <T>(r: PromiseSettledResult<T>) => (r as PromiseFulfilledResult<T>).value;
-
   log('running migrations…');
   await migrate(ok(infra).databaseUrl);
   return {
     ...ok(infra),
     namespace: process.env.TEMPORAL_NAMESPACE || 'default',
-    hookwiseBundle: ok(hwBundle),
-    baselineBundle: ok(blBundle),
+    appDatabase: postgresTarget(ok(infra).databaseUrl).database,
+    hookwiseBundlePath: ok(hw),
+    baselineBundlePath: ok(bl),
   };
 }
 
-/** Things hookwise logged that the report should show. */
-const counters = { startsGivenUp: 0, recoveryLines: 0 };
+// --- publishing over HTTP -----------------------------------------------------------------------
 
-// --- the two sides ------------------------------------------------------------------------------
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function post(baseUrl: string, path: string, key: string | null, body: string, onSend?: () => void) {
+  const u = new URL(baseUrl);
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', agent, timeout: 30_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    if (key) req.setHeader('authorization', `Bearer ${key}`);
+    req.setHeader('content-type', 'application/json');
+    req.setHeader('content-length', Buffer.byteLength(body));
+    req.on('timeout', () => req.destroy(new Error(`POST ${path} timed out`)));
+    req.on('error', reject);
+    onSend?.();
+    req.end(body);
+  });
+}
 
 interface Published {
+  /** What the receiver sees as the request id. */
   id: string;
-  /** performance.now() just before the request / workflow start was sent. */
+  workflowId: string;
+  /** performance.now() just before the request was sent. */
   t0: number;
-  /** performance.now() when it was accepted (202 / workflow started). */
+  /** performance.now() when the 202 was back. */
   tAck: number;
 }
 
+/** Where one side publishes an event type to: one API, one or more (org key, webhook) pairs. */
+interface Target {
+  baseUrl: string;
+  path: string;
+  /** One per org; publishers take them in turn. */
+  tenants: Array<{ key: string | null; webhookId: string | null }>;
+  workflowId(id: string, webhookId: string | null): string;
+}
+
+function publisher(target: Target, type: string) {
+  let turn = 0;
+  return async (seq: number): Promise<Published> => {
+    const tenant = target.tenants[turn++ % target.tenants.length];
+    const body = JSON.stringify({ type, data: { seq, payload: PAYLOAD } });
+    let t0 = 0;
+    const res = await post(target.baseUrl, target.path, tenant.key, body, () => (t0 = performance.now()));
+    const tAck = performance.now();
+    if (res.status !== 202) throw new Error(`POST ${target.path} answered ${res.status}: ${res.text}`);
+    const event = JSON.parse(res.text) as { id: string; deliveries: string[] };
+    if (event.deliveries.length !== 1) throw new Error(`expected one delivery per event, got ${event.deliveries.length}`);
+    return { id: event.id, workflowId: target.workflowId(event.id, tenant.webhookId), t0, tAck };
+  };
+}
+
+// --- the two sides ------------------------------------------------------------------------------
+
 interface Side {
   name: 'hookwise' | 'baseline';
-  publish(seq: number): Promise<Published>;
-  /** The Temporal workflow id behind a published id. */
-  workflowId(id: string): string;
-  /** Starts the side's worker; the returned function stops it. */
-  startWorker(): Promise<() => Promise<void>>;
-  /** Extra per-phase numbers (hookwise: where the time went, from its own tables). */
-  breakdown?(ids: string[]): Promise<Record<string, unknown>>;
+  api: HostProcess;
+  worker: HostProcess;
+  /** Event type → where to publish it. */
+  targets: Record<string, Target>;
 }
 
-function eventData(seq: number) {
-  return { seq, payload: PAYLOAD };
+async function api(baseUrl: string, key: string, path: string, body: unknown): Promise<{ id: string }> {
+  const res = await post(baseUrl, path, key, JSON.stringify(body));
+  if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${res.text}`);
+  return JSON.parse(res.text) as { id: string };
 }
 
-/** Runs a worker until the returned stop function is called; stop waits for it to drain. */
-function runWorker(worker: { run(): Promise<void>; shutdown(): void; close(): Promise<void> }, name: string): () => Promise<void> {
-  const done = worker.run().catch((e) => log(`${name} worker stopped with an error: ${(e as Error).message}`));
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      worker.shutdown();
-      await done;
-      await worker.close();
-    })());
-  onCleanup(`${name} worker`, stop);
-  return stop;
-}
-
-async function hookwiseSide(infra: Infra, receiverUrl: string): Promise<Side> {
+async function startHookwise(infra: Infra, admin: Db, receiver: Receiver, p: Params): Promise<Side> {
   const env: Record<string, string> = {
     DATABASE_URL: infra.databaseUrl,
     TEMPORAL_ADDRESS: infra.temporalAddress,
@@ -190,115 +243,207 @@ async function hookwiseSide(infra: Infra, receiverUrl: string): Promise<Side> {
     HOOKWISE_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     HOOKWISE_ALLOW_HTTP: 'true',
     HOOKWISE_ALLOW_PRIVATE_TARGETS: 'true',
+    // The worker's /metrics on any free port (9464 may be taken by another run on this machine).
+    HOOKWISE_METRICS_PORT: '0',
   };
-  const config: Config = loadConfig(env);
+  const [apiProc, workerProc] = await Promise.all([
+    startHost('api', 'hookwise API', env),
+    startHost('worker', 'hookwise worker', { ...env, BENCH_WORKFLOW_BUNDLE: infra.hookwiseBundlePath }),
+  ]);
+  onCleanup('hookwise API', () => apiProc.stop());
+  onCleanup('hookwise worker', () => workerProc.stop());
 
-  // hookwise's JSON log lines: warnings are shown, and the API's given-up workflow starts counted.
-  const logger = createLogger({
-    level: 'warn',
-    service: 'bench',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) {
-          const msg = String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
-          if (msg.includes('workflow not started yet')) counters.startsGivenUp++;
-          if (msg.startsWith('recovery')) counters.recoveryLines++;
-          log(`hookwise: ${msg}`);
-        }
-        done();
-      },
-    }),
+  const org = await createOrgWithKey(admin, `bench-${randomUUID()}`);
+  const webhook = (key: string, url: string, events: string[], extra: Record<string, unknown> = {}) =>
+    api(apiProc.url, key, '/api/v1/webhooks', { url, events, rateLimit: HIGH_LIMITS, ...extra });
+  const main = await webhook(org.apiKey, receiver.url, ['bench.delivery']);
+  // Fixed 1 s retries, like the baseline's first retry interval.
+  const retry = await webhook(org.apiKey, receiver.failUrl(2), ['bench.retry'], { retryPolicy: { attempts: 5, delaySeconds: 1, policy: 'fixed' } });
+  const limited = await webhook(org.apiKey, receiver.slowUrl(LIMITS_PHASE.receiverDelayMs), ['bench.limits'], {
+    rateLimit: { maxInFlight: LIMITS_PHASE.maxInFlight, maxPerMinute: HIGH_LIMITS.maxPerMinute },
   });
-
-  // The API as src/main/api.ts builds it.
-  const api = buildApi(config, { logger });
-  // Idle keep-alive sockets must outlive the pauses between phases: a socket the server closes just
-  // as the client reuses it fails the request with ECONNRESET (Node's default is 5 s).
-  api.server.keepAliveTimeout = 10 * 60_000;
-  const apiUrl = new URL(await api.listen(0, '127.0.0.1'));
-  onCleanup('API', () => api.close());
-  const apiPort = Number(apiUrl.port);
-  const apiDb = api.deps.db;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  onCleanup('API client agent', async () => agent.destroy());
-
-  const call = (method: string, path: string, key: string, body: string, onSend?: () => void) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(
-        { host: '127.0.0.1', port: apiPort, path, method, agent, timeout: 30_000 },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-          res.on('error', reject);
-        },
-      );
-      req.setHeader('authorization', `Bearer ${key}`);
-      req.setHeader('content-type', 'application/json');
-      req.setHeader('content-length', Buffer.byteLength(body));
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-      req.on('error', reject);
-      onSend?.();
-      req.end(body);
-    });
-
-  const { org, apiKey } = await createOrgWithKey(apiDb, `bench-${randomUUID()}`);
-  // maxPerMinute: the API caps it at 100 000, far above what one run sends within a minute.
-  const created = await call(
-    'POST',
-    '/api/v1/webhooks',
-    apiKey,
-    JSON.stringify({ url: receiverUrl, events: ['*'], rateLimit: { maxInFlight: 1000, maxPerMinute: 10_000 } }),
-  );
-  if (created.status !== 201) throw new Error(`creating the webhook failed: ${created.status} ${created.text}`);
-  const webhookId = (JSON.parse(created.text) as { id: string }).id;
-  log(`hookwise: API on 127.0.0.1:${apiPort}, org ${org.id}, webhook ${webhookId}, task queue ${config.HOOKWISE_TASK_QUEUE}`);
-
+  const spreadTenants: Target['tenants'] = [];
+  for (let i = 0; i < p.orgs; i++) {
+    const o = await createOrgWithKey(admin, `bench-spread-${i}-${randomUUID()}`);
+    spreadTenants.push({ key: o.apiKey, webhookId: (await webhook(o.apiKey, receiver.url, ['bench.delivery'])).id });
+  }
+  log(`hookwise: org ${org.org.id}, webhook ${main.id}, ${p.orgs} more orgs for the spread phase, task queue ${env.HOOKWISE_TASK_QUEUE}`);
+  const target = (tenants: Target['tenants']): Target => ({
+    baseUrl: apiProc.url,
+    path: '/api/v1/events',
+    tenants,
+    workflowId: (eventId, webhookId) => deliveryWorkflowId(webhookId!, eventId),
+  });
   return {
     name: 'hookwise',
-    workflowId: (eventId) => deliveryWorkflowId(webhookId, eventId),
-    async publish(seq) {
-      const body = JSON.stringify({ type: 'bench.delivery', data: eventData(seq) });
-      let t0 = 0;
-      const res = await call('POST', '/api/v1/events', apiKey, body, () => (t0 = performance.now()));
-      const tAck = performance.now();
-      if (res.status !== 202) throw new Error(`POST /api/v1/events answered ${res.status}: ${res.text}`);
-      const event = JSON.parse(res.text) as { id: string; deliveries: string[] };
-      if (event.deliveries.length !== 1) throw new Error(`expected one delivery per event, got ${event.deliveries.length}`);
-      return { id: event.id, t0, tAck };
-    },
-    async startWorker() {
-      // As src/main/worker.ts, with its recovery loop (it starts deliveries whose start the API gave up on).
-      const worker = await buildWorker(config, { workflowBundle: { code: infra.hookwiseBundle }, logger });
-      return runWorker(worker, 'hookwise');
-    },
-    async breakdown(ids) {
-      return hookwiseBreakdown(apiDb, ids);
+    api: apiProc,
+    worker: workerProc,
+    targets: {
+      'bench.delivery': target([{ key: org.apiKey, webhookId: main.id }]),
+      'bench.retry': target([{ key: org.apiKey, webhookId: retry.id }]),
+      'bench.limits': target([{ key: org.apiKey, webhookId: limited.id }]),
+      spread: target(spreadTenants),
     },
   };
 }
 
+async function startBaseline(infra: Infra, receiver: Receiver): Promise<Side> {
+  const env: Record<string, string> = {
+    DATABASE_URL: infra.databaseUrl,
+    TEMPORAL_ADDRESS: infra.temporalAddress,
+    TEMPORAL_NAMESPACE: infra.namespace,
+    HOOKWISE_TASK_QUEUE: `bench-baseline-${randomUUID().slice(0, 8)}`,
+    HOOKWISE_ENCRYPTION_KEY: 'x'.repeat(32),
+  };
+  const timeoutMs = loadConfig(env).HOOKWISE_DELIVERY_TIMEOUT_MS;
+  const [apiProc, workerProc] = await Promise.all([
+    startHost('baseline-api', 'baseline API', {
+      ...env,
+      BENCH_DELIVERY_TIMEOUT_MS: String(timeoutMs),
+      BENCH_BASELINE_TARGETS: JSON.stringify({ 'bench.delivery': receiver.url, 'bench.retry': receiver.failUrl(2) }),
+    }),
+    startHost('baseline-worker', 'baseline worker', { ...env, BENCH_WORKFLOW_BUNDLE: infra.baselineBundlePath }),
+  ]);
+  onCleanup('baseline API', () => apiProc.stop());
+  onCleanup('baseline worker', () => workerProc.stop());
+  log(`baseline: task queue ${env.HOOKWISE_TASK_QUEUE}`);
+  const target: Target = { baseUrl: apiProc.url, path: '/events', tenants: [{ key: null, webhookId: null }], workflowId: (id) => `baseline:${id}` };
+  return { name: 'baseline', api: apiProc, worker: workerProc, targets: { 'bench.delivery': target, 'bench.retry': target } };
+}
+
+// --- phases -------------------------------------------------------------------------------------
+
+interface Sample extends Published {
+  /** performance.now() when the receiver got it; null if it never came within the phase's time. */
+  tRecv: number | null;
+}
+
+interface LoadResult {
+  events: number;
+  received: number;
+  missing: number;
+  wallMs: number;
+  deliveriesPerSecond: number;
+  publishPerSecond: number;
+  latency: Dist;
+  accept: Dist;
+  cpu: CpuGroups;
+  /** Statements each process sent during the phase. */
+  statements: { api: HostStats['statements']; worker: HostStats['statements'] };
+  locks: LockWaits | null;
+  /** The most requests the receiver had open at once. */
+  receiverMaxConcurrent: number;
+  samples: Sample[];
+}
+
+interface Ctx {
+  p: Params;
+  infra: Infra;
+  receiver: Receiver;
+  cpuSpec: CpuGroupsSpec;
+  lockDb: Db | null;
+}
+
+/** Publishes `n` events with `concurrency` publishers, each sending its next one when the last was accepted. */
+async function loadPhase(ctx: Ctx, side: Side, target: Target, type: string, n: number, concurrency: number, timeoutMs: number): Promise<LoadResult> {
+  const publish = publisher(target, type);
+  await Promise.all([side.api.stats(true), side.worker.stats(true)]);
+  ctx.receiver.resetConcurrency();
+  const locks = ctx.lockDb ? lockSampler(ctx.lockDb, ctx.infra.appDatabase) : null;
+  const cpu0 = cpuGroupsSnapshot(ctx.cpuSpec);
+  const samples: Array<Promise<Sample>> = [];
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + timeoutMs;
+  let failed = false;
+  const lane = async () => {
+    while (next < n && !failed) {
+      const seq = next++;
+      try {
+        const pub = await publish(seq);
+        samples.push(ctx.receiver.waitFor(pub.id, deadline).then((tRecv) => ({ ...pub, tRecv })));
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  // On a failure the other publishers stop taking events; wait for those in flight before reporting it.
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, n) }, lane));
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) {
+    await locks?.stop();
+    throw new Error(`${side.name}: publishing failed: ${(failure.reason as Error).message}`);
+  }
+  const publishedAt = performance.now();
+  const done = await Promise.all(samples);
+  const cpu = cpuGroupsDelta(cpu0, cpuGroupsSnapshot(ctx.cpuSpec));
+  const lockWaits = (await locks?.stop()) ?? null;
+  // The attempts' closing statements run just after the receiver answered.
+  await sleep(1000);
+  const [apiStats, workerStats] = await Promise.all([side.api.stats(), side.worker.stats()]);
+  const firstT0 = Math.min(...done.map((s) => s.t0));
+  const got = done.filter((s) => s.tRecv !== null);
+  const lastRecv = got.length > 0 ? Math.max(...got.map((s) => s.tRecv!)) : performance.now();
+  const wallMs = lastRecv - firstT0;
+  return {
+    events: n,
+    received: got.length,
+    missing: n - got.length,
+    wallMs: Math.round(wallMs),
+    deliveriesPerSecond: Math.round((got.length / (wallMs / 1000)) * 10) / 10,
+    publishPerSecond: Math.round((n / ((publishedAt - firstT0) / 1000)) * 10) / 10,
+    latency: dist(got.map((s) => s.tRecv! - s.t0)),
+    accept: dist(done.map((s) => s.tAck - s.t0)),
+    cpu,
+    statements: { api: apiStats.statements, worker: workerStats.statements },
+    locks: lockWaits,
+    receiverMaxConcurrent: ctx.receiver.maxConcurrent(),
+    samples: done,
+  };
+}
+
+/**
+ * One event at a time, each waiting for its receipt before the next, alternating between the sides
+ * (A, B, A, B, …) so that both see the same background at the same moments.
+ */
+async function sequentialPhase(ctx: Ctx, sides: Side[], type: string, n: number, timeoutMs: number): Promise<Map<Side, Sample[]>> {
+  const out = new Map<Side, Sample[]>(sides.map((s) => [s, []]));
+  const publishers = new Map(sides.map((s) => [s, publisher(s.targets[type], type)]));
+  const stopped = new Set<Side>();
+  for (let i = 0; i < n && stopped.size < sides.length; i++) {
+    for (const side of sides) {
+      if (stopped.has(side)) continue;
+      const pub = await publishers.get(side)!(i);
+      const tRecv = await ctx.receiver.waitFor(pub.id, performance.now() + timeoutMs);
+      out.get(side)!.push({ ...pub, tRecv });
+      if (tRecv === null) {
+        log(`${side.name}: ${type} event ${pub.id} was not received within ${timeoutMs / 1000}s; no more of these for it`);
+        stopped.add(side);
+      }
+    }
+  }
+  return out;
+}
+
+const received = (samples: Sample[]) => samples.filter((s) => s.tRecv !== null);
+const latencyOf = (samples: Sample[]) => dist(received(samples).map((s) => s.tRecv! - s.t0));
+
+// --- hookwise's own view ------------------------------------------------------------------------
+
 /**
  * Where a hookwise delivery's time went, from its own rows (one clock: PostgreSQL's now(), which is
- * the transaction start): recorded → first attempt began (the workflow start, Temporal's dispatch,
- * the workflow and activity tasks, the context query), the attempt's own span (slot transaction,
- * HTTP, result), and the HTTP request alone as the sender measured it.
+ * the transaction start): recorded → first attempt began, the attempt's own span, and the POST alone.
  */
-async function hookwiseBreakdown(db: Db, eventIds: string[]): Promise<Record<string, unknown>> {
+async function hookwiseBreakdown(db: Db, eventIds: string[]): Promise<Record<string, number | null>> {
   const { rows } = await db.query(
     `WITH x AS (
        SELECT extract(epoch FROM d.started_at - d.created_at) * 1000 AS queued,
               extract(epoch FROM a.finished_at - a.started_at) * 1000 AS attempt,
-              a.latency_ms AS http,
-              d.attempt_count AS attempts,
-              d.status
+              a.latency_ms AS http
          FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id AND a.attempt_number = 1
         WHERE d.event_id = ANY($1))
-     SELECT count(*)::int AS n,
-            count(*) FILTER (WHERE status <> 'succeeded')::int AS "notSucceeded",
-            max(attempts)::int AS "maxAttempts",
-            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY queued)::numeric, 1)::float AS "recordedToAttemptP50",
+     SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY queued)::numeric, 1)::float AS "recordedToAttemptP50",
             round(percentile_cont(0.99) WITHIN GROUP (ORDER BY queued)::numeric, 1)::float AS "recordedToAttemptP99",
             round(percentile_cont(0.5) WITHIN GROUP (ORDER BY attempt)::numeric, 1)::float AS "attemptSpanP50",
             round(percentile_cont(0.99) WITHIN GROUP (ORDER BY attempt)::numeric, 1)::float AS "attemptSpanP99",
@@ -310,295 +455,321 @@ async function hookwiseBreakdown(db: Db, eventIds: string[]): Promise<Record<str
   return rows[0];
 }
 
-async function baselineSide(infra: Infra, receiverUrl: string, timeoutMs: number): Promise<Side> {
-  const taskQueue = `bench-baseline-${randomUUID().slice(0, 8)}`;
-  const connection = await Connection.connect({ address: infra.temporalAddress });
-  onCleanup('baseline Temporal client', () => connection.close());
-  const client = new Client({ connection, namespace: infra.namespace });
-  // Same envelope shape and id lengths as a hookwise event body, so both POST the same number of bytes.
-  const orgId = `org_${randomBytes(13).toString('hex').slice(0, 26).toUpperCase()}`;
-  log(`baseline: task queue ${taskQueue}`);
-
-  return {
-    name: 'baseline',
-    workflowId: (id) => `baseline:${id}`,
-    async publish(seq) {
-      const id = `evt_${randomBytes(13).toString('hex').slice(0, 26).toUpperCase()}`;
-      const body = JSON.stringify({ id, type: 'bench.delivery', timestamp: Date.now(), organizationId: orgId, data: eventData(seq) });
-      const t0 = performance.now();
-      await client.workflow.start<typeof baselineDelivery>('baselineDelivery', {
-        taskQueue,
-        workflowId: `baseline:${id}`,
-        args: [{ url: receiverUrl, body, requestId: id, timeoutMs }],
-      });
-      return { id, t0, tAck: performance.now() };
-    },
-    async startWorker() {
-      const workerConnection = await NativeConnection.connect({ address: infra.temporalAddress });
-      const worker = await Worker.create({
-        connection: workerConnection,
-        namespace: infra.namespace,
-        taskQueue,
-        workflowBundle: { code: infra.baselineBundle },
-        activities: createBaselineActivities(),
-        // As hookwise's worker (src/temporal/worker.ts), so worker settings are not what differs.
-        maxConcurrentActivityTaskExecutions: 200,
-      });
-      return runWorker(
-        {
-          run: () => worker.run(),
-          shutdown: () => {
-            if (worker.getState() === 'RUNNING') worker.shutdown();
-          },
-          close: () => workerConnection.close(),
-        },
-        'baseline',
-      );
-    },
-  };
-}
-
-// --- phases -------------------------------------------------------------------------------------
-
-interface Sample extends Published {
-  /** performance.now() when the receiver got it; null if it never came within the phase's time. */
-  tRecv: number | null;
-}
-
-interface PhaseResult {
-  events: number;
-  received: number;
-  missing: number;
-  wallMs: number;
-  latency: Dist;
-  accept: Dist;
-  samples: Sample[];
-  cpu: CpuShare;
-}
-
-/** Publishes `n` events with `concurrency` publishers, each sending its next one when the last was accepted. */
-async function loadPhase(side: Side, receiver: Receiver, n: number, concurrency: number, timeoutMs: number, pids: Infra['pids']) {
-  const cpu0: CpuProbe = cpuProbe(pids);
-  const samples: Array<Promise<Sample>> = [];
-  let next = 0;
-  const started = performance.now();
-  const deadline = started + timeoutMs;
-  let publishedAt = 0;
-  let failed = false;
-  const publisher = async () => {
-    while (next < n && !failed) {
-      const seq = next++;
-      try {
-        const p = await side.publish(seq);
-        samples.push(receiver.waitFor(p.id, deadline).then((tRecv) => ({ ...p, tRecv })));
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
+/**
+ * The endpoint limits as they held, from the attempt rows: the most attempts of one webhook in flight
+ * at once, and the most started within any 60 s, over the given events' deliveries.
+ */
+async function limitsHeld(db: Db, eventIds: string[]): Promise<{ maxInFlight: number; maxPerMinute: number; attempts: number }> {
+  const { rows } = await db.query(
+    `SELECT a.webhook_id AS w, extract(epoch FROM a.started_at) * 1000 AS s, extract(epoch FROM coalesce(a.finished_at, now())) * 1000 AS f
+       FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ANY($1)`,
+    [eventIds],
+  );
+  const byWebhook = new Map<string, Array<{ s: number; f: number }>>();
+  for (const r of rows as Array<{ w: string; s: number; f: number }>) byWebhook.set(r.w, [...(byWebhook.get(r.w) ?? []), { s: Number(r.s), f: Number(r.f) }]);
+  let maxInFlight = 0;
+  let maxPerMinute = 0;
+  for (const list of byWebhook.values()) {
+    const edges = list.flatMap((a) => [[a.s, 1], [a.f, -1]] as Array<[number, number]>).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    let open = 0;
+    for (const [, d] of edges) maxInFlight = Math.max(maxInFlight, (open += d));
+    const starts = list.map((a) => a.s).sort((x, y) => x - y);
+    for (let i = 0, j = 0; i < starts.length; i++) {
+      while (starts[i] - starts[j] >= 60_000) j++;
+      maxPerMinute = Math.max(maxPerMinute, i - j + 1);
     }
-  };
-  // On a failure the other publishers stop taking events; wait for those in flight before reporting it.
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, n) }, publisher));
-  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failure) throw new Error(`${side.name}: publishing failed: ${(failure.reason as Error).message}`);
-  publishedAt = performance.now();
-  const done = await Promise.all(samples);
-  const cpu1 = cpuProbe(pids);
-  const firstT0 = Math.min(...done.map((s) => s.t0));
-  const got = done.filter((s) => s.tRecv !== null);
-  const lastRecv = got.length > 0 ? Math.max(...got.map((s) => s.tRecv!)) : performance.now();
-  const wallMs = lastRecv - firstT0;
-  const result: PhaseResult = {
-    events: n,
-    received: got.length,
-    missing: n - got.length,
-    wallMs,
-    latency: dist(got.map((s) => s.tRecv! - s.t0)),
-    accept: dist(done.map((s) => s.tAck - s.t0)),
-    samples: done,
-    cpu: cpuShare(cpu0, cpu1, performance.now() - started),
-  };
-  return { ...result, publishMs: publishedAt - firstT0 };
+  }
+  return { maxInFlight, maxPerMinute, attempts: rows.length };
 }
 
 /**
- * One event at a time, each waiting for its receipt before the next, alternating between the sides
- * (A, B, A, B, …) so that both see the same background at the same moments. The CPU figures are
- * therefore of the whole interleaved phase, the same for every side.
+ * How the claim finds a free per-minute start for a webhook right now: the claim's `m` step run alone
+ * (EXPLAIN ANALYZE inside a transaction that is rolled back, so nothing is taken).
  */
-async function lightPhase(sides: Side[], receiver: Receiver, n: number, pids: Infra['pids']): Promise<Map<Side, PhaseResult>> {
-  const cpu0 = cpuProbe(pids);
-  const started = performance.now();
-  const samples = new Map<Side, Sample[]>(sides.map((s) => [s, []]));
-  const stopped = new Set<Side>();
-  for (let i = 0; i < n && stopped.size < sides.length; i++) {
-    for (const side of sides) {
-      if (stopped.has(side)) continue;
-      const p = await side.publish(i);
-      const tRecv = await receiver.waitFor(p.id, performance.now() + LIGHT_EVENT_TIMEOUT_MS);
-      samples.get(side)!.push({ ...p, tRecv });
-      if (tRecv === null) {
-        log(`${side.name}: event ${p.id} was not received within ${LIGHT_EVENT_TIMEOUT_MS / 1000}s; no more light-load events for it`);
-        stopped.add(side);
-      }
-    }
+async function explainPerMinuteClaim(db: Db, webhookId: string): Promise<string[]> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query(
+      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
+       SELECT s.n FROM endpoint_slots s
+        WHERE s.webhook_id = $1 AND s.kind = 'm' AND s.n <= $2 AND s.free_at <= now()
+        LIMIT 1 FOR UPDATE OF s SKIP LOCKED`,
+      [webhookId, HIGH_LIMITS.maxPerMinute],
+    );
+    return rows.map((r: Record<string, string>) => r['QUERY PLAN']);
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    client.release();
   }
-  const wallMs = performance.now() - started;
-  const cpu = cpuShare(cpu0, cpuProbe(pids), wallMs);
-  const results = new Map<Side, PhaseResult>();
-  for (const [side, list] of samples) {
-    const got = list.filter((s) => s.tRecv !== null);
-    results.set(side, {
-      events: n,
-      received: got.length,
-      missing: n - got.length,
-      wallMs,
-      latency: dist(got.map((s) => s.tRecv! - s.t0)),
-      accept: dist(list.map((s) => s.tAck - s.t0)),
-      samples: list,
-      cpu,
-    });
-  }
-  return results;
 }
+
+// --- the run ------------------------------------------------------------------------------------
 
 interface SideResult {
-  light: Omit<PhaseResult, 'samples'> & { temporal: Record<string, number | null>; breakdown?: Record<string, unknown> };
-  load: Omit<PhaseResult, 'samples'> & {
-    deliveriesPerSecond: number;
-    publishPerSecond: number;
-    temporal: Record<string, number | null>;
-    breakdown?: Record<string, unknown>;
-  };
+  light: { latency: Dist; accept: Dist; missing: number; temporal: Record<string, number | null>; actions: ActionSummary; breakdown?: Record<string, number | null> };
+  load: Omit<LoadResult, 'samples'> & { temporal: Record<string, number | null>; actions: ActionSummary; breakdown?: Record<string, number | null> };
+  retry: { latency: Dist; missing: number; actions: ActionSummary } | null;
 }
 
-/** How many workflow histories per phase are read for the Temporal breakdown. */
-const HISTORY_SAMPLE = 50;
+interface RunResult {
+  sides: Record<Side['name'], SideResult>;
+  spread: (Omit<LoadResult, 'samples'> & { orgs: number }) | null;
+  limits: { events: number; missing: number; receiverMaxConcurrent: number; held: Awaited<ReturnType<typeof limitsHeld>>; actions: ActionSummary; wallMs: number } | null;
+  loadLimits: Awaited<ReturnType<typeof limitsHeld>> | null;
+  claimPlan: string[];
+}
 
-/**
- * Runs the phases side by side in time (warm-ups, then the light phase with the sides' events
- * alternating, then both throughput phases) rather than one side after the other, so that both
- * sides' phases of a kind run close together and a machine whose background load changes disturbs
- * them alike.
- */
-async function runSides(sides: Side[], receiver: Receiver, p: Params, pids: Infra['pids'], history: Client): Promise<Record<Side['name'], SideResult>> {
-  const stops: Array<{ side: Side; stop: () => Promise<void> }> = [];
-  try {
+async function run(ctx: Ctx, sides: Side[], hookwise: Side, admin: Db, history: Client): Promise<RunResult> {
+  const { p, receiver } = ctx;
+  const strip = <T extends { samples: Sample[] }>({ samples: _s, ...rest }: T) => rest;
+  const histories = async (samples: Sample[]) => {
+    const ids = spread(received(samples), HISTORY_SAMPLE).map((s) => s.workflowId);
+    return { temporal: await historyBreakdown(history, ids), actions: await actionsOfWorkflows(history, ids) };
+  };
+
+  if (p.warmup > 0) {
     for (const side of sides) {
-      log(`${side.name}: starting its worker…`);
-      stops.push({ side, stop: await side.startWorker() });
+      log(`${side.name}: warm-up, ${p.warmup} events…`);
+      const w = await loadPhase(ctx, side, side.targets['bench.delivery'], 'bench.delivery', p.warmup, Math.min(p.concurrency, p.warmup), 120_000);
+      if (w.missing > 0) throw new Error(`${side.name}: ${w.missing} of ${w.events} warm-up deliveries never arrived`);
     }
-    if (p.warmup > 0) {
-      for (const side of sides) {
-        log(`${side.name}: warm-up, ${p.warmup} events…`);
-        const w = await loadPhase(side, receiver, p.warmup, Math.min(p.concurrency, p.warmup), 60_000, pids);
-        if (w.missing > 0) throw new Error(`${side.name}: ${w.missing} of ${w.events} warm-up deliveries never arrived`);
-      }
-    }
-
-    log(`light load: ${p.light} events per side, one at a time, alternating between the sides…`);
-    const light = await lightPhase(sides, receiver, p.light, pids);
-    for (const [side, r] of light) log(`${side.name}: light p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms`);
-
-    const load = new Map<Side, Awaited<ReturnType<typeof loadPhase>>>();
-    const loadTimeoutMs = Math.max(60_000, p.events * 100);
-    for (const side of sides) {
-      log(`${side.name}: throughput, ${p.events} events at concurrency ${p.concurrency} (up to ${loadTimeoutMs / 1000}s)…`);
-      const r = await loadPhase(side, receiver, p.events, p.concurrency, loadTimeoutMs, pids);
-      log(
-        `${side.name}: ${(r.received / (r.wallMs / 1000)).toFixed(1)} deliveries/s (${r.received}/${r.events} in ${(r.wallMs / 1000).toFixed(1)}s), ` +
-          `p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms`,
-      );
-      load.set(side, r);
-    }
-
-    const results = {} as Record<Side['name'], SideResult>;
-    for (const side of sides) {
-      log(`${side.name}: reading ${HISTORY_SAMPLE * 2} workflow histories…`);
-      const histories = (r: PhaseResult) =>
-        historyBreakdown(history, spread(r.samples.filter((s) => s.tRecv !== null), HISTORY_SAMPLE).map((s) => side.workflowId(s.id)));
-      const strip = <T extends PhaseResult>({ samples: _s, ...rest }: T) => rest;
-      const l = light.get(side)!;
-      const t = load.get(side)!;
-      const result: SideResult = {
-        light: { ...strip(l), temporal: await histories(l) },
-        load: {
-          ...strip(t),
-          deliveriesPerSecond: Math.round((t.received / (t.wallMs / 1000)) * 10) / 10,
-          publishPerSecond: Math.round((t.events / (t.publishMs / 1000)) * 10) / 10,
-          temporal: await histories(t),
-        },
-      };
-      if (side.breakdown) {
-        result.light.breakdown = await side.breakdown(l.samples.map((s) => s.id));
-        result.load.breakdown = await side.breakdown(t.samples.map((s) => s.id));
-      }
-      results[side.name] = result;
-    }
-    return results;
-  } finally {
-    for (const { side, stop } of stops) {
-      log(`${side.name}: stopping its worker…`);
-      await withTimeout(stop(), STOP_STEP_TIMEOUT_MS, `${side.name} worker shutdown`).catch((e) => log((e as Error).message));
+    if (p.orgs > 0) {
+      // Each webhook's first attempt creates its slot rows: not part of what the spread phase measures.
+      log(`hookwise: warm-up of the ${p.orgs} spread webhooks, one event each…`);
+      await loadPhase(ctx, hookwise, hookwise.targets.spread, 'bench.delivery', p.orgs, p.orgs, 120_000);
     }
   }
-}
 
-/** CPU ms per delivery in the throughput phase over the processes we can see (null if none delivered). */
-function cpuMsPerDelivery(r: SideResult): number | null {
-  if (r.load.received === 0) return null;
-  const { bench, temporal, postgres } = r.load.cpu.seconds;
-  return Math.round(((bench + (temporal ?? 0) + (postgres ?? 0)) * 1000 * 10) / r.load.received) / 10;
+  log(`light load: ${p.light} events per side, one at a time, alternating between the sides…`);
+  const light = await sequentialPhase(ctx, sides, 'bench.delivery', p.light, LIGHT_EVENT_TIMEOUT_MS);
+  for (const [side, s] of light) log(`${side.name}: light p50 ${fmt(latencyOf(s).p50)} ms, p99 ${fmt(latencyOf(s).p99)} ms`);
+
+  const loadTimeoutMs = Math.max(120_000, p.events * 150);
+  const load = new Map<Side, LoadResult>();
+  for (const side of sides) {
+    log(`${side.name}: throughput, ${p.events} events at concurrency ${p.concurrency} (up to ${loadTimeoutMs / 1000}s)…`);
+    const r = await loadPhase(ctx, side, side.targets['bench.delivery'], 'bench.delivery', p.events, p.concurrency, loadTimeoutMs);
+    log(`${side.name}: ${r.deliveriesPerSecond} deliveries/s (${r.received}/${r.events} in ${(r.wallMs / 1000).toFixed(1)}s), p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms`);
+    load.set(side, r);
+  }
+  const hwLoad = load.get(hookwise)!;
+  const loadLimits = await limitsHeld(admin, hwLoad.samples.map((s) => s.id));
+  const claimPlan = await explainPerMinuteClaim(admin, hookwise.targets['bench.delivery'].tenants[0].webhookId!);
+
+  let spreadResult: RunResult['spread'] = null;
+  if (p.orgs > 0) {
+    log(`hookwise: spread, ${p.events} events over ${p.orgs} orgs (one webhook each) at concurrency ${p.concurrency}…`);
+    const r = await loadPhase(ctx, hookwise, hookwise.targets.spread, 'bench.delivery', p.events, p.concurrency, loadTimeoutMs);
+    log(`hookwise: spread ${r.deliveriesPerSecond} deliveries/s (${r.received}/${r.events}), p50 ${fmt(r.latency.p50)} ms`);
+    spreadResult = { ...strip(r), orgs: p.orgs };
+  }
+
+  let retry: Map<Side, Sample[]> | null = null;
+  if (p.retry > 0) {
+    log(`3-attempt deliveries: ${p.retry} per side, one at a time (the receiver fails the first two attempts)…`);
+    retry = await sequentialPhase(ctx, sides, 'bench.retry', p.retry, RETRY_EVENT_TIMEOUT_MS);
+  }
+
+  let limits: RunResult['limits'] = null;
+  if (p.limits > 0) {
+    log(`hookwise: limits, ${p.limits} events at concurrency ${LIMITS_PHASE.concurrency} to a webhook limited to ${LIMITS_PHASE.maxInFlight} in flight…`);
+    const r = await loadPhase(ctx, hookwise, hookwise.targets['bench.limits'], 'bench.limits', p.limits, LIMITS_PHASE.concurrency, 120_000);
+    limits = {
+      events: r.events,
+      missing: r.missing,
+      receiverMaxConcurrent: r.receiverMaxConcurrent,
+      held: await limitsHeld(admin, r.samples.map((s) => s.id)),
+      actions: await actionsOfWorkflows(history, received(r.samples).map((s) => s.workflowId)),
+      wallMs: r.wallMs,
+    };
+  }
+
+  const sidesOut = {} as Record<Side['name'], SideResult>;
+  for (const side of sides) {
+    log(`${side.name}: reading workflow histories…`);
+    const l = light.get(side)!;
+    const t = load.get(side)!;
+    const lh = await histories(l);
+    const th = await histories(t.samples);
+    const rs = retry?.get(side);
+    sidesOut[side.name] = {
+      light: { latency: latencyOf(l), accept: dist(l.map((s) => s.tAck - s.t0)), missing: l.length - received(l).length, ...lh },
+      load: { ...strip(t), ...th },
+      retry: rs ? { latency: latencyOf(rs), missing: rs.length - received(rs).length, actions: await actionsOfWorkflows(history, received(rs).map((s) => s.workflowId)) } : null,
+    };
+    if (side === hookwise) {
+      sidesOut.hookwise.light.breakdown = await hookwiseBreakdown(admin, l.map((s) => s.id));
+      sidesOut.hookwise.load.breakdown = await hookwiseBreakdown(admin, t.samples.map((s) => s.id));
+    }
+  }
+  return { sides: sidesOut, spread: spreadResult, limits, loadLimits, claimPlan };
 }
 
 // --- report -------------------------------------------------------------------------------------
 
-function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receiver: Receiver, loadAverage: { before: number[]; after: number[] }) {
-  const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 1000) / 1000);
+const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined || b === 0 ? null : Math.round((a / b) * 1000) / 1000;
+
+/** CPU ms per delivery of the given groups over a throughput phase. */
+function cpuMs(r: { cpu: CpuGroups; received: number }, groups: string[]): number | null {
+  if (r.received === 0) return null;
+  let total = 0;
+  for (const g of groups) {
+    const s = r.cpu.seconds[g];
+    if (s === null || s === undefined) return null;
+    total += s;
+  }
+  return Math.round(((total * 1000) / r.received) * 10) / 10;
+}
+
+/** Statements per delivery by kind, both processes together, most frequent first. */
+function statementsPerDelivery(r: { statements: LoadResult['statements']; received: number }) {
+  const merged = mergeStatements(r.statements.api, r.statements.worker);
+  const perProcess = (s: HostStats['statements']) => Object.values(s).reduce((a, x) => a + x.n, 0) / Math.max(1, r.received);
+  const periodic = (k: string) => k.startsWith('recovery') || k.startsWith('feed');
+  const kinds = Object.entries(merged)
+    .map(([kind, v]) => ({ kind, perDelivery: Math.round((v.n / Math.max(1, r.received)) * 100) / 100, meanMs: Math.round((v.ms / Math.max(1, v.n)) * 100) / 100 }))
+    .sort((a, b) => b.perDelivery - a.perDelivery);
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    api: r2(perProcess(r.statements.api)),
+    worker: r2(perProcess(r.statements.worker)),
+    total: r2(kinds.filter((k) => !periodic(k.kind)).reduce((a, k) => a + k.perDelivery, 0)),
+    transactions: r2(merged.BEGIN ? merged.BEGIN.n / Math.max(1, r.received) : 0),
+    kinds,
+  };
+}
+
+/** Mean duration of one statement kind in the first and the last quarter of a phase (by when it was sent). */
+function quarters(r: { statements: LoadResult['statements'] }, kind: string): { first: number | null; last: number | null } {
+  const samples = [...(r.statements.api[kind]?.samples ?? []), ...(r.statements.worker[kind]?.samples ?? [])].sort((a, b) => a[0] - b[0]);
+  if (samples.length < 8) return { first: null, last: null };
+  const q = Math.floor(samples.length / 4);
+  const mean = (xs: Array<[number, number]>) => Math.round((xs.reduce((a, x) => a + x[1], 0) / xs.length) * 100) / 100;
+  return { first: mean(samples.slice(0, q)), last: mean(samples.slice(-q)) };
+}
+
+const CLAIM = 'attempt: claim (slot + attempt row)';
+
+function report(p: Params, infra: Infra, res: RunResult, receiver: Receiver, loadAverage: { before: number[]; after: number[] }, hostLogs: Record<string, HostStats>) {
+  const hw = res.sides.hookwise;
+  const bl = res.sides.baseline;
+  const APP = { hookwise: ['hookwise API', 'hookwise worker', 'postgres: app'], baseline: ['baseline API', 'baseline worker', 'postgres: app'] };
+  const TEMPORAL = ['temporal server', 'postgres: temporal'];
+  const cpu = {
+    hookwise: { app: cpuMs(hw.load, APP.hookwise), temporal: cpuMs(hw.load, TEMPORAL) },
+    baseline: { app: cpuMs(bl.load, APP.baseline), temporal: cpuMs(bl.load, TEMPORAL) },
+  };
+  const sql = { hookwise: statementsPerDelivery(hw.load), baseline: statementsPerDelivery(bl.load) };
   const ratios = {
     throughput: ratio(hw.load.deliveriesPerSecond, bl.load.deliveriesPerSecond),
     lightP50: ratio(hw.light.latency.p50, bl.light.latency.p50),
     lightP99: ratio(hw.light.latency.p99, bl.light.latency.p99),
     loadP50: ratio(hw.load.latency.p50, bl.load.latency.p50),
-    /** CPU per delivery (bench process + Temporal server + PostgreSQL): on a CPU-bound machine, ~ 1 / throughput ratio. */
-    cpuPerDelivery: ratio(cpuMsPerDelivery(hw), cpuMsPerDelivery(bl)),
+    cpuPerDelivery: ratio(cpu.hookwise.app, cpu.baseline.app),
+    temporalCpuPerDelivery: ratio(cpu.hookwise.temporal, cpu.baseline.temporal),
+    actionsFirstTry: ratio(hw.light.actions.perWorkflow.total, bl.light.actions.perWorkflow.total),
+    actionsThreeAttempts: ratio(hw.retry?.actions.perWorkflow.total, bl.retry?.actions.perWorkflow.total),
+    spreadThroughput: res.spread ? ratio(res.spread.deliveriesPerSecond, hw.load.deliveriesPerSecond) : null,
   };
   const aims = {
-    throughputAtLeast80PctOfBaseline: ratios.throughput !== null && ratios.throughput >= AIM_THROUGHPUT_RATIO,
-    lightP50AtMost50ms: hw.light.latency.p50 !== null && hw.light.latency.p50 <= AIM_LIGHT_P50_MS,
+    throughputAtLeast90PctOfBaseline: ratios.throughput === null ? null : ratios.throughput >= AIM.throughputRatio,
+    lightP50AtMost120PctOfBaseline: ratios.lightP50 === null ? null : ratios.lightP50 <= AIM.lightP50Ratio,
+    cpuPerDeliveryAtMost120PctOfBaseline: ratios.cpuPerDelivery === null ? null : ratios.cpuPerDelivery <= AIM.cpuRatio,
   };
   const machine = { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, totalMemoryBytes: os.totalmem() };
+  const per = (r: { cpu: CpuGroups; received: number }, g: string) => fmt(cpuMs(r, [g]));
+  const usd = (a: ActionSummary | undefined) => (a ? `${fmt(a.perWorkflow.total, 2)} ($${fmt(a.usdPerMillion, 0)})` : '–');
 
-  const pct = (x: number | null) => (x === null ? '–' : `${x}%`);
-  // CPU per delivery is what limits throughput on a saturated machine, and barely depends on background load.
-  const perDelivery = (r: SideResult, who: 'bench' | 'temporal' | 'postgres') => {
-    const secs = r.load.cpu.seconds[who];
-    return secs === null || r.load.received === 0 ? '–' : ((secs * 1000) / r.load.received).toFixed(1);
-  };
-  const row = (label: string, h: string, b: string, r = '') => [label, h, b, r];
-  const rows = [
-    ['', 'hookwise', 'baseline', 'hookwise/baseline'],
-    row(`light (${p.light} sequential): latency p50 ms`, fmt(hw.light.latency.p50), fmt(bl.light.latency.p50), fmt(ratios.lightP50, 2)),
-    row('light: latency p99 ms', fmt(hw.light.latency.p99), fmt(bl.light.latency.p99), fmt(ratios.lightP99, 2)),
-    row('light: accepted p50 ms (202 / workflow start)', fmt(hw.light.accept.p50), fmt(bl.light.accept.p50)),
-    row('light: CPU other processes on the machine (both sides)', pct(hw.light.cpu.other), pct(bl.light.cpu.other)),
-    row(`load (${p.events} @ ${p.concurrency}): deliveries/s`, fmt(hw.load.deliveriesPerSecond), fmt(bl.load.deliveriesPerSecond), fmt(ratios.throughput, 2)),
-    row('load: latency p50 ms', fmt(hw.load.latency.p50), fmt(bl.load.latency.p50), fmt(ratios.loadP50, 2)),
-    row('load: latency p99 ms', fmt(hw.load.latency.p99), fmt(bl.load.latency.p99)),
-    row('load: accepted p50 ms', fmt(hw.load.accept.p50), fmt(bl.load.accept.p50)),
-    row('load: accepted p99 ms', fmt(hw.load.accept.p99), fmt(bl.load.accept.p99)),
-    row('load: publish rate /s', fmt(hw.load.publishPerSecond), fmt(bl.load.publishPerSecond)),
-    row('load: received / sent', `${hw.load.received}/${hw.load.events}`, `${bl.load.received}/${bl.load.events}`),
-    row('load: CPU bench process (% of a core)', pct(hw.load.cpu.bench), pct(bl.load.cpu.bench)),
-    row('load: CPU Temporal server', pct(hw.load.cpu.temporal), pct(bl.load.cpu.temporal)),
-    row('load: CPU PostgreSQL', pct(hw.load.cpu.postgres), pct(bl.load.cpu.postgres)),
-    row('load: CPU other processes on the machine', pct(hw.load.cpu.other), pct(bl.load.cpu.other)),
-    row('load: CPU ms per delivery, bench process', perDelivery(hw, 'bench'), perDelivery(bl, 'bench')),
-    row('load: CPU ms per delivery, Temporal server', perDelivery(hw, 'temporal'), perDelivery(bl, 'temporal')),
-    row('load: CPU ms per delivery, PostgreSQL', perDelivery(hw, 'postgres'), perDelivery(bl, 'postgres')),
-    row('load: CPU ms per delivery, total', fmt(cpuMsPerDelivery(hw)), fmt(cpuMsPerDelivery(bl)), fmt(ratios.cpuPerDelivery, 2)),
-    row('load: machine busy (% of all cores)', pct(hw.load.cpu.machineBusy), pct(bl.load.cpu.machineBusy)),
+  const rows: string[][] = [
+    ['', 'hookwise', 'baseline', 'ratio', 'aim'],
+    [`light (${p.light} one at a time): latency p50 ms`, fmt(hw.light.latency.p50), fmt(bl.light.latency.p50), fmt(ratios.lightP50, 2), `≤ ${AIM.lightP50Ratio} ${mark(aims.lightP50AtMost120PctOfBaseline)}`],
+    ['light: latency p99 ms', fmt(hw.light.latency.p99), fmt(bl.light.latency.p99), fmt(ratios.lightP99, 2), ''],
+    ['light: accepted (202) p50 ms', fmt(hw.light.accept.p50), fmt(bl.light.accept.p50), '', ''],
+    [`load (${p.events} @ ${p.concurrency}, 1 webhook): deliveries/s`, fmt(hw.load.deliveriesPerSecond), fmt(bl.load.deliveriesPerSecond), fmt(ratios.throughput, 2), `≥ ${AIM.throughputRatio} ${mark(aims.throughputAtLeast90PctOfBaseline)}`],
+    ['load: latency p50 / p99 ms', `${fmt(hw.load.latency.p50)} / ${fmt(hw.load.latency.p99)}`, `${fmt(bl.load.latency.p50)} / ${fmt(bl.load.latency.p99)}`, fmt(ratios.loadP50, 2), ''],
+    ['load: accepted p50 / p99 ms', `${fmt(hw.load.accept.p50)} / ${fmt(hw.load.accept.p99)}`, `${fmt(bl.load.accept.p50)} / ${fmt(bl.load.accept.p99)}`, '', ''],
+    ['load: received / sent', `${hw.load.received}/${hw.load.events}`, `${bl.load.received}/${bl.load.events}`, '', ''],
+    ['CPU ms per delivery: API process', per(hw.load, 'hookwise API'), per(bl.load, 'baseline API'), '', ''],
+    ['CPU ms per delivery: worker process', per(hw.load, 'hookwise worker'), per(bl.load, 'baseline worker'), '', ''],
+    ['CPU ms per delivery: PostgreSQL, app database', per(hw.load, 'postgres: app'), per(bl.load, 'postgres: app'), '', ''],
+    ['CPU ms per delivery: API + worker + PostgreSQL', fmt(cpu.hookwise.app), fmt(cpu.baseline.app), fmt(ratios.cpuPerDelivery, 2), `≤ ${AIM.cpuRatio} ${mark(aims.cpuPerDeliveryAtMost120PctOfBaseline)}`],
+    ['CPU ms per delivery: Temporal server', per(hw.load, 'temporal server'), per(bl.load, 'temporal server'), '', ''],
+    ["CPU ms per delivery: Temporal's PostgreSQL", per(hw.load, 'postgres: temporal'), per(bl.load, 'postgres: temporal'), '', ''],
+    ['CPU ms per delivery: Temporal in all', fmt(cpu.hookwise.temporal), fmt(cpu.baseline.temporal), fmt(ratios.temporalCpuPerDelivery, 2), ''],
+    ['CPU ms per delivery: PostgreSQL shared (WAL, checkpoints, vacuum)', per(hw.load, 'postgres: shared'), per(bl.load, 'postgres: shared'), '', ''],
+    ['CPU ms per delivery: this process (publishers, receiver)', per(hw.load, 'bench'), per(bl.load, 'bench'), '', ''],
+    ['load: other processes on the machine, cores', fmt(hw.load.cpu.othersCores, 2), fmt(bl.load.cpu.othersCores, 2), '', ''],
+    ['SQL statements per delivery (API + worker)', `${fmt(sql.hookwise.api, 2)} + ${fmt(sql.hookwise.worker, 2)}`, `${fmt(sql.baseline.api, 2)} + ${fmt(sql.baseline.worker, 2)}`, '', ''],
+    ['SQL transactions (BEGIN) per delivery', fmt(sql.hookwise.transactions, 2), fmt(sql.baseline.transactions, 2), '', ''],
+    ['Temporal Actions per delivery, first try ($ per 1 M deliveries)', usd(hw.light.actions), usd(bl.light.actions), fmt(ratios.actionsFirstTry, 2), ''],
+    ['Temporal Actions per delivery, 3 attempts ($ per 1 M)', usd(hw.retry?.actions), usd(bl.retry?.actions), fmt(ratios.actionsThreeAttempts, 2), ''],
+    ['Temporal Actions per delivery, load phase sample', usd(hw.load.actions), usd(bl.load.actions), '', ''],
   ];
+
+  const out: string[] = [];
+  out.push(`hookwise delivery benchmark — ${new Date().toISOString()}`);
+  out.push(`${machine.cpuModel}, ${machine.cores} cores, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, node ${process.version}; load average before ${loadAverage.before.map((x) => x.toFixed(2)).join(' ')}, after ${loadAverage.after.map((x) => x.toFixed(2)).join(' ')}`);
+  out.push(`PostgreSQL: ${infra.source.postgres}; Temporal: ${infra.source.temporal}; ${p.order} first; warm-up ${p.warmup} events per side; Actions at $${USD_PER_MILLION_ACTIONS} per million`);
+  out.push('');
+  out.push(table(rows));
+
+  // Serialization: the same load on one webhook of one org, and spread over many orgs.
+  if (res.spread) {
+    const s = res.spread;
+    const q1 = quarters(hw.load, CLAIM);
+    const qs = quarters(s, CLAIM);
+    const sqlS = statementsPerDelivery(s);
+    const claimMean = (r: { statements: LoadResult['statements'] }) => {
+      const c = r.statements.worker[CLAIM];
+      return c ? c.ms / c.n : null;
+    };
+    out.push('');
+    out.push(
+      table([
+        ['serialization (hookwise)', '1 org, 1 webhook', `${s.orgs} orgs, 1 webhook each`, 'ratio'],
+        ['deliveries/s', fmt(hw.load.deliveriesPerSecond), fmt(s.deliveriesPerSecond), fmt(ratios.spreadThroughput, 2)],
+        ['publishes/s (202s)', fmt(hw.load.publishPerSecond), fmt(s.publishPerSecond), fmt(ratio(s.publishPerSecond, hw.load.publishPerSecond), 2)],
+        ['accepted p50 / p99 ms', `${fmt(hw.load.accept.p50)} / ${fmt(hw.load.accept.p99)}`, `${fmt(s.accept.p50)} / ${fmt(s.accept.p99)}`, ''],
+        ['latency p50 / p99 ms', `${fmt(hw.load.latency.p50)} / ${fmt(hw.load.latency.p99)}`, `${fmt(s.latency.p50)} / ${fmt(s.latency.p99)}`, ''],
+        ['claim statement mean ms (whole phase)', fmt(claimMean(hw.load), 2), fmt(claimMean(s), 2), ''],
+        ['claim statement mean ms, first → last quarter', `${fmt(q1.first, 2)} → ${fmt(q1.last, 2)}`, `${fmt(qs.first, 2)} → ${fmt(qs.last, 2)}`, ''],
+        ['backends waiting on locks, mean per sample', fmt(hw.load.locks?.meanWaiting, 2), fmt(s.locks?.meanWaiting, 2), ''],
+        ['SQL statements per delivery', fmt(sql.hookwise.total, 2), fmt(sqlS.total, 2), ''],
+        ['CPU ms per delivery: API + worker + PostgreSQL', fmt(cpu.hookwise.app), fmt(cpuMs(s, APP.hookwise)), ''],
+      ]),
+    );
+    for (const [name, l] of [['1 webhook', hw.load.locks], [`${s.orgs} orgs`, s.locks]] as const) {
+      if (l && l.top.length > 0) out.push(`  lock waits (${name}): ${l.top.map((t) => `${t.what} ×${t.samples}`).join('; ')}`);
+    }
+  }
+
+  // Statements by kind.
+  out.push('');
+  const kinds = sql.hookwise.kinds;
+  out.push(table([['hookwise SQL by kind (load phase)', 'per delivery', 'mean ms'], ...kinds.map((k) => [k.kind, fmt(k.perDelivery, 2), fmt(k.meanMs, 2)])]));
+  if (res.claimPlan.length > 0) {
+    out.push('');
+    out.push("the claim's per-minute step for the load webhook right after the phase (EXPLAIN ANALYZE, rolled back):");
+    for (const l of res.claimPlan) out.push(`  ${l}`);
+  }
+
+  // Actions by kind.
+  out.push('');
+  const actionKinds = new Set<string>();
+  for (const a of [hw.light.actions, bl.light.actions, hw.retry?.actions, bl.retry?.actions, res.limits?.actions]) for (const k of Object.keys(a?.perWorkflow ?? {})) actionKinds.add(k);
+  const ak = [...actionKinds].filter((k) => k !== 'total').sort();
+  const av = (a: ActionSummary | undefined, k: string) => (a ? fmt(a.perWorkflow[k] ?? 0, 2) : '–');
+  const actionHeader = ['Temporal Actions per delivery, by kind', 'hookwise 1st try', 'baseline 1st try', 'hookwise 3 attempts', 'baseline 3 attempts'];
+  if (res.limits) actionHeader.push(`hookwise waiting for a slot`);
+  const actionRow = (k: string) => {
+    const r = [k, av(hw.light.actions, k), av(bl.light.actions, k), av(hw.retry?.actions, k), av(bl.retry?.actions, k)];
+    if (res.limits) r.push(av(res.limits.actions, k));
+    return r;
+  };
+  out.push(table([actionHeader, ...ak.map(actionRow), actionRow('total')]));
+
   // Temporal's own record of each step (medians over sampled workflow histories).
   const steps: Array<[string, string]> = [
     ['workflow task 1: schedule→start', 'wft1ScheduleToStart'],
@@ -609,51 +780,68 @@ function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receive
     ['workflow task 2: worker processing', 'wft2Processing'],
     ['workflow started→closed', 'startedToClosed'],
   ];
-  const stepRows = [['Temporal history, p50 ms (light | load)', 'hookwise', 'baseline']];
-  for (const [label, key] of steps) {
-    stepRows.push([label, `${fmt(hw.light.temporal[key])} | ${fmt(hw.load.temporal[key])}`, `${fmt(bl.light.temporal[key])} | ${fmt(bl.load.temporal[key])}`]);
-  }
-  const out: string[] = [];
-  out.push(`hookwise delivery benchmark — ${new Date().toISOString()}`);
-  out.push(`${machine.cpuModel}, ${machine.cores} cores, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
-  out.push(`PostgreSQL: ${infra.source.postgres}; Temporal: ${infra.source.temporal}; phases interleaved (light: events alternate), ${p.order} first; warm-up ${p.warmup} events per side`);
   out.push('');
-  out.push(table(rows));
-  out.push('');
-  out.push(table(stepRows));
-  const b = hw.load.breakdown as Record<string, number | null> | undefined;
-  const bLight = hw.light.breakdown as Record<string, number | null> | undefined;
+  out.push(
+    table([
+      ['Temporal history, p50 ms (light | load)', 'hookwise', 'baseline'],
+      ...steps.map(([label, key]) => [label, `${fmt(hw.light.temporal[key])} | ${fmt(hw.load.temporal[key])}`, `${fmt(bl.light.temporal[key])} | ${fmt(bl.load.temporal[key])}`]),
+    ]),
+  );
+  const b = hw.load.breakdown;
+  const bLight = hw.light.breakdown;
   if (b && bLight) {
     out.push('');
-    out.push('hookwise, from its own rows (ms, p50 / p99):');
     out.push(
       table([
-        ['', 'light', 'load'],
-        ['recorded → attempt began (workflow start, task dispatch, context query)', `${fmt(bLight.recordedToAttemptP50)} / ${fmt(bLight.recordedToAttemptP99)}`, `${fmt(b.recordedToAttemptP50)} / ${fmt(b.recordedToAttemptP99)}`],
-        ['attempt span (slot transaction, POST, result)', `${fmt(bLight.attemptSpanP50)} / ${fmt(bLight.attemptSpanP99)}`, `${fmt(b.attemptSpanP50)} / ${fmt(b.attemptSpanP99)}`],
+        ['hookwise, from its own rows (ms, p50 / p99)', 'light', 'load'],
+        ['recorded → attempt began (workflow start, task dispatch)', `${fmt(bLight.recordedToAttemptP50)} / ${fmt(bLight.recordedToAttemptP99)}`, `${fmt(b.recordedToAttemptP50)} / ${fmt(b.recordedToAttemptP99)}`],
+        ['attempt span (claim, POST, finish)', `${fmt(bLight.attemptSpanP50)} / ${fmt(bLight.attemptSpanP99)}`, `${fmt(b.attemptSpanP50)} / ${fmt(b.attemptSpanP99)}`],
         ['POST alone (sender latency_ms)', `${fmt(bLight.httpP50)} / ${fmt(bLight.httpP99)}`, `${fmt(b.httpP50)} / ${fmt(b.httpP99)}`],
       ]),
     );
   }
+
   out.push('');
-  out.push(
-    `aims: throughput ≥ ${AIM_THROUGHPUT_RATIO * 100}% of baseline: ${aims.throughputAtLeast80PctOfBaseline ? 'met' : 'NOT met'} ` +
-      `(${ratios.throughput === null ? '–' : Math.round(ratios.throughput * 100) + '%'}); ` +
-      `light-load p50 ≤ ${AIM_LIGHT_P50_MS} ms: ${aims.lightP50AtMost50ms ? 'met' : 'NOT met'} (${fmt(hw.light.latency.p50)} ms)`,
-  );
-  const disturbed = [hw.light, hw.load, bl.light, bl.load].some((r) => (r.cpu.other ?? 0) > 25);
-  if (disturbed) {
-    out.push('warning: other processes used more than a quarter of a core during a phase; these numbers are disturbed.');
-  }
-  if (counters.startsGivenUp > 0) {
+  if (res.loadLimits) {
     out.push(
-      `note: hookwise's API gave up on ${counters.startsGivenUp} workflow start(s) (its start deadline); ` +
-        'the recovery loop started them later, which shows in the latency tail.',
+      `limits, load phase: at most ${res.loadLimits.maxInFlight} attempts in flight (limit ${HIGH_LIMITS.maxInFlight}) and ${res.loadLimits.maxPerMinute} started within 60 s (limit ${HIGH_LIMITS.maxPerMinute}): ` +
+        `${res.loadLimits.maxInFlight <= HIGH_LIMITS.maxInFlight && res.loadLimits.maxPerMinute <= HIGH_LIMITS.maxPerMinute ? 'held' : 'EXCEEDED'}`,
     );
   }
+  if (res.limits) {
+    const l = res.limits;
+    out.push(
+      `limits phase: ${l.events} events to a webhook limited to ${LIMITS_PHASE.maxInFlight} in flight, receiver answering after ${LIMITS_PHASE.receiverDelayMs} ms: ` +
+        `at most ${l.held.maxInFlight} in flight by the attempt rows, ${l.receiverMaxConcurrent} requests open at once at the receiver, ` +
+        `${l.events - l.missing}/${l.events} delivered in ${(l.wallMs / 1000).toFixed(1)} s: ${l.held.maxInFlight <= LIMITS_PHASE.maxInFlight && l.receiverMaxConcurrent <= LIMITS_PHASE.maxInFlight ? 'held' : 'EXCEEDED'}`,
+    );
+    const signals = Math.round((l.actions.perWorkflow.signal ?? 0) * l.actions.workflows);
+    const timers = Math.round((l.actions.perWorkflow['timer started'] ?? 0) * l.actions.workflows);
+    out.push(
+      `  of its deliveries' histories: ${signals} slotFreed wake-up(s) received; ${timers} wait(s) on a timer ` +
+        `(a delivery no wake-up reached sleeps up to 30 s before it tries again)`,
+    );
+  }
+  const verdict = (x: boolean | null) => (x === null ? 'not measured' : x ? 'met' : 'NOT met');
+  out.push(
+    `aims: throughput ≥ ${AIM.throughputRatio} × baseline: ${verdict(aims.throughputAtLeast90PctOfBaseline)} (${fmt(ratios.throughput, 2)}); ` +
+      `light-load p50 ≤ ${AIM.lightP50Ratio} × baseline: ${verdict(aims.lightP50AtMost120PctOfBaseline)} (${fmt(ratios.lightP50, 2)}); ` +
+      `CPU per delivery ≤ ${AIM.cpuRatio} × baseline: ${verdict(aims.cpuPerDeliveryAtMost120PctOfBaseline)} (${fmt(ratios.cpuPerDelivery, 2)})`,
+  );
+  const others = Math.max(hw.load.cpu.othersCores ?? 0, bl.load.cpu.othersCores ?? 0);
+  if (others > 0.25) out.push(`warning: other processes used up to ${others.toFixed(2)} cores during a throughput phase; these numbers are disturbed.`);
+  const given = Object.values(hostLogs).reduce((a, s) => a + s.startsGivenUp, 0);
+  if (given > 0) out.push(`note: hookwise gave up on ${given} workflow start(s) (its start deadline); the recovery loop started them later, which shows in the latency tail.`);
   if (receiver.duplicates() > 0) out.push(`note: the receiver saw ${receiver.duplicates()} duplicate request(s)`);
   process.stdout.write(out.join('\n') + '\n');
 
+  // Samples of statement timings are raw material for the tables, not for the JSON line.
+  const lean = <T extends { statements: LoadResult['statements'] }>(r: T) => ({
+    ...r,
+    statements: Object.fromEntries(
+      (['api', 'worker'] as const).map((k) => [k, Object.fromEntries(Object.entries(r.statements[k]).map(([kind, v]) => [kind, { n: v.n, ms: Math.round(v.ms) }]))]),
+    ),
+  });
   const json = {
     bench: 'delivery',
     date: new Date().toISOString(),
@@ -662,16 +850,23 @@ function report(p: Params, infra: Infra, hw: SideResult, bl: SideResult, receive
     params: p,
     infra: infra.source,
     loadAverage,
-    hookwise: hw,
-    baseline: bl,
+    hookwise: { ...hw, load: lean(hw.load) },
+    baseline: { ...bl, load: lean(bl.load) },
+    spread: res.spread ? lean(res.spread) : null,
+    limits: res.limits,
+    loadLimits: res.loadLimits,
+    claimPlan: res.claimPlan,
+    cpuMsPerDelivery: cpu,
+    sqlPerDelivery: { hookwise: sql.hookwise, baseline: { api: sql.baseline.api, worker: sql.baseline.worker, total: sql.baseline.total } },
     ratios,
     aims,
     receiverDuplicates: receiver.duplicates(),
-    hookwiseWorkflowStartsGivenUp: counters.startsGivenUp,
-    hookwiseRecoveryLogLines: counters.recoveryLines,
+    logs: Object.fromEntries(Object.entries(hostLogs).map(([k, s]) => [k, { logLines: s.logLines, startsGivenUp: s.startsGivenUp, recoveryLines: s.recoveryLines }])),
   };
   process.stdout.write(JSON.stringify(json) + '\n');
 }
+
+const mark = (x: boolean | null) => (x === null ? '' : x ? '✔' : '✘');
 
 // --- main ---------------------------------------------------------------------------------------
 
@@ -683,35 +878,51 @@ async function main(): Promise<number> {
   }, p.timeoutSeconds * 1000);
 
   try {
-    // Before any worker or native connection exists; signals are ours to handle (below).
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    const loadBefore = os.loadavg();
+    log(`load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
     const started = Date.now();
     const infra = await startInfra();
     log(`infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 
     const receiver = await startReceiver();
     onCleanup('receiver', () => receiver.close());
-    onCleanup('baseline HTTP agent', async () => destroyBaselineAgent());
+    onCleanup('HTTP agent', async () => agent.destroy());
+    const admin = createPool(infra.databaseUrl, 2);
+    onCleanup('admin pool', () => admin.end());
+    // The lock sampler reads pg_stat_activity from the maintenance database, so its own work is not
+    // counted as the app database's.
+    const lockUrl = new URL(infra.databaseUrl);
+    lockUrl.pathname = '/postgres';
+    const lockDb = createPool(lockUrl.toString(), 1);
+    onCleanup('lock sampler pool', () => lockDb.end());
 
-    const hookwise = await hookwiseSide(infra, receiver.url);
-    const deliveryTimeoutMs = loadConfig({
-      DATABASE_URL: infra.databaseUrl,
-      TEMPORAL_ADDRESS: infra.temporalAddress,
-      HOOKWISE_ENCRYPTION_KEY: 'x'.repeat(32),
-    }).HOOKWISE_DELIVERY_TIMEOUT_MS;
-    const baseline = await baselineSide(infra, receiver.url, deliveryTimeoutMs);
+    const [hookwise, baseline] = await Promise.all([startHookwise(infra, admin, receiver, p), startBaseline(infra, receiver)]);
+    const cpuSpec: CpuGroupsSpec = {
+      trees: {
+        'hookwise API': hookwise.api.pid,
+        'hookwise worker': hookwise.worker.pid,
+        'baseline API': baseline.api.pid,
+        'baseline worker': baseline.worker.pid,
+        'temporal server': infra.pids.temporal,
+      },
+      postgres: { pid: infra.pids.postgres, appDatabases: [infra.appDatabase] },
+    };
 
-    // Reads workflow histories for the Temporal breakdown once the phases are done.
+    // Reads workflow histories once the phases are done.
     const historyConnection = await Connection.connect({ address: infra.temporalAddress });
     onCleanup('history client', () => historyConnection.close());
     const history = new Client({ connection: historyConnection, namespace: infra.namespace });
 
-    const loadBefore = os.loadavg();
-    const order = p.order === 'baseline' ? [baseline, hookwise] : [hookwise, baseline];
-    const results = await runSides(order, receiver, p, infra.pids, history);
-
-    report(p, infra, results.hookwise, results.baseline, receiver, { before: loadBefore, after: os.loadavg() });
-    const missing = results.hookwise.load.missing + results.hookwise.light.missing + results.baseline.load.missing + results.baseline.light.missing;
+    const sides = p.order === 'baseline' ? [baseline, hookwise] : [hookwise, baseline];
+    const ctx: Ctx = { p, infra, receiver, cpuSpec, lockDb };
+    const result = await run(ctx, sides, hookwise, admin, history);
+    const hostLogs = Object.fromEntries(
+      await Promise.all([hookwise.api, hookwise.worker, baseline.api, baseline.worker].map(async (h) => [h.name, await h.stats()] as const)),
+    );
+    report(p, infra, result, receiver, { before: loadBefore, after: os.loadavg() }, hostLogs);
+    const missing =
+      result.sides.hookwise.load.missing + result.sides.hookwise.light.missing + result.sides.baseline.load.missing + result.sides.baseline.light.missing +
+      (result.spread?.missing ?? 0) + (result.limits?.missing ?? 0) + (result.sides.hookwise.retry?.missing ?? 0) + (result.sides.baseline.retry?.missing ?? 0);
     if (missing > 0) {
       log(`error: ${missing} deliveries never arrived within their phase's time limit`);
       return 1;

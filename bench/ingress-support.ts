@@ -7,6 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
 import type pg from 'pg';
 import type { Client as TemporalClient } from '@temporalio/client';
+import { statementKind } from './sql-kinds.js';
 import { dist, log, withTimeout, type Dist } from './support.js';
 
 // Helpers of bench/ingress.ts: the request body, the load generator (a child process running
@@ -417,28 +418,6 @@ export class Recorder {
   }
 }
 
-const kinds = new Map<string, string>();
-
-/** A short name for a statement, for the breakdown (cached: hookwise's statements are constants). */
-export function statementKind(text: unknown): string {
-  if (typeof text === 'string') {
-    let k = kinds.get(text);
-    if (k === undefined) kinds.set(text, (k = classify(text)));
-    return k;
-  }
-  return classify(text);
-}
-
-function classify(text: unknown): string {
-  const sql = (typeof text === 'string' ? text : String((text as { text?: string })?.text ?? '')).replace(/\s+/g, ' ').trim();
-  if (/FROM event_sources s WHERE s\.token_hash/i.test(sql)) return 'token lookup (SELECT event_sources)';
-  if (/^INSERT INTO room_events/i.test(sql)) return 'INSERT room_events';
-  if (/FROM workspaces WHERE id/i.test(sql)) return 'workspace lookup (SELECT workspaces)';
-  if (/^INSERT INTO event_inbox/i.test(sql)) return 'INSERT event_inbox';
-  if (/^INSERT INTO bench_baseline/i.test(sql)) return 'INSERT bench_baseline';
-  return sql.slice(0, 48);
-}
-
 type AnyFn = (...args: unknown[]) => unknown;
 
 /** Error class and message, shortened; ids and numbers blanked so that counts group. */
@@ -477,15 +456,16 @@ function timed(fn: AnyFn, self: unknown, args: unknown[], done: (ms: number, fai
  * Must be called before the pool opens its first connection.
  */
 export function instrumentPool(pool: pg.Pool, rec: Recorder): { stop(): void; maxWaiting(): number; meanWaiting(): number; resetWaiting(): void } {
+  const sqlOf = (q: unknown) => (typeof q === 'string' ? q : String((q as { text?: string } | null)?.text ?? ''));
   const poolQuery = pool.query as unknown as AnyFn;
   (pool as unknown as { query: AnyFn }).query = function (this: unknown, ...args: unknown[]) {
-    const kind = statementKind(args[0]);
+    const kind = statementKind(sqlOf(args[0]));
     return timed(poolQuery, pool, args, (ms, failed) => rec.record(failed ? `${kind} (failed)` : kind, ms));
   };
   pool.on('connect', (client) => {
     const clientQuery = client.query as unknown as AnyFn;
     (client as unknown as { query: AnyFn }).query = function (this: unknown, ...args: unknown[]) {
-      const kind = statementKind(args[0]);
+      const kind = statementKind(sqlOf(args[0]));
       return timed(clientQuery, client, args, (ms) => rec.record(`${kind} [on connection]`, ms));
     };
   });
@@ -510,60 +490,20 @@ export function instrumentPool(pool: pg.Pool, rec: Recorder): { stop(): void; ma
   };
 }
 
-export interface StartProbe {
-  /**
-   * Experiment only (what the ack would cost if it did not wait for Temporal): while on,
-   * `workflow.start` resolves at once and the real start runs in the background, at most
-   * `concurrency` at a time.
-   */
-  setDetached(on: boolean): void;
-  /** Forgets background starts not begun yet (in hookwise their rows would wait for the recovery loop); returns how many. */
-  dropQueued(): number;
-  /** Background starts running now. */
-  active(): number;
-}
-
-const BACKGROUND_START_DEADLINE_MS = 30_000;
-
-/** Times `client.workflow.start` as `workflow start <type>`; failures are counted, not thrown away. */
-export function instrumentWorkflowStart(client: TemporalClient, rec: Recorder, concurrency = 32): StartProbe {
+/** Times `client.workflow.start` as `workflow start <type>`; failures are counted by error. */
+export function instrumentWorkflowStart(client: TemporalClient, rec: Recorder): { completed(): number } {
   const wf = client.workflow as unknown as { start: AnyFn };
   const start = wf.start;
-  const real = (args: unknown[], label: string) => {
+  let completed = 0;
+  wf.start = function (this: unknown, ...args: unknown[]) {
     const type = typeof args[0] === 'string' ? args[0] : 'workflow';
     return timed(start, client.workflow, args, (ms, failed, err) => {
-      rec.record(`workflow start ${type}${label}${failed ? ' (failed)' : ''}`, ms);
-      if (failed) rec.count(`workflow start ${type}${label} failed: ${errorName(err)}`);
-    }) as Promise<unknown>;
+      rec.record(`workflow start ${type}${failed ? ' (failed)' : ''}`, ms);
+      if (failed) rec.count(`workflow start ${type} failed: ${errorName(err)}`);
+      else completed++;
+    });
   };
-  let detached = false;
-  let running = 0;
-  const queue: unknown[][] = [];
-  const pump = () => {
-    while (running < concurrency && queue.length > 0) {
-      const args = queue.shift()!;
-      running++;
-      // Its own deadline: the request's (hookwise's 2 s ack bound, in AsyncLocalStorage) has nothing to do with it.
-      client.connection
-        .withDeadline(Date.now() + BACKGROUND_START_DEADLINE_MS, () => real(args, ' (background)'))
-        .catch(() => {})
-        .finally(() => {
-          running--;
-          pump();
-        });
-    }
-  };
-  wf.start = function (this: unknown, ...args: unknown[]) {
-    if (!detached) return real(args, '');
-    queue.push(args);
-    pump();
-    return Promise.resolve(undefined);
-  };
-  return {
-    setDetached: (on) => void (detached = on),
-    dropQueued: () => queue.splice(0).length,
-    active: () => running,
-  };
+  return { completed: () => completed };
 }
 
 /** Server-side time per request (request event → response finished) and requests in flight, on `server`. */

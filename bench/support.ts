@@ -126,28 +126,46 @@ export async function startBenchInfra(o: {
 export const ID_HEADERS = ['x-webhook-request-id', 'x-bench-request-id'] as const;
 
 export interface Receiver {
+  /** Answers 200 at once. */
   url: string;
-  /** performance.now() when the request with this id arrived; resolves null at `deadline` (performance.now() ms). */
+  /** Answers 500 to the first `k` requests of each id, then 200: `failUrl(2)` makes every delivery take 3 attempts. */
+  failUrl(k: number): string;
+  /** Answers 200 after `ms` milliseconds (to hold in-flight slots). */
+  slowUrl(ms: number): string;
+  /** performance.now() when the first successful request with this id arrived; resolves null at `deadline` (performance.now() ms). */
   waitFor(id: string, deadline: number): Promise<number | null>;
-  /** Requests with an id header seen so far (duplicates included). */
+  /** Requests with an id header seen so far (duplicates and failed ones included). */
   count(): number;
+  /** Successful requests for an id that had already succeeded. */
   duplicates(): number;
+  /** Requests answered 500 on purpose. */
+  failed(): number;
+  /** The most requests open at once since the last reset. */
+  maxConcurrent(): number;
+  resetConcurrency(): void;
   close(): Promise<void>;
 }
 
 /**
- * One node:http server on loopback that answers 200 at once and records when each request arrived,
- * keyed by its id header. A delivery may arrive before its publisher knows its id (hookwise can
- * deliver before the 202 is back), so arrivals are kept and waiters look them up first.
+ * One node:http server on loopback that records when each request arrived, keyed by its id header.
+ * A delivery may arrive before its publisher knows its id (hookwise can deliver before the 202 is
+ * back), so arrivals are kept and waiters look them up first.
  */
 export async function startReceiver(): Promise<Receiver> {
   const arrived = new Map<string, number>();
   const waiters = new Map<string, (at: number | null) => void>();
+  const failures = new Map<string, number>();
   let total = 0;
   let dups = 0;
+  let failedOnPurpose = 0;
+  let open = 0;
+  let maxOpen = 0;
 
   const server: Server = createServer((req, res) => {
     const at = performance.now();
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    res.once('close', () => open--);
     let id: string | undefined;
     for (const h of ID_HEADERS) {
       const v = req.headers[h];
@@ -156,9 +174,18 @@ export async function startReceiver(): Promise<Receiver> {
         break;
       }
     }
+    const path = req.url ?? '/';
+    const fail = /^\/fail\/(\d+)/.exec(path);
+    const slow = /^\/slow\/(\d+)/.exec(path);
+    let status = 200;
     if (id !== undefined) {
       total++;
-      if (arrived.has(id)) dups++;
+      const seen = failures.get(id) ?? 0;
+      if (fail && seen < Number(fail[1])) {
+        failures.set(id, seen + 1);
+        failedOnPurpose++;
+        status = 500;
+      } else if (arrived.has(id)) dups++;
       else {
         arrived.set(id, at);
         const w = waiters.get(id);
@@ -170,17 +197,24 @@ export async function startReceiver(): Promise<Receiver> {
     }
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
+      const answer = () => {
+        res.writeHead(status, { 'content-type': 'text/plain', 'content-length': '2' });
+        res.end(status === 200 ? 'ok' : 'no');
+      };
+      if (slow) setTimeout(answer, Number(slow[1]));
+      else answer();
     });
   });
   // Senders' idle keep-alive sockets must survive the pauses between phases (see the API server).
   server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `${origin}/hook`,
+    failUrl: (k) => `${origin}/fail/${k}`,
+    slowUrl: (ms) => `${origin}/slow/${ms}`,
     waitFor(id, deadline) {
       const at = arrived.get(id);
       if (at !== undefined) return Promise.resolve(at);
@@ -197,6 +231,9 @@ export async function startReceiver(): Promise<Receiver> {
     },
     count: () => total,
     duplicates: () => dups,
+    failed: () => failedOnPurpose,
+    maxConcurrent: () => maxOpen,
+    resetConcurrency: () => void (maxOpen = open),
     async close() {
       for (const w of waiters.values()) w(null);
       waiters.clear();
@@ -210,7 +247,10 @@ export async function startReceiver(): Promise<Receiver> {
 
 const baselineAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** The baseline activity: one JSON POST over a keep-alive agent, like hookwise's sender, minus the rest. */
+/**
+ * The baseline activity: one JSON POST over a keep-alive agent, like hookwise's sender, minus the rest.
+ * A non-2xx answer throws, so that Temporal's activity retry policy retries it.
+ */
 export function createBaselineActivities(): BaselineActivities {
   return {
     postOnce(input: BaselineDeliveryInput): Promise<number> {
@@ -229,7 +269,11 @@ export function createBaselineActivities(): BaselineActivities {
         req.on('error', reject);
         req.on('response', (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve(status);
+            else reject(new Error(`HTTP ${status}`));
+          });
           res.on('error', reject);
         });
         req.end(input.body);
@@ -408,6 +452,142 @@ export function cpuShare(a: CpuProbe, b: CpuProbe, wallMs: number): CpuShare {
   }
   const d = (x: number | null, y: number | null) => (x === null || y === null ? null : Math.round((y - x) * 1000) / 1000);
   return { bench, temporal, postgres, other, machineBusy, seconds: { bench: d(a.bench, b.bench)!, temporal: d(a.temporal, b.temporal), postgres: d(a.postgres, b.postgres) } };
+}
+
+// --- CPU by process group, PostgreSQL split by database ----------------------------------------
+
+interface ProcEntry {
+  ppid: number;
+  self: number;
+  children: number;
+  title: string;
+}
+
+function readProcs(): Map<number, ProcEntry> {
+  const out = new Map<number, ProcEntry>();
+  for (const pid of allPids()) {
+    const st = readStat(pid);
+    if (!st) continue;
+    out.set(pid, { ppid: st.ppid, self: st.self, children: st.children, title: '' });
+  }
+  return out;
+}
+
+/** What to account for: named process trees, and a PostgreSQL whose backends are split by database. */
+export interface CpuGroupsSpec {
+  trees: Record<string, number | null>;
+  postgres?: {
+    pid: number | null;
+    /** Backends connected to one of these count as `postgres: app`. */
+    appDatabases: string[];
+    /** Backends connected to a database whose name contains "temporal" count as `postgres: temporal`. */
+  };
+}
+
+export interface CpuGroupsSnapshot {
+  at: number;
+  /** This process (process.cpuUsage), seconds. */
+  self: number;
+  trees: Record<string, number | null>;
+  /** Per PostgreSQL child pid: its category and CPU seconds; plus the postmaster (self + reaped children). */
+  pg: { postmaster: number; backends: Map<number, { category: 'app' | 'temporal' | 'shared'; secs: number }> } | null;
+  machine: { busy: number; total: number; steal: number } | null;
+}
+
+function machineTimes(): { busy: number; total: number; steal: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0) / CLK_TCK;
+    const idle = (f[3] + f[4]) / CLK_TCK;
+    return { busy: total - idle, total, steal: (f[7] ?? 0) / CLK_TCK };
+  } catch {
+    return null;
+  }
+}
+
+/** A backend's database, from its process title (`postgres: <user> <database> <host> <state>`). */
+function backendDatabase(pid: number): string | null {
+  const title = cmdline(pid).join(' ').trim();
+  const m = /^postgres: (\S+) (\S+) /.exec(title);
+  // Background processes read `postgres: checkpointer`, `postgres: autovacuum launcher`, …
+  if (!m || /^(autovacuum|background|logical|walwriter|checkpointer|io|walsummarizer)$/.test(m[1])) return null;
+  return m[2];
+}
+
+export function cpuGroupsSnapshot(spec: CpuGroupsSpec): CpuGroupsSnapshot {
+  const procs = readProcs();
+  const byParent = new Map<number, number[]>();
+  for (const [pid, p] of procs) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), pid]);
+  const tree = (root: number | null): number | null => {
+    if (root === null) return null;
+    const r = procs.get(root);
+    if (!r) return null;
+    let total = r.self + r.children;
+    const queue = [...(byParent.get(root) ?? [])];
+    while (queue.length > 0) {
+      const pid = queue.shift()!;
+      total += procs.get(pid)!.self;
+      queue.push(...(byParent.get(pid) ?? []));
+    }
+    return total;
+  };
+  const trees = Object.fromEntries(Object.entries(spec.trees).map(([k, pid]) => [k, tree(pid)]));
+  let pg: CpuGroupsSnapshot['pg'] = null;
+  const pm = spec.postgres?.pid ?? null;
+  if (pm !== null && procs.has(pm)) {
+    const backends = new Map<number, { category: 'app' | 'temporal' | 'shared'; secs: number }>();
+    for (const pid of byParent.get(pm) ?? []) {
+      const db = backendDatabase(pid);
+      const category = db === null ? 'shared' : spec.postgres!.appDatabases.includes(db) ? 'app' : db.includes('temporal') ? 'temporal' : 'shared';
+      backends.set(pid, { category, secs: tree(pid) ?? 0 });
+    }
+    const p = procs.get(pm)!;
+    pg = { postmaster: p.self + p.children, backends };
+  }
+  const u = process.cpuUsage();
+  return { at: performance.now(), self: (u.user + u.system) / 1e6, trees, pg, machine: machineTimes() };
+}
+
+export interface CpuGroups {
+  wallMs: number;
+  /** CPU seconds per group over the interval: `bench` (this process), each tree, `postgres: app|temporal|shared`. */
+  seconds: Record<string, number | null>;
+  /** Everything else on the machine meanwhile, in cores (1 = one core busy the whole time). */
+  othersCores: number | null;
+  /** The whole machine busy, % of all its cores; hypervisor steal, % of one core. */
+  machineBusyPct: number | null;
+  stealPct: number | null;
+}
+
+export function cpuGroupsDelta(a: CpuGroupsSnapshot, b: CpuGroupsSnapshot): CpuGroups {
+  const wallMs = b.at - a.at;
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  const seconds: Record<string, number | null> = { bench: r(b.self - a.self) };
+  for (const k of Object.keys(b.trees)) {
+    const x = a.trees[k];
+    const y = b.trees[k];
+    seconds[k] = x === null || x === undefined || y === null || y === undefined ? null : r(Math.max(0, y - x));
+  }
+  if (a.pg && b.pg) {
+    const cat = { app: 0, temporal: 0, shared: Math.max(0, b.pg.postmaster - a.pg.postmaster) };
+    for (const [pid, e] of b.pg.backends) {
+      // A backend that started during the interval counts whole; one that ended went to the postmaster's reaped time.
+      cat[e.category] += Math.max(0, e.secs - (a.pg.backends.get(pid)?.secs ?? 0));
+    }
+    seconds['postgres: app'] = r(cat.app);
+    seconds['postgres: temporal'] = r(cat.temporal);
+    seconds['postgres: shared'] = r(cat.shared);
+  }
+  let othersCores: number | null = null;
+  let machineBusyPct: number | null = null;
+  let stealPct: number | null = null;
+  if (a.machine && b.machine && b.machine.total > a.machine.total && wallMs > 0) {
+    const ours = Object.values(seconds).reduce<number>((acc, x) => acc + (x ?? 0), 0);
+    othersCores = Math.round(Math.max(0, (b.machine.busy - a.machine.busy - ours) / (wallMs / 1000)) * 100) / 100;
+    machineBusyPct = Math.round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100);
+    stealPct = Math.round(((b.machine.steal - a.machine.steal) / (wallMs / 1000)) * 100);
+  }
+  return { wallMs: Math.round(wallMs), seconds, othersCores, machineBusyPct, stealPct };
 }
 
 // --- Temporal's side of the time, from workflow histories --------------------------------------
