@@ -5,11 +5,12 @@ import type { Dispatcher } from '../src/delivery/dispatcher.js';
 import type { IngestRoomEventInput, IngestRoomEventResult } from '../workflows/ingest-room-event.js';
 import { findRoom } from '../src/db/workspaces.js';
 import { definitionsVersion, findDefinition, listDefinitions } from '../src/db/event-sources.js';
-import { cacheChoice, cachedChoice, insertRoomEvent, recordMatch, roomEventPayload, startedRoomEvent, type RoomEvent } from '../src/db/room-events.js';
+import { insertRoomEvent, recordMatch, roomEventPayload, startedRoomEvent, type RoomEvent } from '../src/db/room-events.js';
+import { cacheAnswer, cachedAnswer, decidingPathSets, type CacheQuestion } from '../src/db/match-cache.js';
 import { admitToBacklog, claimItems, findItem, finishItem, storeFirstResult } from '../src/db/backlog.js';
 import { appendMessage, recentMessages, roomChat } from '../src/db/chats.js';
 import { planMatch, type MatchPlan } from '../src/domain/matching.js';
-import { payloadShapeKey } from '../src/domain/payload-shape.js';
+import { payloadShapeKey, valuesKey, WHOLE_PAYLOAD } from '../src/domain/payload-shape.js';
 import { derivedId, relatedId } from '../src/domain/ids.js';
 import type { Llm } from '../src/llm/llm.js';
 import { runAgent } from '../src/agents/agent-runner.js';
@@ -49,12 +50,25 @@ export function createRoomActivities(deps: RoomActivityDeps) {
     const payload = JSON.parse(event.payload);
     const [definitions, version] = await Promise.all([listDefinitions(db, event.sourceId), definitionsVersion(db, event.sourceId)]);
     const plan = planMatch(definitions, payload);
-    const cacheKey = {
+    const cacheKey: CacheQuestion = {
       sourceId: event.sourceId,
       definitionsVersion: version,
       shapeKey: `${payloadShapeKey(payload)}:${plan.askable.map((d) => d.id).join(',')}`,
     };
     return { payload, plan, cacheKey };
+  }
+
+  /**
+   * An earlier answer that holds for this payload: same question, same values at the fields that
+   * answer said it depended on. Never a guess: an answer that named no fields was stored against the
+   * whole payload, so it holds only for an identical one.
+   */
+  async function remembered(q: CacheQuestion, payload: unknown): Promise<Choice | null> {
+    for (const paths of await decidingPathSets(db, q)) {
+      const hit = await cachedAnswer(db, q, valuesKey(payload, paths));
+      if (hit) return hit;
+    }
+    return null;
   }
 
   /** Records how matching ended; a match is admitted to the backlog (under the cap) and wakes the scheduler. */
@@ -97,7 +111,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       if (input.unrecorded) {
         await insertRoomEvent(db, { id: input.eventId, ...input.unrecorded, receivedAt: new Date(input.unrecorded.receivedAt) });
       }
-      const { plan, cacheKey } = await question(await eventOf(input.eventId));
+      const { payload, plan, cacheKey } = await question(await eventOf(input.eventId));
       // A rule below the description-only definitions decides when the model can't (or picks none).
       const fallbackOr = (choice: Choice): Choice => (choice.definitionId === null && plan.fallback ? plan.fallback : choice);
       if (plan.askable.length === 0) {
@@ -107,7 +121,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
         const reason = 'no rule matched above the description-only definitions; no LLM configured to judge them';
         return { kind: 'settled', result: await settle(input.eventId, fallbackOr({ definitionId: null, reason })) };
       }
-      const cached = await cachedChoice(db, cacheKey);
+      const cached = await remembered(cacheKey, payload);
       if (cached) {
         deps.metrics.llmCacheHits.inc();
         return { kind: 'settled', result: await settle(input.eventId, fallbackOr({ ...cached, reason: `${cached.reason} (cached LLM answer)` })) };
@@ -118,11 +132,13 @@ export function createRoomActivities(deps: RoomActivityDeps) {
     /** One model call on the `fast` tier; its answer is cached for payloads of the same shape. */
     async judgeRoomEvent({ eventId }: { eventId: string }): Promise<Choice> {
       const { payload, plan, cacheKey } = await question(await eventOf(eventId));
-      const cached = await cachedChoice(db, cacheKey);
+      const cached = await remembered(cacheKey, payload);
       if (cached) return cached;
       const choice = await callModel(() => llm.chooseDefinition(payload, plan.askable), (outcome) => deps.metrics.llmCalls.inc({ purpose: 'match', outcome }));
       const answer = { definitionId: choice.definitionId, reason: choice.definitionId ? `LLM: ${choice.reason}` : `LLM found no match: ${choice.reason}` };
-      await cacheChoice(db, { ...cacheKey, ...answer });
+      // A model that named no deciding fields is taken at its word only for this exact payload.
+      const decidedBy = choice.decidedBy ?? [WHOLE_PAYLOAD];
+      await cacheAnswer(db, { ...cacheKey, ...answer, decidedBy, valuesKey: valuesKey(payload, decidedBy) });
       return answer;
     },
 

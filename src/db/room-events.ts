@@ -102,29 +102,6 @@ export async function startedRoomEvent(db: Queryable, id: string): Promise<RoomE
   return rows[0] ?? null;
 }
 
-export async function cachedChoice(
-  db: Queryable,
-  k: { sourceId: string; definitionsVersion: number; shapeKey: string },
-): Promise<{ definitionId: string | null; reason: string } | null> {
-  const { rows } = await db.query(
-    `SELECT definition_id AS "definitionId", reason FROM llm_match_cache
-      WHERE source_id = $1 AND definitions_version = $2 AND shape_key = $3`,
-    [k.sourceId, k.definitionsVersion, k.shapeKey],
-  );
-  return rows[0] ?? null;
-}
-
-export async function cacheChoice(
-  db: Queryable,
-  k: { sourceId: string; definitionsVersion: number; shapeKey: string; definitionId: string | null; reason: string },
-): Promise<void> {
-  await db.query(
-    `INSERT INTO llm_match_cache (source_id, definitions_version, shape_key, definition_id, reason)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-    [k.sourceId, k.definitionsVersion, k.shapeKey, k.definitionId, k.reason],
-  );
-}
-
 export async function roomEventPayload(db: Queryable, id: string): Promise<unknown> {
   const { rows } = await db.query(`SELECT payload FROM room_events WHERE id = $1`, [id]);
   return rows[0] ? JSON.parse(rows[0].payload) : null;

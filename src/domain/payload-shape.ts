@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
+import { resolvePath } from './rules.js';
 
 /**
- * A cache key for LLM match answers: two payloads get the same key when they have the same structure
- * and the same discriminator values. Structure alone is not enough — every Stripe event has the same
- * envelope and only `type` tells `invoice.paid` from `customer.deleted` — so short string values of
- * the usual discriminator fields are part of the key, at any depth. Other values (ids, amounts, names)
- * are not, so the cache actually gets hits.
+ * Keys for reusing LLM match answers. An answer is reused for a payload with the same structure
+ * (payloadShapeKey: keys and value types, no values) whose values at the fields the model said its
+ * choice depended on are the same (valuesKey). Structure alone is never enough: "an invoice over 1,000"
+ * depends on the amount, and every invoice has the same structure.
  */
 
-const DISCRIMINATORS = new Set(['type', 'event', 'event_type', 'action', 'status', 'object', 'kind']);
-const MAX_DISCRIMINATOR_LENGTH = 100;
 const MAX_DEPTH = 12;
 /** Keys per object that are described; the rest are summarised by their count. */
 const MAX_KEYS = 200;
@@ -22,11 +20,26 @@ const MAX_KEY_LENGTH = 200;
 const MAX_NODES = 10_000;
 
 // Bump when the description changes, so old cache entries stop matching rather than mislead.
-const VERSION = 'shape-v1';
+const VERSION = 'shape-v2';
 
 export function payloadShapeKey(payload: unknown): string {
   const budget = { nodes: MAX_NODES };
   return createHash('sha256').update(`${VERSION}\n${describe(payload, 0, budget)}`).digest('hex');
+}
+
+/** The "path" that stands for the whole payload (an answer that named no deciding fields). */
+export const WHOLE_PAYLOAD = '$';
+
+/**
+ * The values a payload has at the given paths. Two payloads with the same key have the same values
+ * there, so an answer that depended only on them holds for both. A missing field and a null differ.
+ */
+export function valuesKey(payload: unknown, paths: readonly string[]): string {
+  const values = paths.map((p) => {
+    const v = p === WHOLE_PAYLOAD ? payload : resolvePath(payload, p);
+    return [p, v === undefined ? { $missing: true } : v];
+  });
+  return createHash('sha256').update(JSON.stringify(values)).digest('hex');
 }
 
 function describe(value: unknown, depth: number, budget: { nodes: number }): string {
@@ -45,15 +58,7 @@ function describe(value: unknown, depth: number, budget: { nodes: number }): str
     if (depth >= MAX_DEPTH) return '{…}';
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record).sort();
-    const parts: string[] = [];
-    for (const key of keys.slice(0, MAX_KEYS)) {
-      const child = record[key];
-      let part = `${JSON.stringify(key.slice(0, MAX_KEY_LENGTH))}:${describe(child, depth + 1, budget)}`;
-      if (DISCRIMINATORS.has(key) && typeof child === 'string' && child.length <= MAX_DISCRIMINATOR_LENGTH) {
-        part += `=${JSON.stringify(child)}`;
-      }
-      parts.push(part);
-    }
+    const parts = keys.slice(0, MAX_KEYS).map((key) => `${JSON.stringify(key.slice(0, MAX_KEY_LENGTH))}:${describe(record[key], depth + 1, budget)}`);
     if (keys.length > MAX_KEYS) parts.push(`+${keys.length - MAX_KEYS}`);
     return `{${parts.join(',')}}`;
   }

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { initCluster, pgCtlBinary, postgresArgs, postgresBinary, postgresUrl, runningPostmaster, waitUntilAccepting } from '../dev/embedded-postgres.js';
+import { clusterPortNames, workerPortEnv } from '../dev/cluster-ports.js';
 import { freePortsInRange } from '../dev/free-port.js';
 import { entryCommand, envValue as env, localAppEnv, localSecrets, REPO_ROOT, show, type LocalSecrets } from '../dev/local-app.js';
 import { postgresTarget } from '../dev/local-temporal.js';
@@ -51,15 +52,7 @@ type PortName = string;
 /** Where a port is wanted by default; everything else gets a free port in 10000–32767. */
 const PREFERRED: Record<PortName, number> = { 'temporal-frontend.grpc': 7233, 'temporal-ui': 8233, 'api-1': 3000, 'api-2': 3001 };
 
-function portNames(): PortName[] {
-  const names = ['postgres', 'temporal-ui'];
-  for (const s of TEMPORAL_SERVICES) {
-    names.push(`temporal-${s}.grpc`, `temporal-${s}.membership`, `temporal-${s}.pprof`, `temporal-${s}.metrics`);
-    if (s === 'frontend') names.push('temporal-frontend.http');
-  }
-  for (let i = 1; i <= APIS; i++) names.push(`api-${i}`);
-  return names;
-}
+const portNames = (): PortName[] => clusterPortNames({ apis: APIS, workers: WORKERS });
 
 async function choosePorts(): Promise<Record<PortName, number>> {
   let stored: Record<PortName, number> = {};
@@ -197,13 +190,14 @@ function temporalService(service: TemporalService, binaries: TemporalServerBinar
   });
 }
 
-function app(name: string, role: 'api' | 'worker', appEnv: NodeJS.ProcessEnv, port?: number): Supervised {
+/** `port`: the API's port, or the worker's metrics and health port (HOOKWISE_METRICS_PORT). */
+function app(name: string, role: 'api' | 'worker', appEnv: NodeJS.ProcessEnv, port: number): Supervised {
   const script = role === 'api' ? 'src/main/api.ts' : 'src/main/worker.ts';
   const { command, args } = entryCommand(script);
   return run({
     name,
     role,
-    info: port !== undefined ? { port, url: `http://127.0.0.1:${port}` } : {},
+    info: role === 'api' ? { port, url: `http://127.0.0.1:${port}` } : { port, healthUrl: `http://127.0.0.1:${port}/healthz` },
     start: async (output) => spawnProcess(command, args, { cwd: REPO_ROOT, env: appEnv, onLine: output }),
   });
 }
@@ -322,7 +316,8 @@ async function main(): Promise<void> {
   app('api-1', 'api', appEnv(ports['api-1']), ports['api-1']);
   await waitFor('api-1', () => answers200(`${apiUrls[0]}/readyz`));
   for (let i = 2; i <= APIS; i++) app(`api-${i}`, 'api', appEnv(ports[`api-${i}`]), ports[`api-${i}`]);
-  for (let i = 1; i <= WORKERS; i++) app(`worker-${i}`, 'worker', appEnv());
+  // Each worker its own metrics and health port: on the shared default, the second one could never start.
+  for (let i = 1; i <= WORKERS; i++) app(`worker-${i}`, 'worker', { ...appEnv(), ...workerPortEnv(ports, i) }, ports[`worker-${i}.metrics`]);
   for (const u of apiUrls) await waitFor(u, () => answers200(`${u}/readyz`));
 
   setFacts({ status: 'running' });

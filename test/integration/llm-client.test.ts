@@ -31,6 +31,8 @@ describe('chooseDefinition', () => {
     await expect(llm.chooseDefinition(payload, definitions)).resolves.toEqual({
       definitionId: 'def_paid',
       reason: 'type is invoice.paid',
+      // It named no deciding fields.
+      decidedBy: null,
     });
 
     expect(fake.requests).toHaveLength(1);
@@ -49,15 +51,19 @@ describe('chooseDefinition', () => {
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     expect(system).toMatch(/FIRST/);
     expect(system).toContain('"definitionId"');
+    // It is asked to name the fields its choice depended on: what the answer may be reused for.
+    expect(system).toContain('"decidedBy"');
     const user = req.messages.find((m: any) => m.role === 'user');
     expect(user.content).toContain(JSON.stringify(payload, null, 2));
   });
 
   it('returns a null choice', async () => {
-    fake.script(() => JSON.stringify({ definitionId: null, reason: 'a customer event, not an invoice' }));
+    fake.script(() => JSON.stringify({ definitionId: null, reason: 'a customer event, not an invoice', decidedBy: ['type', 'type', 'data.object'] }));
     await expect(createLlm(settings).chooseDefinition(payload, definitions)).resolves.toEqual({
       definitionId: null,
       reason: 'a customer event, not an invoice',
+      // The fields it named, sorted and without repeats.
+      decidedBy: ['data.object', 'type'],
     });
   });
 
@@ -66,6 +72,7 @@ describe('chooseDefinition', () => {
     await expect(createLlm(settings).chooseDefinition(payload, definitions)).resolves.toEqual({
       definitionId: 'def_failed',
       reason: 'payment failed',
+      decidedBy: null,
     });
   });
 

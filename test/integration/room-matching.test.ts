@@ -101,7 +101,7 @@ async function backlogItems(s: Setup) {
   return res.body;
 }
 
-const choose = (definitionId: string | null, reason: string) => JSON.stringify({ definitionId, reason });
+const choose = (definitionId: string | null, reason: string, decidedBy?: string[]) => JSON.stringify({ definitionId, reason, decidedBy });
 
 describe('matching with an LLM configured', () => {
   it('priority order decides, between rules and between a rule and an LLM-judged definition', async () => {
@@ -210,10 +210,10 @@ describe('matching with an LLM configured', () => {
     expect(items.map((i: any) => i.eventId)).toEqual([eventId]);
   });
 
-  it('the LLM answer is cached: two events of the same shape cost one call; another discriminator asks again', async () => {
+  it('the LLM answer is reused for the same shape and the same values at the fields it named; other values ask again', async () => {
     const s = await setup(h, [{ name: 'order', priority: 1, description: 'an order was created' }]);
     matchers.set(s.ids.order, (req) =>
-      promptText(req).includes('order.created') ? choose(s.ids.order, 'an order') : choose(null, 'not an order'),
+      promptText(req).includes('order.created') ? choose(s.ids.order, 'an order', ['type']) : choose(null, 'not an order', ['type']),
     );
     const first = await send(s, { type: 'order.created', data: { id: 'o_1', amount: 5, customer: 'Ada' } });
     expect(await logEntry(s, first)).toMatchObject({ matched: s.ids.order, reason: 'LLM: an order' });
@@ -226,6 +226,38 @@ describe('matching with an LLM configured', () => {
     const third = await send(s, { type: 'order.cancelled', data: { id: 'o_3', amount: 7, customer: 'Grace' } });
     expect(await logEntry(s, third)).toMatchObject({ matched: null });
     expect(matcherCalls(s.ids.order)).toHaveLength(2);
+  });
+  it('a value-dependent definition is never answered from another value: the cache keys on the fields the model named', async () => {
+    const s = await setup(h, [{ name: 'big invoice', priority: 1, description: 'an invoice over 1,000' }]);
+    matchers.set(s.ids['big invoice'], (req) => {
+      const amount = JSON.parse(String(req.messages.at(-1).content).replace(/^Event payload:\n/, '')).data.amount;
+      return amount > 1000 ? choose(s.ids['big invoice'], 'over 1,000', ['data.amount']) : choose(null, 'not over 1,000', ['data.amount']);
+    });
+    const invoice = (id: string, amount: number) => ({ type: 'invoice.created', data: { id, amount, customer: id } });
+    const big = await send(s, invoice('i1', 1500));
+    expect(await logEntry(s, big)).toMatchObject({ matched: s.ids['big invoice'] });
+    // Same shape, another amount: asked again, and answered differently.
+    const small = await send(s, invoice('i2', 20));
+    expect(await logEntry(s, small)).toMatchObject({ matched: null });
+    expect(matcherCalls(s.ids['big invoice'])).toHaveLength(2);
+    // Same amounts as before (other ids and customers): both answered from the cache.
+    const big2 = await send(s, invoice('i3', 1500));
+    const small2 = await send(s, invoice('i4', 20));
+    expect(await logEntry(s, big2)).toMatchObject({ matched: s.ids['big invoice'], reason: expect.stringMatching(/cached LLM answer/) });
+    expect(await logEntry(s, small2)).toMatchObject({ matched: null, reason: expect.stringMatching(/cached LLM answer/) });
+    expect(matcherCalls(s.ids['big invoice'])).toHaveLength(2);
+  });
+
+  it('an answer that names no deciding fields is reused only for an identical payload', async () => {
+    const s = await setup(h, [{ name: 'refund', priority: 1, description: 'a message asking for a refund' }]);
+    matchers.set(s.ids.refund, (req) => (String(req.messages.at(-1).content).includes('I want a refund') ? choose(s.ids.refund, 'asks for a refund') : choose(null, 'no')));
+    const a = await send(s, { text: 'I want a refund' });
+    const b = await send(s, { text: 'thanks, all good' });
+    const again = await send(s, { text: 'I want a refund' });
+    expect(await logEntry(s, a)).toMatchObject({ matched: s.ids.refund });
+    expect(await logEntry(s, b)).toMatchObject({ matched: null });
+    expect(await logEntry(s, again)).toMatchObject({ matched: s.ids.refund, reason: expect.stringMatching(/cached/) });
+    expect(matcherCalls(s.ids.refund)).toHaveLength(2);
   });
 });
 
