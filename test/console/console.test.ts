@@ -142,6 +142,33 @@ describe('the console', () => {
     expect(receiver.requests).toHaveLength(2);
   });
 
+  it("runs a webhook's actions: disable, enable, send a test event, and recover its failures with progress", async () => {
+    const receiver = await startReceiver({ fallback: { status: 503 } });
+    receivers.push(receiver);
+    const webhookId = await webhook(receiver.url, ['refund.created', 'webhook.test'], { attempts: 1 });
+    const published = await Promise.all([publish('refund.created'), publish('refund.created')]);
+    for (const { deliveries } of published) {
+      await waitFor(async () => (await h.request('GET', `/api/v1/deliveries/${deliveries[0]}`, { key: admin.key })).body.status === 'dead', { what: 'a dead letter' });
+    }
+    receiver.setScript({ fallback: { status: 200 } });
+
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    const card = page.locator(`[data-webhook-id="${webhookId}"]`);
+    await card.getByRole('button', { name: 'Disable' }).click();
+    await card.locator('[data-status="disabled"]').waitFor();
+    await card.getByRole('button', { name: 'Enable' }).click();
+    await card.locator('[data-status="active"]').waitFor();
+
+    await card.getByRole('button', { name: 'Send test event' }).click();
+    await card.getByText('Test event sent: delivery').waitFor();
+
+    await card.getByRole('button', { name: 'Recover failures since…' }).click();
+    await card.getByRole('button', { name: 'Recover', exact: true }).click();
+    const progress = card.locator('[data-operation-status="completed"]');
+    await progress.waitFor({ timeout: 30_000 });
+    expect(await progress.textContent()).toContain('2 succeeded, 0 failed, 0 in flight, of 2');
+  });
+
   it('tails the live stream: events arrive newest first, filter by type, pause and clear', async () => {
     await page.getByRole('link', { name: 'Live tail' }).click();
     await page.locator('[data-connection="live"]').waitFor();
