@@ -36,6 +36,8 @@ const schema = z.object({
   HOOKWISE_ROOM_TICK_SECONDS: z.coerce.number().positive().default(30),
   HOOKWISE_ROOM_BATCH_SIZE: int(1).max(1000).default(10),
   HOOKWISE_BACKLOG_CAP: int(1).default(100),
+  // Delivery history (finished deliveries, their attempts, their events) older than this is deleted.
+  HOOKWISE_RETENTION_DAYS: z.coerce.number().positive().default(30),
   HOOKWISE_AUTO_DISABLE_AFTER_HOURS: z.coerce.number().positive().default(120),
   JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().optional(),

@@ -5,3 +5,4 @@ export { roomScheduler } from './room-scheduler.js';
 export { ingestGenericEvent } from './ingest-generic-event.js';
 export { agentRun } from './agent-run.js';
 export { bulkReplay } from './bulk-replay.js';
+export { retention } from './retention.js';

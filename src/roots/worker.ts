@@ -18,6 +18,8 @@ import { createDeliveryActivities } from '../../activities/deliveries.js';
 import { createRoomActivities } from '../../activities/rooms.js';
 import { createGenericEventActivities } from '../../activities/generic-events.js';
 import { createOperationActivities } from '../../activities/operations.js';
+import { createRetentionActivities } from '../../activities/retention.js';
+import { ensureRetentionSchedule } from '../flows/retention.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 /** Made at build time (`npm run build`); a worker started from the build loads it instead of bundling. */
@@ -75,6 +77,7 @@ export async function buildWorker(
     ...createRoomActivities({ db, llm, temporal, dispatcher, settings: roomSettings(config), metrics }),
     ...createGenericEventActivities({ db, llm, dispatcher, metrics }),
     ...createOperationActivities({ db, dispatcher, defaultInFlight: config.HOOKWISE_ENDPOINT_MAX_IN_FLIGHT }),
+    ...createRetentionActivities({ db, olderThanDays: config.HOOKWISE_RETENTION_DAYS, batch: 1_000 }),
   };
   const workflowSource: { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
@@ -92,6 +95,7 @@ export async function buildWorker(
       try {
         const c = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
         await temporal.ready();
+        await ensureRetentionSchedule(temporal);
         return c;
       } catch (err) {
         if (stopping) throw err;

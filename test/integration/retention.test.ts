@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startReceiver } from '../support/receiver.js';
+import { waitFor } from '../support/wait.js';
+import { RETENTION_SCHEDULE_ID } from '../../src/flows/retention.js';
+
+// Retention: a Temporal schedule runs the `retention` workflow, which deletes delivery history older
+// than HOOKWISE_RETENTION_DAYS in bounded batches and leaves everything newer alone.
+
+let h: Hookwise;
+let temporal: Client;
+
+beforeAll(async () => {
+  h = await startHookwise({ env: { HOOKWISE_RETENTION_DAYS: '30' } });
+  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
+});
+afterAll(async () => {
+  await temporal?.connection.close();
+  await h?.stop();
+});
+
+it('deletes finished deliveries, their attempts and their events older than the retention age, in batches', async () => {
+  const receiver = await startReceiver();
+  try {
+    const { key, orgId } = await h.newOrg();
+    const call = async (method: string, path: string, body?: unknown) => (await h.request(method, path, { key, body })).body;
+    await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
+    const published = [];
+    for (let i = 0; i < 5; i++) published.push(await call('POST', '/api/v1/events', { type: 'old', data: { i } }));
+    await waitFor(async () => (await call('GET', '/api/v1/deliveries?status=succeeded')).data.length === 5, { what: 'five deliveries' });
+    // Three of them happened 40 days ago.
+    const old = published.slice(0, 3).map((e) => e.id);
+    await h.db.query(`UPDATE deliveries SET completed_at = now() - interval '40 days' WHERE event_id = ANY($1)`, [old]);
+    await h.db.query(`UPDATE events SET created_at = now() - interval '40 days' WHERE id = ANY($1)`, [old]);
+
+    // What the hourly schedule starts; here on this test's own task queue.
+    const result = await temporal.workflow.execute('retention', { taskQueue: h.config.HOOKWISE_TASK_QUEUE, workflowId: `retention-test-${orgId}`, args: [] });
+    expect((result as { deleted: number }).deleted).toBeGreaterThanOrEqual(6);
+
+    const { rows: events } = await h.db.query(`SELECT id FROM events WHERE organization_id = $1 ORDER BY id`, [orgId]);
+    expect(events.map((r) => r.id).sort()).toEqual(published.slice(3).map((e) => e.id).sort());
+    const { rows: attempts } = await h.db.query(
+      `SELECT count(*)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.organization_id = $1`,
+      [orgId],
+    );
+    expect(attempts[0].n).toBe(2);
+    expect((await call('GET', '/api/v1/deliveries')).data).toHaveLength(2);
+  } finally {
+    await receiver.close();
+  }
+});
+
+it('the worker keeps an hourly retention schedule', async () => {
+  const schedule = await temporal.schedule.getHandle(RETENTION_SCHEDULE_ID).describe();
+  expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'retention' });
+  expect(schedule.spec.intervals?.[0]?.every).toBe(3_600_000);
+});
