@@ -161,10 +161,17 @@ export function Deliveries({ route }: { route: Route }) {
 
 const UNSETTLED = new Set(['pending', 'retrying']);
 
+/** Read again every 1.5 s while a delivery is unsettled, so attempts appear as they happen; a retry
+ * scheduled far ahead is waited for more calmly (at most 15 s between reads). */
+function followUntilSettled(d: Delivery): number | null {
+  if (!UNSETTLED.has(d.status)) return null;
+  const untilNext = d.nextAttemptAt === null ? 0 : d.nextAttemptAt - Date.now();
+  return Math.min(Math.max(1500, untilNext), 15_000);
+}
+
 export function DeliveryDetail({ id }: { id: string }) {
   useTitle(`Delivery ${id}`);
-  // Followed every 1.5 s until it settles, so retries appear as they happen.
-  const { data: d, error } = useApi<Delivery>(`/deliveries/${encodeURIComponent(id)}`, (x) => (UNSETTLED.has(x.status) ? 1500 : null));
+  const { data: d, error } = useApi<Delivery>(`/deliveries/${encodeURIComponent(id)}`, followUntilSettled);
   const { name } = useWebhookNames();
   const [replay, setReplay] = useState<{ busy: boolean; result?: Delivery; error?: ApiError }>({ busy: false });
 

@@ -82,9 +82,18 @@ function WebhookCard({ webhook: w, onChanged }: { webhook: Webhook; onChanged: (
       {!w.active && w.disabledReason && <p class="notice warn small">Disabled: {w.disabledReason}</p>}
       <dl class="facts">
         <div>
-          <dt>Deliveries</dt>
+          <dt>Attempts, all time</dt>
           <dd>
-            {formatCount(w.successCount)} succeeded · {formatCount(w.failureCount)} failed{total > 0 && <> · {formatRate(w.successCount / total)}</>}
+            {total === 0 ? (
+              'none yet'
+            ) : (
+              <>
+                {formatRate(w.successCount / total)} succeeded{' '}
+                <span class="muted small">
+                  ({formatCount(w.successCount)} of {formatCount(total)})
+                </span>
+              </>
+            )}
           </dd>
         </div>
         <div>
