@@ -85,6 +85,11 @@ export async function buildWorker(
       ? { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } }
       : { workflowsPath: WORKFLOWS_PATH };
 
+  logger.info(
+    'workflowBundle' in workflowSource
+      ? `workflows: a prebuilt bundle (${'codePath' in workflowSource.workflowBundle ? workflowSource.workflowBundle.codePath : 'in memory'})`
+      : `workflows: bundled from source at start (${WORKFLOWS_PATH}); \`npm run build\` prebuilds them`,
+  );
   let connection: NativeConnection | null = null;
   let worker: Worker | null = null;
   let stopping = false;

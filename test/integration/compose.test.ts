@@ -33,10 +33,13 @@ describe('docker-compose.yml', () => {
     expect(hookwise.map(([name]) => name).sort()).toEqual(['hookwise-api', 'hookwise-worker']);
   });
 
-  it.each(hookwise)('%s runs a file that exists in the repository', (_name, service) => {
+  it.each(hookwise)('%s runs the build of an entry point that exists in the repository', (_name, service) => {
     const scripts = words(service.command).filter((w) => /\.(ts|js)$/.test(w));
     expect(scripts).toHaveLength(1);
-    expect(existsSync(join(ROOT, scripts[0])), `${scripts[0]} exists`).toBe(true);
+    // The image runs `npm run build`'s output: dist/<path>.js compiled from <path>.ts.
+    expect(scripts[0]).toMatch(/^dist\/.*\.js$/);
+    const source = scripts[0].replace(/^dist\//, '').replace(/\.js$/, '.ts');
+    expect(existsSync(join(ROOT, source)), `${source} exists`).toBe(true);
   });
 
   it.each(hookwise)('%s sets only variables src/config.ts knows', (_name, service) => {
