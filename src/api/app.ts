@@ -16,6 +16,7 @@ import { streamRoutes } from './stream/routes.js';
 import { ingressRouter } from './ingress/routes.js';
 import { operationRoutes } from './operations/routes.js';
 import { statsRoutes } from './stats/routes.js';
+import { meRoutes } from './me/routes.js';
 import { consoleAssets } from './console.js';
 import { rejectDeepJson } from './json-depth-guard.js';
 import { jsonBody } from './json-body.js';
@@ -58,6 +59,7 @@ export function createApp(deps: ApiDeps): Koa {
   agentRoutes(api, deps);
   operationRoutes(api, deps);
   statsRoutes(api, deps);
+  meRoutes(api, deps);
   streamRoutes(api, deps.feed);
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));

@@ -117,3 +117,14 @@ describe('the live stream in a browser', () => {
     expect(elsewhere.status).toBe(401);
   });
 });
+
+describe('GET /me', () => {
+  it('names the caller’s org and capabilities, so a console shows only what the key may do', async () => {
+    const { orgId, key } = await org();
+    const me = (await h.request('GET', '/api/v1/me', { key })).body;
+    expect(me).toMatchObject({ organization: { id: orgId, name: expect.stringMatching(/^org-/) }, capabilities: ['manage', 'send', 'read'] });
+    const readOnly = await h.newKey(orgId, ['read']);
+    expect((await h.request('GET', '/api/v1/me', { key: readOnly })).body.capabilities).toEqual(['read']);
+    expect((await h.request('GET', '/api/v1/me')).status).toBe(401);
+  });
+});
