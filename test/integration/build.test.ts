@@ -51,7 +51,7 @@ it('builds dist with compiled entry points, the migrations and a prebuilt workfl
 });
 
 it('runs from the build with plain node: the API answers, and a worker on the prebuilt bundle delivers', async () => {
-  const env = { ...testEnv(), PORT: String(20_000 + Math.floor(Math.random() * 9_000)) };
+  const env = testEnv({ PORT: String(20_000 + Math.floor(Math.random() * 9_000)) });
   const apiOutput = start('api', env);
   const workerOutput = start('worker', env);
   const base = `http://127.0.0.1:${env.PORT}`;
