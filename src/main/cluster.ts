@@ -1,4 +1,4 @@
-import { createWriteStream, readFileSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -192,14 +192,25 @@ function temporalService(service: TemporalService, binaries: TemporalServerBinar
 
 /** `port`: the API's port, or the worker's metrics and health port (HOOKWISE_METRICS_PORT). */
 function app(name: string, role: 'api' | 'worker', appEnv: NodeJS.ProcessEnv, port: number): Supervised {
-  const script = role === 'api' ? 'src/main/api.ts' : 'src/main/worker.ts';
-  const { command, args } = entryCommand(script);
+  const { command, args } = appCommand(role);
   return run({
     name,
     role,
     info: role === 'api' ? { port, url: `http://127.0.0.1:${port}` } : { port, healthUrl: `http://127.0.0.1:${port}/healthz` },
     start: async (output) => spawnProcess(command, args, { cwd: REPO_ROOT, env: appEnv, onLine: output }),
   });
+}
+
+/**
+ * The API and workers run from the sources (tsx; a worker bundles its workflows when it starts), or,
+ * with HOOKWISE_CLUSTER_BUILD=dist, from `npm run build`'s output as the production image runs them:
+ * compiled JavaScript and the prebuilt workflow bundle, so a restarted worker polls again in seconds.
+ */
+function appCommand(role: 'api' | 'worker'): { command: string; args: string[] } {
+  if (env('HOOKWISE_CLUSTER_BUILD') !== 'dist') return entryCommand(role === 'api' ? 'src/main/api.ts' : 'src/main/worker.ts');
+  const script = join(REPO_ROOT, 'dist', 'src', 'main', `${role}.js`);
+  if (!existsSync(script)) throw new Error(`HOOKWISE_CLUSTER_BUILD=dist: ${show(script)} is missing; run npm run build first`);
+  return { command: process.execPath, args: [script] };
 }
 
 // --- readiness ------------------------------------------------------------------------------------
