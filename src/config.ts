@@ -15,6 +15,8 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   HOOKWISE_TASK_QUEUE: z.string().min(1).default('hookwise'),
+  // A prebuilt workflow bundle for workers (npm run build makes dist/workflow-bundle.js, found by itself).
+  HOOKWISE_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   HOOKWISE_ENCRYPTION_KEY: z.string().min(32, { message: 'must be at least 32 characters' }),
   HOOKWISE_BOOTSTRAP_API_KEY: z.string().min(20).optional(),
   HOOKWISE_PUBLIC_URL: z.string().url().optional(),

@@ -79,10 +79,11 @@ export async function buildWorker(
     ...createOperationActivities({ db, dispatcher, defaultInFlight: config.HOOKWISE_ENDPOINT_MAX_IN_FLIGHT }),
     ...createRetentionActivities({ db, olderThanDays: config.HOOKWISE_RETENTION_DAYS, batch: 1_000 }),
   };
+  const prebuilt = config.HOOKWISE_WORKFLOW_BUNDLE ?? (existsSync(PREBUILT_BUNDLE_PATH) ? PREBUILT_BUNDLE_PATH : null);
   const workflowSource: { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
-    : existsSync(PREBUILT_BUNDLE_PATH)
-      ? { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } }
+    : prebuilt
+      ? { workflowBundle: { codePath: prebuilt } }
       : { workflowsPath: WORKFLOWS_PATH };
 
   logger.info(

@@ -11,6 +11,7 @@ import { createOrgWithKey, createApiKey } from '../../src/tenancy.js';
 import { recoverUnstarted } from '../../src/temporal/recovery.js';
 import type { RecoveryResult } from '../../src/flows/recovery.js';
 import type { Capability } from '../../src/domain/api-keys.js';
+import type { Temporal } from '../../src/temporal/client.js';
 
 export const TEST_ENCRYPTION_KEY = 'test-encryption-key-0123456789abcdef0123456789';
 
@@ -31,6 +32,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600',
     // Every test worker serves /metrics on a port of its own.
     HOOKWISE_METRICS_PORT: '0',
+    // Worker processes a test spawns load the run's bundle instead of bundling the workflows again.
+    HOOKWISE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     ...overrides,
   };
 }
@@ -40,6 +43,11 @@ export interface Hookwise {
   config: Config;
   env: Record<string, string>;
   db: Db;
+  /**
+   * The API's own Temporal client (lazily connected, closed by stop()), for tests that look at
+   * workflows: describe, history, results, visibility queries.
+   */
+  temporal: Temporal;
   /** Every JSON log line the API and the in-process worker wrote. */
   logs: string[];
   request(method: string, path: string, opts?: { key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string }>;
@@ -115,6 +123,7 @@ export async function startHookwise(
     config,
     env,
     db,
+    temporal: api.deps.temporal,
     logs,
     async request(method, path, o = {}) {
       const res = await fetch(baseUrl + path, {
