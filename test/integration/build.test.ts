@@ -51,12 +51,13 @@ it('builds dist with compiled entry points, the migrations and a prebuilt workfl
 });
 
 it('runs from the build with plain node: the API answers, and a worker on the prebuilt bundle delivers', async () => {
-  const env = testEnv({ PORT: String(20_000 + Math.floor(Math.random() * 9_000)) });
+  // Not the test run's bundle: the one the build made.
+  const { HOOKWISE_WORKFLOW_BUNDLE: _runBundle, ...env } = testEnv({ PORT: String(20_000 + Math.floor(Math.random() * 9_000)) });
   const apiOutput = start('api', env);
   const workerOutput = start('worker', env);
   const base = `http://127.0.0.1:${env.PORT}`;
   await waitFor(() => fetch(`${base}/readyz`).then((r) => r.status === 200, () => false), { timeoutMs: 60_000, what: `the built API (${apiOutput()})` });
-  await waitFor(() => /prebuilt bundle/.test(workerOutput()), { timeoutMs: 60_000, what: `the built worker (${workerOutput()})` });
+  await waitFor(() => /prebuilt bundle \([^)]*workflow-bundle\.js\)/.test(workerOutput()), { timeoutMs: 60_000, what: `the built worker (${workerOutput()})` });
 
   const db = createPool(env.DATABASE_URL, 1);
   const receiver = await startReceiver();
