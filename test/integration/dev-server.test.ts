@@ -43,6 +43,8 @@ describe.skipIf(external)('on the Temporal CLI dev server (HOOKWISE_TEMPORAL_ENG
       HOOKWISE_ALLOW_PRIVATE_TARGETS: 'true',
       HOOKWISE_DELIVERY_TIMEOUT_MS: '2000',
       HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600',
+      HOOKWISE_METRICS_PORT: '0',
+      HOOKWISE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     };
     api = spawnEntry('api', env);
     worker = spawnEntry('worker', env);
@@ -92,4 +94,31 @@ describe.skipIf(external)('on the Temporal CLI dev server (HOOKWISE_TEMPORAL_ENG
       await receiver.close();
     }
   }, 30_000);
+
+  it('processes generic events with long dedupe keys once each (300 to 20,000 characters), and refuses their repeats', async () => {
+    const { apiKey, org } = await createOrgWithKey(db, `dev-server-${randomUUID().slice(0, 8)}`);
+    const ws = (await (
+      await fetch(`${baseUrl}/api/v1/workspaces`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'long keys' }),
+      })
+    ).json()) as { id: string };
+    const post = (key: string) =>
+      fetch(`${baseUrl}/api/v1/webhooks/generic/${ws.id}?dedupe_key=${encodeURIComponent(key)}`, { method: 'POST', body: '{"n":1}' }).then((r) => r.json());
+    const keys = [300, 1_000, 5_000, 20_000].map((n) => `key-${n}-`.padEnd(n, 'k'));
+    for (const key of keys) expect(await post(key)).toEqual({ accepted: true });
+    for (const key of keys) expect(await post(key)).toEqual({ accepted: false });
+    // Each published once, by its own workflow on the dev server.
+    const published = await waitFor(
+      async () => {
+        const { rows } = await db.query(`SELECT dedupe_key FROM event_inbox WHERE workspace_id = $1 AND published_event_id IS NOT NULL`, [ws.id]);
+        return rows.length === keys.length ? rows : null;
+      },
+      { timeoutMs: 20_000, what: 'four published inbox events' },
+    );
+    expect(published.map((r) => r.dedupe_key).sort()).toEqual([...keys].sort());
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM events WHERE organization_id = $1`, [org.id]);
+    expect(rows[0].n).toBe(keys.length);
+  }, 40_000);
 });
