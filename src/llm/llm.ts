@@ -10,7 +10,7 @@ export interface LlmSettings {
 
 export type ModelTier = 'fast' | 'smart';
 
-// Names are set explicitly: Temporal classifies failures by `error.name` (e.g. nonRetryableErrorTypes).
+// Names are set explicitly: a failure reaches the workflow as an ApplicationFailure whose `type` is `error.name`.
 
 /** Neither an API key nor a base URL is set: there is no model to ask. Not worth retrying. */
 export class LlmNotConfigured extends Error {
