@@ -4,6 +4,7 @@ import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
 import { storableString } from '../../domain/storable-text.js';
+import { startDelivery } from '../../flows/delivery.js';
 
 const publishSchema = z
   .object({
@@ -13,12 +14,16 @@ const publishSchema = z
   })
   .strict();
 
-export function eventRoutes(router: ApiRouter, { dispatcher }: ApiDeps): void {
+export function eventRoutes(router: ApiRouter, { db, dispatcher, starter, temporal }: ApiDeps): void {
   router.post('/events', doc({ summary: 'Publish an event to every matching webhook of the org', body: publishSchema, status: 202, response: 'The event envelope with `deliveries: [ids]`' }), requireCapability('send'), async (ctx) => {
     const input = parse(publishSchema, ctx.request.body);
-    const { event, deliveryIds } = await dispatcher.publish(ctx.state.principal.organizationId, input);
-    // 202: recorded durably; deliveries run in their own workflows.
+    // 202 once the event and its deliveries are committed; each delivery then runs in its own workflow.
+    // As on the inbound routes, the starts run after the answer (the recovery loop starts any that a
+    // crash leaves behind): a slow Temporal must not hold the publisher up to its timeout, because its
+    // retry would publish the event a second time.
+    const { event, toStart } = await dispatcher.record(db, ctx.state.principal.organizationId, input);
+    for (const d of toStart) starter.submit('delivery', `delivery ${d.id}`, () => startDelivery(temporal, d));
     ctx.status = 202;
-    ctx.body = { ...event, deliveries: deliveryIds };
+    ctx.body = { ...event, deliveries: toStart.map((d) => d.id) };
   });
 }
