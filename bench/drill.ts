@@ -467,6 +467,13 @@ async function main(): Promise<number> {
   verdict = await verify(db, { orgId: setup.orgId, results, webhookOfLane: setup.webhookIds, receiverOfLane: setup.receivers, genericType: GENERIC_TYPE });
   monitor.stop();
   clearInterval(progressTimer);
+  // Temporal's record of a sample of the drill's workflows: where the processing time went.
+  const sample = await db.query(
+    `(SELECT workflow_id FROM deliveries WHERE organization_id = $1 ORDER BY random() LIMIT 20)
+     UNION ALL (SELECT r.workflow_id FROM agent_runs r JOIN agents a ON a.id = r.agent_id WHERE a.organization_id = $1 ORDER BY random() LIMIT 10)`,
+    [setup.orgId],
+  ).catch(() => ({ rows: [] as Array<{ workflow_id: string }> }));
+  const steps = await probe.stepTimes(sample.rows.map((r) => r.workflow_id));
 
   // --- report
   const acked = results.filter((r) => r.acked);
@@ -561,6 +568,14 @@ async function main(): Promise<number> {
   out.push(
     `sender retries recorded twice (routes without a dedupe key; at-least-once): outbound ${verdict.senderRetriesRecordedTwice.outbound}, room ${verdict.senderRetriesRecordedTwice.room}; room events dropped by the backlog cap: ${verdict.roomDropped}; model calls: ${llm.calls()}`,
   );
+  const pctl = (xs: number[], q: number) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length === 0 ? 0 : v[Math.min(v.length - 1, Math.floor(q * v.length))];
+  };
+  const ackLatency = Object.fromEntries(
+    (['outbound', 'room', 'generic'] as const).map((k) => [k, { p50: pctl(senders.stats.ackMs[k], 0.5), p99: pctl(senders.stats.ackMs[k], 0.99), max: pctl(senders.stats.ackMs[k], 1) }]),
+  );
+  out.push(`ack latency, ms (p50 / p99 / max): ${Object.entries(ackLatency).map(([k, l]) => `${k} ${l.p50} / ${l.p99} / ${l.max}`).join(', ')}`);
   out.push(
     `receipt to processed, s (p50 / p99 / max): ${(['outbound', 'room', 'generic'] as const)
       .map((k) => {
@@ -568,6 +583,10 @@ async function main(): Promise<number> {
         return `${k} ${l ? `${l.p50} / ${l.p99} / ${l.max}` : '–'}`;
       })
       .join(', ')}`,
+  );
+  out.push(
+    `Temporal, sampled workflows (ms p50 / p90): workflow task waiting for a worker ${steps.workflowTaskWait.p50} / ${steps.workflowTaskWait.p90}, ` +
+      `activity waiting for a worker ${steps.activityWait.p50} / ${steps.activityWait.p90}, activity running ${steps.activityRun.p50} / ${steps.activityRun.p90}`,
   );
   if (exits.cascade.length) out.push(`Temporal exits during a fault (not hookwise's processes): ${exitList(exits.cascade)}`);
   if (Object.keys(exits.beforeTheDrill).length) out.push(`exits before the drill began (cluster start): ${Object.entries(exits.beforeTheDrill).map(([k, n]) => `${k} ${n}`).join(', ')}`);
@@ -593,7 +612,9 @@ async function main(): Promise<number> {
     networkErrors,
     exits,
     workerKillsSkipped,
+    ackLatencyMs: ackLatency,
     latencySeconds: verdict.latencySeconds,
+    temporalStepsMs: steps,
     faults: faults.records.map((f) => ({ ...f, at: f.at - load.startedAt, backAt: f.backAt === null ? null : f.backAt - load.startedAt })),
     deliveries: verdict.deliveries,
     receipts: verdict.receipts,

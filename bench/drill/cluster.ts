@@ -177,6 +177,36 @@ export class PollerProbe {
     return pids;
   }
 
+  /**
+   * Where a workflow's time went, from Temporal's own record of a sample of workflows (ms, p50 and
+   * p90): workflow and activity tasks waiting to be picked up by a worker, and activities running.
+   */
+  async stepTimes(workflowIds: string[]): Promise<Record<'workflowTaskWait' | 'activityWait' | 'activityRun', { p50: number; p90: number; n: number }>> {
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+    const samples = { workflowTaskWait: [] as number[], activityWait: [] as number[], activityRun: [] as number[] };
+    for (const workflowId of workflowIds) {
+      try {
+        const r = await this.connection.workflowService.getWorkflowExecutionHistory({ namespace: this.namespace, execution: { workflowId }, maximumPageSize: 200 });
+        const at = new Map<number, number>();
+        for (const e of r.history?.events ?? []) {
+          const id = Number(e.eventId);
+          at.set(id, ms(e.eventTime));
+          if (e.workflowTaskStartedEventAttributes) samples.workflowTaskWait.push(ms(e.eventTime) - (at.get(Number(e.workflowTaskStartedEventAttributes.scheduledEventId)) ?? ms(e.eventTime)));
+          if (e.activityTaskStartedEventAttributes) samples.activityWait.push(ms(e.eventTime) - (at.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId)) ?? ms(e.eventTime)));
+          if (e.activityTaskCompletedEventAttributes) samples.activityRun.push(ms(e.eventTime) - (at.get(Number(e.activityTaskCompletedEventAttributes.startedEventId)) ?? ms(e.eventTime)));
+        }
+      } catch {
+        // gone (retention) or Temporal busy: fewer samples
+      }
+    }
+    const pct = (xs: number[], q: number) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length === 0 ? 0 : Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]);
+    };
+    const sum = (xs: number[]) => ({ p50: pct(xs, 0.5), p90: pct(xs, 0.9), n: xs.length });
+    return { workflowTaskWait: sum(samples.workflowTaskWait), activityWait: sum(samples.activityWait), activityRun: sum(samples.activityRun) };
+  }
+
   close(): Promise<void> {
     return this.connection.close();
   }

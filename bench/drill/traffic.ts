@@ -113,7 +113,12 @@ export interface SenderStats {
   requests: number;
   retries: number;
   inFlight: number;
+  /** How long each acknowledging answer took, ms, per kind. */
+  ackMs: Record<Kind, number[]>;
 }
+
+/** How long an API that refused a connection is left out (nginx's fail_timeout is 10 s). */
+const MARK_DOWN_MS = 5_000;
 
 const errorName = (e: unknown): string => {
   const err = e as { name?: string; code?: string; cause?: { code?: string; name?: string; message?: string } };
@@ -127,8 +132,11 @@ export class Senders {
     requests: 0,
     retries: 0,
     inFlight: 0,
+    ackMs: { outbound: [], room: [], generic: [] },
   };
   private stopped = false;
+  /** Per API: refused or reset connections mark it down for a while (a load balancer's passive health check). */
+  private downUntil: number[] = [];
 
   constructor(
     private readonly target: Target,
@@ -154,9 +162,14 @@ export class Senders {
         result.attempts = attempt;
         this.stats.requests++;
         if (attempt > 1) this.stats.retries++;
-        // A retry goes to the next API, as a load balancer would route it.
-        const { url, init } = requestFor(ev, this.target, ev.index + attempt - 1);
+        // Round robin over the APIs (a retry goes to the next one), skipping one that just refused
+        // connections, as a load balancer with passive health checks would.
+        const n = this.target.apiUrls.length;
+        let api = (ev.index + attempt - 1) % n;
+        for (let k = 0; k < n && (this.downUntil[api] ?? 0) > Date.now(); k++) api = (api + 1) % n;
+        const { url, init } = requestFor(ev, this.target, api);
         let retry = false;
+        const sentAt = Date.now();
         try {
           const res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.o.timeoutMs) });
           const text = await res.text();
@@ -176,10 +189,13 @@ export class Senders {
             if (ev.kind === 'generic') result.accepted = body.accepted === true;
             result.acked = true;
             result.ackedAt = Date.now();
+            this.stats.ackMs[ev.kind].push(result.ackedAt - sentAt);
             return result;
           }
         } catch (e) {
-          this.count(ev.kind, errorName(e));
+          const name = errorName(e);
+          this.count(ev.kind, name);
+          if (['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(name)) this.downUntil[api] = Date.now() + MARK_DOWN_MS;
           retry = true;
         }
         if (retry) {
