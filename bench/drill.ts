@@ -459,7 +459,8 @@ async function main(): Promise<number> {
       break;
     }
     if (Date.now() - drainStart > p.drainLimitSeconds * 1000 || Date.now() > deadline - 60_000) break;
-    await sleep(2000);
+    // Each check reads every row of the run: not too often on a big one.
+    await sleep(p.events > 1000 ? 5000 : 2000);
   }
   if (drainEnd !== 'drained') log(`${t()} stopped waiting: ${drainEnd === 'stalled' ? `no progress for ${p.stallSeconds}s` : 'the drain limit'}; ${remaining} acknowledged event(s) not processed`);
   // Late duplicates and stragglers: a little longer, then the final word.
