@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { countRows, orgApi, postGeneric, subscribeReceiver, type Receiver } from '../support/fixtures.js';
+import { quiesce } from '../support/quiesce.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 
@@ -9,7 +11,7 @@ import { waitFor } from '../support/wait.js';
 
 let h: Hookwise;
 let llm: FakeLlm;
-const receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
+const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   llm = await startFakeLlm();
@@ -24,27 +26,16 @@ afterAll(async () => {
 });
 
 async function setup({ receiver: withReceiver = true } = {}) {
-  const { key, orgId } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  const receiver = await startReceiver();
+  const api = await orgApi(h);
+  const { receiver } = withReceiver ? await subscribeReceiver(api) : { receiver: await startReceiver() };
   receivers.push(receiver);
-  if (withReceiver) await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'concurrency' });
-  return { key, orgId, ws, call, receiver };
+  const ws = await api.call('POST', '/api/v1/workspaces', { name: 'concurrency' });
+  return { ...api, ws, receiver };
 }
 
-const post = (workspaceId: string, query: string, body: object) =>
-  fetch(`${h.baseUrl}/api/v1/webhooks/generic/${workspaceId}${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }).then(async (res) => ({ status: res.status, body: (await res.json()) as { accepted: boolean } }));
+const post = (workspaceId: string, query: string, body: object) => postGeneric(h, workspaceId, body, { query });
 
-const count = async (sql: string, params: unknown[]) => Number((await h.db.query(sql, params)).rows[0].n);
+const count = (sql: string, params: unknown[]) => countRows(h, sql, params);
 
 it('50 concurrent posts with one dedupe key: one accepted, one inbox row, one published event, one agent run, one answer', async () => {
   const { orgId, ws, call, receiver } = await setup();
@@ -66,13 +57,13 @@ it('50 concurrent posts with one dedupe key: one accepted, one inbox row, one pu
 
   expect(await count(`SELECT count(*) AS n FROM event_inbox WHERE workspace_id = $1`, [ws.id])).toBe(1);
 
-  // Wait for the whole chain to finish, then give a duplicate time to appear before counting.
+  // Wait for the whole chain to finish, then until nothing more can run before counting.
   await waitFor(
     () => count(`SELECT count(*) AS n FROM events WHERE organization_id = $1 AND type = 'agent.run.completed'`, [orgId]),
     { what: 'agent.run.completed' },
   );
   await waitFor(() => receiver.requests.length >= 2, { what: 'the event and the answer delivered' });
-  await new Promise((r) => setTimeout(r, 1_000));
+  await quiesce(h, orgId);
 
   expect(await count(`SELECT count(*) AS n FROM events WHERE organization_id = $1 AND type = 'webhook.stripe.payment_succeeded'`, [orgId])).toBe(1);
   expect(await count(`SELECT count(*) AS n FROM events WHERE organization_id = $1`, [orgId])).toBe(2);

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startReceiver } from '../support/receiver.js';
+import { orgApi, postGeneric, subscribeReceiver } from '../support/fixtures.js';
+import { quiesce, waitStarted } from '../support/quiesce.js';
 import { waitFor } from '../support/wait.js';
+import { genericEventWorkflowId } from '../../src/flows/generic-event.js';
 
 // The inbox is durable: an accepted generic event is published exactly once, whether no worker was
 // running when it arrived or Temporal itself was unreachable from the API.
@@ -20,25 +22,17 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const { key, orgId } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  const receiver = await startReceiver();
+  const api = await orgApi(h);
+  const { receiver } = await subscribeReceiver(api);
   cleanups.push(() => receiver.close());
-  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'crash' });
-  return { orgId, ws, receiver };
+  const ws = await api.call('POST', '/api/v1/workspaces', { name: 'crash' });
+  return { orgId: api.orgId, ws, receiver };
 }
 
-const post = (baseUrl: string, workspaceId: string, query: string, body: object) =>
-  fetch(`${baseUrl}/api/v1/webhooks/generic/${workspaceId}${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }).then(async (res) => ({ status: res.status, body: await res.json() }));
+const post = async (baseUrl: string, workspaceId: string, query: string, body: object) => {
+  const res = await postGeneric(baseUrl, workspaceId, body, { query });
+  return { status: res.status, body: res.body };
+};
 
 const inbox = async (workspaceId: string) =>
   (
@@ -56,8 +50,6 @@ const eventsOf = async (orgId: string) =>
     body: string;
   }>;
 
-const settle = (ms = 1_000) => new Promise((r) => setTimeout(r, ms));
-
 it('a worker stopped between inbox and outbox: after it starts, each accepted event is published once', async () => {
   const { orgId, ws, receiver } = await setup();
   expect(await post(h.baseUrl, ws.id, '?source=shop&dedupe_key=order-1', { type: 'order.paid', n: 1 })).toEqual({
@@ -68,8 +60,9 @@ it('a worker stopped between inbox and outbox: after it starts, each accepted ev
   expect((await post(h.baseUrl, ws.id, '?source=shop&dedupe_key=order-1', { type: 'order.paid', n: 1 })).body).toEqual({ accepted: false });
   expect((await post(h.baseUrl, ws.id, '?source=shop', { type: 'order.shipped', n: 2 })).body).toEqual({ accepted: true });
 
-  // Recorded in the inbox, nothing in the outbox: no worker has run the workflows.
-  await settle(500);
+  // Recorded in the inbox, nothing in the outbox: the workflows are started, but no worker has run them.
+  const { rows: recorded } = await h.db.query(`SELECT id, dedupe_key FROM event_inbox WHERE workspace_id = $1`, [ws.id]);
+  await waitStarted(h, recorded.map((r) => genericEventWorkflowId(ws.id, r.dedupe_key, r.id)));
   expect(await inbox(ws.id)).toHaveLength(2);
   expect((await inbox(ws.id)).every((r) => r.publishedEventId === null)).toBe(true);
   expect(await eventsOf(orgId)).toHaveLength(0);
@@ -79,7 +72,7 @@ it('a worker stopped between inbox and outbox: after it starts, each accepted ev
   workerRunning = true;
 
   await waitFor(() => receiver.requests.length >= 2, { what: 'both events delivered' });
-  await settle();
+  await quiesce(h, orgId);
   const events = await eventsOf(orgId);
   expect(events.map((e) => e.type).sort()).toEqual(['webhook.shop.order_paid', 'webhook.shop.order_shipped']);
   expect(receiver.requests).toHaveLength(2);
@@ -124,7 +117,7 @@ it('Temporal unreachable from the API: the post is still accepted, and recovery 
   await waitFor(() => receiver.requests.length >= 1, { what: 'the recovered event delivered' });
   // A second recovery (another worker's loop, say) must not publish it again.
   await h.recover();
-  await settle();
+  await quiesce(h, orgId);
   const events = await eventsOf(orgId);
   expect(events).toHaveLength(1);
   expect(events[0].type).toBe('webhook.billing.invoice_paid');

@@ -1,15 +1,15 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startReceiver } from '../support/receiver.js';
+import { countRows, orgApi, postGeneric, subscribeReceiver, type Receiver } from '../support/fixtures.js';
+import { quiesce } from '../support/quiesce.js';
 import { waitFor } from '../support/wait.js';
 
 // The generic ingress (`POST /api/v1/webhooks/generic/:workspaceId`) seen from outside: what it
 // answers, what it dedupes, and — through a real webhook receiver — the envelope it publishes.
 
 let h: Hookwise;
-const receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
+const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   h = await startHookwise({ env: { HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600' } });
@@ -19,85 +19,46 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** A raw POST over node:http, so that every header (Cookie included) goes out exactly as given. */
-function postGeneric(
-  workspaceId: string,
-  body: string | object,
-  opts: { query?: Record<string, string>; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any; text: string }> {
-  const qs = opts.query ? `?${new URLSearchParams(opts.query)}` : '';
-  const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${h.baseUrl}/api/v1/webhooks/generic/${workspaceId}${qs}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...opts.headers },
-    });
-    req.once('error', reject);
-    req.once('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        let parsed: unknown = null;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = text;
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed, text });
-      });
-    });
-    req.end(raw);
-  });
-}
-
 /** A fresh org with one workspace and a receiver subscribed to everything the org publishes. */
 async function setup() {
-  const { key, orgId } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  const receiver = await startReceiver();
+  const api = await orgApi(h);
+  const { receiver } = await subscribeReceiver(api);
   receivers.push(receiver);
-  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'ingress' });
+  const ws = await api.call('POST', '/api/v1/workspaces', { name: 'ingress' });
   /** The published envelopes (parsed), once at least n have arrived. */
   const published = async (n: number) => {
     await waitFor(() => receiver.requests.length >= n, { what: `${n} published event(s)` });
     return receiver.requests.map((r) => JSON.parse(r.body));
   };
-  return { key, orgId, ws, call, receiver, published };
+  return { ...api, ws, receiver, published };
 }
 
-const inboxCount = async (workspaceId: string) =>
-  Number((await h.db.query(`SELECT count(*) AS n FROM event_inbox WHERE workspace_id = $1`, [workspaceId])).rows[0].n);
+const inboxCount = (workspaceId: string) => countRows(h, `SELECT count(*) AS n FROM event_inbox WHERE workspace_id = $1`, [workspaceId]);
 
 it('the body must be a JSON object: an array, a string, a number, null or invalid JSON get 400 bad_request', async () => {
   const { ws } = await setup();
   for (const raw of ['[1,2,3]', '[]', '"a string"', '42', 'null', 'true', '{"unterminated": ', 'not json at all', '']) {
-    const res = await postGeneric(ws.id, raw);
+    const res = await postGeneric(h, ws.id, raw);
     expect(res.status, `${JSON.stringify(raw)} → ${res.text}`).toBe(400);
     expect(res.body.error.code).toBe('bad_request');
     expect(typeof res.body.error.message).toBe('string');
   }
   expect(await inboxCount(ws.id)).toBe(0);
   // The same route takes an object.
-  expect(await postGeneric(ws.id, '{}')).toMatchObject({ status: 202, body: { accepted: true } });
+  expect(await postGeneric(h, ws.id, '{}')).toMatchObject({ status: 202, body: { accepted: true } });
 });
 
 it('an unknown workspace gets a 404 in the error envelope', async () => {
-  const res = await postGeneric('ws_0000000000NOSUCHWORKSPACE0', { hello: 'world' });
+  const res = await postGeneric(h, 'ws_0000000000NOSUCHWORKSPACE0', { hello: 'world' });
   expect(res.status).toBe(404);
   expect(res.body).toMatchObject({ error: { code: 'not_found' } });
   expect(typeof res.body.error.message).toBe('string');
 });
 
 it('a repeated dedupe key is accepted:false and the first event is kept: query dedupe_key, then x-webhook-id, then x-request-id', async () => {
-  const { ws, published } = await setup();
-  const accepted = async (body: object, opts: Parameters<typeof postGeneric>[2]) => {
-    const res = await postGeneric(ws.id, body, opts);
+  const { ws, orgId, published } = await setup();
+  const accepted = async (body: object, opts: Parameters<typeof postGeneric>[3]) => {
+    const res = await postGeneric(h, ws.id, body, opts);
     expect(res.status, res.text).toBe(202);
     return res.body;
   };
@@ -121,9 +82,10 @@ it('a repeated dedupe key is accepted:false and the first event is kept: query d
   expect(await accepted({ n: 10 }, { query: { dedupe_key: 'k-request' } })).toEqual({ accepted: false });
 
   expect(await inboxCount(ws.id)).toBe(4);
+  await published(4);
+  // Everything published and delivered: a stray duplicate would be here by now.
+  await quiesce(h, orgId);
   const events = await published(4);
-  // Give any stray duplicate a moment to show up before asserting there was none.
-  await new Promise((r) => setTimeout(r, 500));
   expect(events).toHaveLength(4);
   const byKey = Object.fromEntries(events.map((e) => [e.data.dedupe_key, e.data.payload.n]));
   expect(byKey).toEqual({ 'k-query': 1, 'k-webhook': 4, 'k-other': 7, 'k-request': 8 });
@@ -132,7 +94,7 @@ it('a repeated dedupe key is accepted:false and the first event is kept: query d
 it('without a dedupe key every post is accepted and published, even identical ones', async () => {
   const { ws, published } = await setup();
   for (let i = 0; i < 3; i++) {
-    expect((await postGeneric(ws.id, { same: 'body' })).body).toEqual({ accepted: true });
+    expect((await postGeneric(h, ws.id, { same: 'body' })).body).toEqual({ accepted: true });
   }
   expect(await inboxCount(ws.id)).toBe(3);
   const events = await published(3);
@@ -144,9 +106,9 @@ it('without a dedupe key every post is accepted and published, even identical on
 it('dedupe keys are scoped to their workspace', async () => {
   const { call, ws } = await setup();
   const other = await call('POST', '/api/v1/workspaces', { name: 'second' });
-  expect((await postGeneric(ws.id, {}, { query: { dedupe_key: 'shared' } })).body).toEqual({ accepted: true });
-  expect((await postGeneric(other.id, {}, { query: { dedupe_key: 'shared' } })).body).toEqual({ accepted: true });
-  expect((await postGeneric(other.id, {}, { query: { dedupe_key: 'shared' } })).body).toEqual({ accepted: false });
+  expect((await postGeneric(h, ws.id, {}, { query: { dedupe_key: 'shared' } })).body).toEqual({ accepted: true });
+  expect((await postGeneric(h, other.id, {}, { query: { dedupe_key: 'shared' } })).body).toEqual({ accepted: true });
+  expect((await postGeneric(h, other.id, {}, { query: { dedupe_key: 'shared' } })).body).toEqual({ accepted: false });
 });
 
 it('event_type falls back from the query to payload event, type, action, then "received"; the type published is webhook.<source>.<slug>', async () => {
@@ -159,7 +121,7 @@ it('event_type falls back from the query to payload event, type, action, then "r
     { m: 'r', payload: { something: 'else' }, eventType: 'received', published: 'webhook.generic.received' },
   ];
   for (const c of cases) {
-    const res = await postGeneric(ws.id, { m: c.m, ...c.payload }, { query: c.query });
+    const res = await postGeneric(h, ws.id, { m: c.m, ...c.payload }, { query: c.query });
     expect(res.body, res.text).toEqual({ accepted: true });
   }
   const events = await published(cases.length);
@@ -197,7 +159,7 @@ it('source_identifier falls back from explicit to dedupe key, payload id, then {
     { m: 'none', payload: {}, identifier: `generic:${ws.id}`, kind: 'webhook.generic', type: 'webhook.generic.received' },
   ];
   for (const c of cases) {
-    const res = await postGeneric(ws.id, { m: c.m, ...c.payload }, { query: c.query, headers: c.headers });
+    const res = await postGeneric(h, ws.id, { m: c.m, ...c.payload }, { query: c.query, headers: c.headers });
     expect(res.body, res.text).toEqual({ accepted: true });
   }
   const events = await published(cases.length);
@@ -222,7 +184,7 @@ it('the payload is stored and published unchanged; headers are kept without cred
     '{ "zeta": 1, "alpha": "héllo wörld — 你好 🚀", "escaped": "\\u00e9\\ud83d\\ude80\\n\\t\\"q\\"",\n' +
     '  "nested": [[1, [2, [3, []]]], {"deep": [{"x": null}, true, false]}], "num": -12.5e3, "empty": {},\n' +
     '  "type": "caf\u00e9.bestellt" }';
-  const res = await postGeneric(ws.id, raw, {
+  const res = await postGeneric(h, ws.id, raw, {
     query: { source: 'acme' },
     headers: {
       authorization: 'Bearer sender-secret',
@@ -292,7 +254,7 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
     'webhook-signature': new Webhook(s).sign(msgId, at, body),
   });
   const expect401 = async (body: string, headers: Record<string, string>, what: string) => {
-    const res = await postGeneric(ws.id, body, { headers });
+    const res = await postGeneric(h, ws.id, body, { headers });
     expect(res.status, `${what}: ${res.text}`).toBe(401);
     expect(res.body.error.code, what).toBe('unauthorized');
   };
@@ -305,7 +267,7 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
   await expect401(body, signed(secret, body, 'msg_old', new Date(Date.now() - 10 * 60_000)), 'timestamp 10 minutes old');
   expect(await inboxCount(ws.id)).toBe(0);
 
-  const ok = await postGeneric(ws.id, body, { headers: signed(secret, body, 'msg_good') });
+  const ok = await postGeneric(h, ws.id, body, { headers: signed(secret, body, 'msg_good') });
   expect(ok.status, ok.text).toBe(202);
   expect(ok.body).toEqual({ accepted: true });
   const [event] = await published(1);
@@ -316,9 +278,9 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
   // A new secret takes over; the old one keeps verifying for the overlap window, so a sender can switch.
   const rotated = (await h.request('POST', `/api/v1/workspaces/${ws.id}/ingress-secret`, { key })).body.secret as string;
   expect(rotated).not.toBe(secret);
-  const withOld = await postGeneric(ws.id, JSON.stringify({ m: 'old' }), { headers: signed(secret, JSON.stringify({ m: 'old' }), 'msg_old_secret') });
+  const withOld = await postGeneric(h, ws.id, JSON.stringify({ m: 'old' }), { headers: signed(secret, JSON.stringify({ m: 'old' }), 'msg_old_secret') });
   expect(withOld.status, withOld.text).toBe(202);
-  const withNew = await postGeneric(ws.id, JSON.stringify({ m: 'rotated' }), { headers: signed(rotated, JSON.stringify({ m: 'rotated' }), 'msg_new') });
+  const withNew = await postGeneric(h, ws.id, JSON.stringify({ m: 'rotated' }), { headers: signed(rotated, JSON.stringify({ m: 'rotated' }), 'msg_new') });
   expect(withNew.status, withNew.text).toBe(202);
   // Once the window is over, only the new one does.
   await h.db.query(
@@ -330,7 +292,7 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
 
   const deleted = await h.request('DELETE', `/api/v1/workspaces/${ws.id}/ingress-secret`, { key });
   expect(deleted.status, deleted.text).toBe(204);
-  const unsigned = await postGeneric(ws.id, { m: 'unsigned-again' });
+  const unsigned = await postGeneric(h, ws.id, { m: 'unsigned-again' });
   expect(unsigned.status, unsigned.text).toBe(202);
   expect(unsigned.body).toEqual({ accepted: true });
 
@@ -362,5 +324,5 @@ it('the ingress-secret routes need manage and never reach another org’s worksp
   expect(anonymous.status).toBe(401);
   expect(anonymous.body.error.code).toBe('unauthorized');
   // None of that turned signing on.
-  expect((await postGeneric(ws.id, { still: 'open' })).status).toBe(202);
+  expect((await postGeneric(h, ws.id, { still: 'open' })).status).toBe(202);
 });
