@@ -2,10 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Config } from '../config.js';
-import { createLogger, warnLine, type Logger } from '../log.js';
-import { createPool } from '../db/pool.js';
-import { createTemporal } from '../temporal/client.js';
-import { createDispatcher } from '../delivery/dispatcher.js';
+import type { Logger } from '../log.js';
+import { buildCommon } from './common.js';
 import { createWebhookSettings } from '../delivery/webhook-settings.js';
 import { createSecretBox } from '../domain/secrets.js';
 import { createAuthenticator } from '../api/auth.js';
@@ -14,7 +12,6 @@ import { createBackgroundStarter } from '../temporal/background-starter.js';
 import { createApp } from '../api/app.js';
 import type { ApiDeps } from '../api/context.js';
 import { attachEventSocket } from '../api/stream/websocket.js';
-import { createMetrics } from '../metrics.js';
 
 /** Request lines and headers up to this size (long dedupe keys travel in the query or a header). */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -34,22 +31,14 @@ export interface Api {
  * `src/main/api.ts`, the tests and the benchmarks all build the API through it.
  */
 export function buildApi(config: Config, options: { logger?: Logger } = {}): Api {
-  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, service: 'api' });
-  const log = warnLine(logger);
-  const db = createPool(config.DATABASE_URL, 20, log);
-  const temporal = createTemporal({
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.HOOKWISE_TASK_QUEUE,
-  });
+  const { logger, log, db, temporal, dispatcher, metrics } = buildCommon(config, 'api', options.logger);
   const secretBox = createSecretBox(config.HOOKWISE_ENCRYPTION_KEY);
-  const metrics = createMetrics('api');
   const deps: ApiDeps = {
     config,
     db,
     temporal,
     secretBox,
-    dispatcher: createDispatcher({ db, temporal, log }),
+    dispatcher,
     webhookSettings: createWebhookSettings({
       db,
       secretBox,

@@ -2,16 +2,14 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
-import { createLogger, warnLine, type Logger } from '../log.js';
-import { createPool } from '../db/pool.js';
-import { createTemporal } from '../temporal/client.js';
-import { createDispatcher } from '../delivery/dispatcher.js';
 import { createSecretBox } from '../domain/secrets.js';
 import { createLlm } from '../llm/llm.js';
 import { deliverySettings, roomSettings } from '../settings.js';
 import { startRecoveryLoop } from '../temporal/recovery.js';
 import { VERSION } from '../version.js';
-import { createMetrics, registerBacklogGauges } from '../metrics.js';
+import { registerBacklogGauges } from '../metrics.js';
+import type { Logger } from '../log.js';
+import { buildCommon } from './common.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDeliveryActivities } from '../../activities/deliveries.js';
@@ -46,16 +44,7 @@ export async function buildWorker(
   config: Config,
   options: { workflowBundle?: WorkflowBundleOption; logger?: Logger; recovery?: boolean } = {},
 ): Promise<HookwiseWorker> {
-  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, service: 'worker' });
-  const log = warnLine(logger);
-  const db = createPool(config.DATABASE_URL, 20, log);
-  const temporal = createTemporal({
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.HOOKWISE_TASK_QUEUE,
-  });
-  const dispatcher = createDispatcher({ db, temporal, log });
-  const metrics = createMetrics('worker');
+  const { logger, log, db, temporal, dispatcher, metrics } = buildCommon(config, 'worker', options.logger);
   registerBacklogGauges(metrics, db);
   const llm = createLlm({
     apiKey: config.OPENAI_API_KEY,
