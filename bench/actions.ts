@@ -24,6 +24,7 @@ const EV = {
   ACTIVITY_TASK_SCHEDULED: 10,
   ACTIVITY_TASK_STARTED: 11,
   TIMER_STARTED: 17,
+  TIMER_FIRED: 18,
   MARKER_RECORDED: 25,
   WORKFLOW_EXECUTION_SIGNALED: 26,
   START_CHILD_WORKFLOW_EXECUTION_INITIATED: 29,
@@ -92,6 +93,8 @@ export function actionsOf(events: HistoryEvent[]): ActionCounts {
 
 export interface ActionSummary {
   workflows: number;
+  /** Not Actions: timers that ran out (a wait nothing cut short), over all the workflows read. */
+  timersFired: number;
   /** Mean Actions per workflow, by kind. */
   perWorkflow: Record<string, number>;
   /** What a million such workflows would cost at USD_PER_MILLION_ACTIONS. */
@@ -103,12 +106,14 @@ export interface ActionSummary {
 /** Reads the histories (8 at a time) and averages their Actions. */
 export async function actionsOfWorkflows(client: Client, workflowIds: string[]): Promise<ActionSummary> {
   const all: ActionCounts[] = [];
+  let timersFired = 0;
   let next = 0;
   const lane = async () => {
     while (next < workflowIds.length) {
       const id = workflowIds[next++];
-      const history = await client.workflow.getHandle(id).fetchHistory();
-      all.push(actionsOf((history.events ?? []) as HistoryEvent[]));
+      const events = ((await client.workflow.getHandle(id).fetchHistory()).events ?? []) as HistoryEvent[];
+      all.push(actionsOf(events));
+      timersFired += events.filter((e) => Number(e.eventType) === EV.TIMER_FIRED).length;
     }
   };
   await Promise.all(Array.from({ length: 8 }, lane));
@@ -120,6 +125,7 @@ export async function actionsOfWorkflows(client: Client, workflowIds: string[]):
   const mode = [...totals].sort((a, b) => b[1] - a[1])[0]?.[0];
   return {
     workflows: all.length,
+    timersFired,
     perWorkflow,
     usdPerMillion: Math.round((perWorkflow.total ?? 0) * USD_PER_MILLION_ACTIONS * 100) / 100,
     irregular: all.filter((c) => c.total !== mode).length,

@@ -14,12 +14,14 @@ import { postgresTarget } from '../src/dev/local-temporal.js';
 import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import { deliveryWorkflowId } from '../src/flows/delivery.js';
+import { recordEvent } from '../src/db/events.js';
+import { claimAttempt, finishAttempt } from '../src/db/delivery-attempts.js';
+import type { Queryable } from '../src/db/pool.js';
 import { actionsOfWorkflows, USD_PER_MILLION_ACTIONS, type ActionSummary } from './actions.js';
 import type { HostStats } from './host.js';
 import { mergeStatements, startHost, type HostProcess } from './processes.js';
 import {
-  cpuGroupsDelta,
-  cpuGroupsSnapshot,
+  startCpuGroups,
   createCleanups,
   dist,
   fmt,
@@ -31,6 +33,7 @@ import {
   startBenchInfra,
   startReceiver,
   table,
+  treeCpuSeconds,
   withTimeout,
   type BenchInfra,
   type CpuGroups,
@@ -39,6 +42,7 @@ import {
   type Receiver,
 } from './support.js';
 import { lockSampler, type LockWaits } from './locks.js';
+import { othersLoad } from './ingress-support.js';
 
 // `npm run bench:delivery`: end-to-end delivery by hookwise (its API and worker, each its own process
 // built by the composition roots, real PostgreSQL and Temporal) against a baseline in the same run: a
@@ -54,7 +58,12 @@ import { lockSampler, type LockWaits } from './locks.js';
 //   --orgs K          the spread phase: the same load over K orgs with one webhook each (default 10; 0 skips it)
 //   --retry N         deliveries per side whose receiver fails the first 2 attempts, one at a time (default 5; 0 skips)
 //   --limits N        events to a webhook limited to 3 in flight with a slow receiver (default 30; 0 skips)
+//   --max-in-flight N, --max-per-minute N
+//                     the load webhooks' rateLimit (default 1000 and 10000, the most the API takes): high
+//                     enough never to hold the load back, and still enforced by the slot leases
 //   --order O         which side runs first in each phase: baseline (default) or hookwise
+//   --quiet-wait S    on a shared machine: before each throughput phase, wait up to S seconds for other
+//                     processes to use < 0.3 cores (default 0: don't wait; the report shows what they used)
 //   --timeout S       hard limit for the whole run in seconds (BENCH_TIMEOUT_SECONDS, default 1200)
 
 const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
@@ -64,8 +73,6 @@ const RETRY_EVENT_TIMEOUT_MS = 60_000;
 const STOP_STEP_TIMEOUT_MS = 40_000;
 /** Padding in each event's data, so a delivery body is a realistic few hundred bytes. */
 const PAYLOAD = 'x'.repeat(256);
-/** The throughput phases' webhook limits: as high as the API allows, still enforced by the slot leases. */
-const HIGH_LIMITS = { maxInFlight: 1000, maxPerMinute: 10_000 };
 const LIMITS_PHASE = { maxInFlight: 3, receiverDelayMs: 100, concurrency: 10 };
 /** How many workflow histories per phase are read for the Temporal breakdown and the Actions. */
 const HISTORY_SAMPLE = 50;
@@ -89,7 +96,10 @@ function readParams() {
       orgs: { type: 'string' },
       retry: { type: 'string' },
       limits: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      'max-per-minute': { type: 'string' },
       order: { type: 'string' },
+      'quiet-wait': { type: 'string' },
       timeout: { type: 'string' },
     },
     strict: true,
@@ -104,8 +114,13 @@ function readParams() {
     orgs: positiveInt('--orgs', values.orgs, 10, 0),
     retry: positiveInt('--retry', values.retry, 5, 0),
     limits: positiveInt('--limits', values.limits, 30, 0),
+    highLimits: {
+      maxInFlight: positiveInt('--max-in-flight', values['max-in-flight'], 1000),
+      maxPerMinute: positiveInt('--max-per-minute', values['max-per-minute'], 10_000),
+    },
     order: order as 'baseline' | 'hookwise',
-    timeoutSeconds: positiveInt('--timeout', values.timeout ?? process.env.BENCH_TIMEOUT_SECONDS, 1200),
+    quietWaitSec: positiveInt('--quiet-wait', values['quiet-wait'] ?? process.env.BENCH_QUIET_WAIT, 0, 0),
+    timeoutSeconds: positiveInt('--timeout', values.timeout ?? process.env.BENCH_TIMEOUT_SECONDS, 1200 + 3 * Number(values['quiet-wait'] ?? process.env.BENCH_QUIET_WAIT ?? 0)),
   };
 }
 type Params = ReturnType<typeof readParams>;
@@ -222,6 +237,8 @@ function publisher(target: Target, type: string) {
 
 interface Side {
   name: 'hookwise' | 'baseline';
+  /** hookwise: the org of the load webhook. */
+  orgId?: string;
   api: HostProcess;
   worker: HostProcess;
   /** Event type → where to publish it. */
@@ -255,12 +272,12 @@ async function startHookwise(infra: Infra, admin: Db, receiver: Receiver, p: Par
 
   const org = await createOrgWithKey(admin, `bench-${randomUUID()}`);
   const webhook = (key: string, url: string, events: string[], extra: Record<string, unknown> = {}) =>
-    api(apiProc.url, key, '/api/v1/webhooks', { url, events, rateLimit: HIGH_LIMITS, ...extra });
+    api(apiProc.url, key, '/api/v1/webhooks', { url, events, rateLimit: p.highLimits, ...extra });
   const main = await webhook(org.apiKey, receiver.url, ['bench.delivery']);
   // Fixed 1 s retries, like the baseline's first retry interval.
   const retry = await webhook(org.apiKey, receiver.failUrl(2), ['bench.retry'], { retryPolicy: { attempts: 5, delaySeconds: 1, policy: 'fixed' } });
   const limited = await webhook(org.apiKey, receiver.slowUrl(LIMITS_PHASE.receiverDelayMs), ['bench.limits'], {
-    rateLimit: { maxInFlight: LIMITS_PHASE.maxInFlight, maxPerMinute: HIGH_LIMITS.maxPerMinute },
+    rateLimit: { maxInFlight: LIMITS_PHASE.maxInFlight, maxPerMinute: p.highLimits.maxPerMinute },
   });
   const spreadTenants: Target['tenants'] = [];
   for (let i = 0; i < p.orgs; i++) {
@@ -276,6 +293,7 @@ async function startHookwise(infra: Infra, admin: Db, receiver: Receiver, p: Par
   });
   return {
     name: 'hookwise',
+    orgId: org.org.id,
     api: apiProc,
     worker: workerProc,
     targets: {
@@ -344,13 +362,36 @@ interface Ctx {
   lockDb: Db | null;
 }
 
+/** CPU seconds so far of everything this benchmark runs (this process, its children, Temporal, PostgreSQL). */
+function ourCpuSeconds(ctx: Ctx): number {
+  const u = process.cpuUsage();
+  let total = (u.user + u.system) / 1e6;
+  for (const pid of Object.values(ctx.cpuSpec.trees)) total += treeCpuSeconds(pid) ?? 0;
+  return total + (treeCpuSeconds(ctx.cpuSpec.postgres?.pid ?? null) ?? 0);
+}
+
+/** With --quiet-wait: waits (bounded) until other processes on the machine use less than 0.3 cores. */
+async function waitForQuiet(ctx: Ctx): Promise<void> {
+  if (ctx.p.quietWaitSec === 0) return;
+  const deadline = Date.now() + ctx.p.quietWaitSec * 1000;
+  for (;;) {
+    const others = await othersLoad(() => ourCpuSeconds(ctx), 2000);
+    if (others === null || others < 0.3) return;
+    if (Date.now() >= deadline) {
+      log(`other processes still use ${others} cores after waiting ${ctx.p.quietWaitSec}s; going ahead`);
+      return;
+    }
+    log(`other processes use ${others} cores; waiting…`);
+  }
+}
+
 /** Publishes `n` events with `concurrency` publishers, each sending its next one when the last was accepted. */
 async function loadPhase(ctx: Ctx, side: Side, target: Target, type: string, n: number, concurrency: number, timeoutMs: number): Promise<LoadResult> {
   const publish = publisher(target, type);
   await Promise.all([side.api.stats(true), side.worker.stats(true)]);
   ctx.receiver.resetConcurrency();
   const locks = ctx.lockDb ? lockSampler(ctx.lockDb, ctx.infra.appDatabase) : null;
-  const cpu0 = cpuGroupsSnapshot(ctx.cpuSpec);
+  const cpuGroups = startCpuGroups(ctx.cpuSpec);
   const samples: Array<Promise<Sample>> = [];
   let next = 0;
   const started = performance.now();
@@ -372,12 +413,13 @@ async function loadPhase(ctx: Ctx, side: Side, target: Target, type: string, n: 
   const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, n) }, lane));
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failure) {
+    cpuGroups.stop();
     await locks?.stop();
     throw new Error(`${side.name}: publishing failed: ${(failure.reason as Error).message}`);
   }
   const publishedAt = performance.now();
   const done = await Promise.all(samples);
-  const cpu = cpuGroupsDelta(cpu0, cpuGroupsSnapshot(ctx.cpuSpec));
+  const cpu = cpuGroups.stop();
   const lockWaits = (await locks?.stop()) ?? null;
   // The attempts' closing statements run just after the receiver answered.
   await sleep(1000);
@@ -483,26 +525,66 @@ async function limitsHeld(db: Db, eventIds: string[]): Promise<{ maxInFlight: nu
 }
 
 /**
- * How the claim finds a free per-minute start for a webhook right now: the claim's `m` step run alone
- * (EXPLAIN ANALYZE inside a transaction that is rolled back, so nothing is taken).
+ * The attempt's two statements as they run against the load phase's tables, right after it: one
+ * delivery of the load webhook is recorded, claimed and finished through hookwise's own functions
+ * (src/db/delivery-attempts.ts) with EXPLAIN (ANALYZE, BUFFERS) in front of each statement, inside a
+ * transaction that is rolled back. Also the claim's per-minute step alone.
  */
-async function explainPerMinuteClaim(db: Db, webhookId: string): Promise<string[]> {
+async function explainAttempt(db: Db, orgId: string, webhookId: string, maxPerMinute: number): Promise<{ claim: string[]; finish: string[]; perMinuteStep: string[] }> {
   const client = await db.connect();
+  const plans: string[][] = [];
+  const explaining = {
+    async query(text: string, values?: unknown[]) {
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`, values);
+      plans.push(rows.map((r: Record<string, string>) => r['QUERY PLAN']));
+      return { rows: [] };
+    },
+  } as unknown as Queryable;
   try {
     await client.query('BEGIN');
+    const suffix = randomBytes(8).toString('hex');
+    const [eventId, deliveryId, attemptId] = [`evt_explain${suffix}`, `dlv_explain${suffix}`, `atm_explain${suffix}`];
+    await recordEvent(client, { id: eventId, organizationId: orgId, type: 'bench.delivery', sessionId: null, body: '{}' }, [
+      { id: deliveryId, webhookId, workflowId: deliveryWorkflowId(webhookId, eventId) },
+    ]);
+    await claimAttempt(explaining, { deliveryId, attemptId, leaseMs: 60_000, maxInFlight: 10, maxPerMinute: 100 });
+    await finishAttempt(explaining, {
+      attemptId,
+      deliveryId,
+      webhookId,
+      succeeded: true,
+      statusCode: 200,
+      latencyMs: 1,
+      error: null,
+      responseBody: 'ok',
+      deliveryStatus: 'succeeded',
+      deliveryError: null,
+      nextAttemptInMs: null,
+      disableWebhookReason: null,
+      autoDisableAfterHours: 120,
+    });
     const { rows } = await client.query(
       `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
        SELECT s.n FROM endpoint_slots s
         WHERE s.webhook_id = $1 AND s.kind = 'm' AND s.n <= $2 AND s.free_at <= now()
         LIMIT 1 FOR UPDATE OF s SKIP LOCKED`,
-      [webhookId, HIGH_LIMITS.maxPerMinute],
+      [webhookId, maxPerMinute],
     );
-    return rows.map((r: Record<string, string>) => r['QUERY PLAN']);
+    return { claim: plans[0] ?? [], finish: plans[1] ?? [], perMinuteStep: rows.map((r: Record<string, string>) => r['QUERY PLAN']) };
+  } catch (err) {
+    log(`explaining the attempt's statements failed: ${(err as Error).message}`);
+    return { claim: [], finish: [], perMinuteStep: [] };
   } finally {
     await client.query('ROLLBACK').catch(() => {});
     client.release();
   }
 }
+
+/** A plan's total execution time, ms. */
+const executionMs = (plan: string[]) => {
+  const m = /Execution Time: ([\d.]+) ms/.exec(plan.join('\n'));
+  return m ? Number(m[1]) : null;
+};
 
 // --- the run ------------------------------------------------------------------------------------
 
@@ -517,7 +599,7 @@ interface RunResult {
   spread: (Omit<LoadResult, 'samples'> & { orgs: number }) | null;
   limits: { events: number; missing: number; receiverMaxConcurrent: number; held: Awaited<ReturnType<typeof limitsHeld>>; actions: ActionSummary; wallMs: number } | null;
   loadLimits: Awaited<ReturnType<typeof limitsHeld>> | null;
-  claimPlan: string[];
+  plans: Awaited<ReturnType<typeof explainAttempt>>;
 }
 
 async function run(ctx: Ctx, sides: Side[], hookwise: Side, admin: Db, history: Client): Promise<RunResult> {
@@ -545,9 +627,10 @@ async function run(ctx: Ctx, sides: Side[], hookwise: Side, admin: Db, history: 
   const light = await sequentialPhase(ctx, sides, 'bench.delivery', p.light, LIGHT_EVENT_TIMEOUT_MS);
   for (const [side, s] of light) log(`${side.name}: light p50 ${fmt(latencyOf(s).p50)} ms, p99 ${fmt(latencyOf(s).p99)} ms`);
 
-  const loadTimeoutMs = Math.max(120_000, p.events * 150);
+  const loadTimeoutMs = Math.max(180_000, p.events * 250);
   const load = new Map<Side, LoadResult>();
   for (const side of sides) {
+    await waitForQuiet(ctx);
     log(`${side.name}: throughput, ${p.events} events at concurrency ${p.concurrency} (up to ${loadTimeoutMs / 1000}s)…`);
     const r = await loadPhase(ctx, side, side.targets['bench.delivery'], 'bench.delivery', p.events, p.concurrency, loadTimeoutMs);
     log(`${side.name}: ${r.deliveriesPerSecond} deliveries/s (${r.received}/${r.events} in ${(r.wallMs / 1000).toFixed(1)}s), p50 ${fmt(r.latency.p50)} ms, p99 ${fmt(r.latency.p99)} ms`);
@@ -555,10 +638,11 @@ async function run(ctx: Ctx, sides: Side[], hookwise: Side, admin: Db, history: 
   }
   const hwLoad = load.get(hookwise)!;
   const loadLimits = await limitsHeld(admin, hwLoad.samples.map((s) => s.id));
-  const claimPlan = await explainPerMinuteClaim(admin, hookwise.targets['bench.delivery'].tenants[0].webhookId!);
+  const plans = await explainAttempt(admin, hookwise.orgId!, hookwise.targets['bench.delivery'].tenants[0].webhookId!, p.highLimits.maxPerMinute);
 
   let spreadResult: RunResult['spread'] = null;
   if (p.orgs > 0) {
+    await waitForQuiet(ctx);
     log(`hookwise: spread, ${p.events} events over ${p.orgs} orgs (one webhook each) at concurrency ${p.concurrency}…`);
     const r = await loadPhase(ctx, hookwise, hookwise.targets.spread, 'bench.delivery', p.events, p.concurrency, loadTimeoutMs);
     log(`hookwise: spread ${r.deliveriesPerSecond} deliveries/s (${r.received}/${r.events}), p50 ${fmt(r.latency.p50)} ms`);
@@ -603,7 +687,7 @@ async function run(ctx: Ctx, sides: Side[], hookwise: Side, admin: Db, history: 
       sidesOut.hookwise.load.breakdown = await hookwiseBreakdown(admin, t.samples.map((s) => s.id));
     }
   }
-  return { sides: sidesOut, spread: spreadResult, limits, loadLimits, claimPlan };
+  return { sides: sidesOut, spread: spreadResult, limits, loadLimits, plans };
 }
 
 // --- report -------------------------------------------------------------------------------------
@@ -623,21 +707,35 @@ function cpuMs(r: { cpu: CpuGroups; received: number }, groups: string[]): numbe
   return Math.round(((total * 1000) / r.received) * 10) / 10;
 }
 
-/** Statements per delivery by kind, both processes together, most frequent first. */
-function statementsPerDelivery(r: { statements: LoadResult['statements']; received: number }) {
-  const merged = mergeStatements(r.statements.api, r.statements.worker);
-  const perProcess = (s: HostStats['statements']) => Object.values(s).reduce((a, x) => a + x.n, 0) / Math.max(1, r.received);
-  const periodic = (k: string) => k.startsWith('recovery') || k.startsWith('feed');
-  const kinds = Object.entries(merged)
-    .map(([kind, v]) => ({ kind, perDelivery: Math.round((v.n / Math.max(1, r.received)) * 100) / 100, meanMs: Math.round((v.ms / Math.max(1, v.n)) * 100) / 100 }))
-    .sort((a, b) => b.perDelivery - a.perDelivery);
+/**
+ * Statements per delivery by kind, most frequent first: the API's per event published, the worker's
+ * per delivery received (the same number when the phase completed; the table shows received / sent).
+ */
+function statementsPerDelivery(r: { statements: LoadResult['statements']; received: number; events: number }) {
   const r2 = (x: number) => Math.round(x * 100) / 100;
+  const per = (n: number, by: number) => n / Math.max(1, by);
+  const periodic = (k: string) => k.startsWith('recovery') || k.startsWith('feed');
+  const kinds = new Map<string, { perDelivery: number; n: number; ms: number }>();
+  for (const [proc, by] of [['api', r.events], ['worker', r.received]] as const) {
+    for (const [kind, v] of Object.entries(r.statements[proc])) {
+      const k = kinds.get(kind) ?? { perDelivery: 0, n: 0, ms: 0 };
+      k.perDelivery += per(v.n, by);
+      k.n += v.n;
+      k.ms += v.ms;
+      kinds.set(kind, k);
+    }
+  }
+  const total = (proc: 'api' | 'worker', by: number) =>
+    r2(per(Object.entries(r.statements[proc]).filter(([k]) => !periodic(k)).reduce((a, [, x]) => a + x.n, 0), by));
+  const list = [...kinds]
+    .map(([kind, v]) => ({ kind, perDelivery: r2(v.perDelivery), meanMs: r2(v.ms / Math.max(1, v.n)) }))
+    .sort((a, b) => b.perDelivery - a.perDelivery);
   return {
-    api: r2(perProcess(r.statements.api)),
-    worker: r2(perProcess(r.statements.worker)),
-    total: r2(kinds.filter((k) => !periodic(k.kind)).reduce((a, k) => a + k.perDelivery, 0)),
-    transactions: r2(merged.BEGIN ? merged.BEGIN.n / Math.max(1, r.received) : 0),
-    kinds,
+    api: total('api', r.events),
+    worker: total('worker', r.received),
+    total: r2(total('api', r.events) + total('worker', r.received)),
+    transactions: r2(list.find((k) => k.kind === 'BEGIN')?.perDelivery ?? 0),
+    kinds: list,
   };
 }
 
@@ -712,6 +810,7 @@ function report(p: Params, infra: Infra, res: RunResult, receiver: Receiver, loa
   out.push(`hookwise delivery benchmark — ${new Date().toISOString()}`);
   out.push(`${machine.cpuModel}, ${machine.cores} cores, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, node ${process.version}; load average before ${loadAverage.before.map((x) => x.toFixed(2)).join(' ')}, after ${loadAverage.after.map((x) => x.toFixed(2)).join(' ')}`);
   out.push(`PostgreSQL: ${infra.source.postgres}; Temporal: ${infra.source.temporal}; ${p.order} first; warm-up ${p.warmup} events per side; Actions at $${USD_PER_MILLION_ACTIONS} per million`);
+  out.push(`hookwise's load webhooks: rateLimit ${p.highLimits.maxInFlight} in flight, ${p.highLimits.maxPerMinute} per minute (enforced by slot leases)`);
   out.push('');
   out.push(table(rows));
 
@@ -749,10 +848,14 @@ function report(p: Params, infra: Infra, res: RunResult, receiver: Receiver, loa
   out.push('');
   const kinds = sql.hookwise.kinds;
   out.push(table([['hookwise SQL by kind (load phase)', 'per delivery', 'mean ms'], ...kinds.map((k) => [k.kind, fmt(k.perDelivery, 2), fmt(k.meanMs, 2)])]));
-  if (res.claimPlan.length > 0) {
+  if (res.plans.claim.length > 0) {
+    const removed = (plan: string[]) => plan.filter((l) => /Rows Removed by Filter/.test(l)).map((l) => Number(/(\d+)/.exec(l)?.[1] ?? 0));
     out.push('');
-    out.push("the claim's per-minute step for the load webhook right after the phase (EXPLAIN ANALYZE, rolled back):");
-    for (const l of res.claimPlan) out.push(`  ${l}`);
+    out.push(
+      `the attempt's statements right after the load phase (EXPLAIN ANALYZE, rolled back; plans in the JSON): ` +
+        `claim ${fmt(executionMs(res.plans.claim), 2)} ms, finish ${fmt(executionMs(res.plans.finish), 2)} ms; ` +
+        `the claim's per-minute step alone ${fmt(executionMs(res.plans.perMinuteStep), 2)} ms, passing over ${removed(res.plans.perMinuteStep).join(' + ') || 0} taken slot rows`,
+    );
   }
 
   // Actions by kind.
@@ -804,8 +907,8 @@ function report(p: Params, infra: Infra, res: RunResult, receiver: Receiver, loa
   out.push('');
   if (res.loadLimits) {
     out.push(
-      `limits, load phase: at most ${res.loadLimits.maxInFlight} attempts in flight (limit ${HIGH_LIMITS.maxInFlight}) and ${res.loadLimits.maxPerMinute} started within 60 s (limit ${HIGH_LIMITS.maxPerMinute}): ` +
-        `${res.loadLimits.maxInFlight <= HIGH_LIMITS.maxInFlight && res.loadLimits.maxPerMinute <= HIGH_LIMITS.maxPerMinute ? 'held' : 'EXCEEDED'}`,
+      `limits, load phase: at most ${res.loadLimits.maxInFlight} attempts in flight (limit ${p.highLimits.maxInFlight}) and ${res.loadLimits.maxPerMinute} started within 60 s (limit ${p.highLimits.maxPerMinute}): ` +
+        `${res.loadLimits.maxInFlight <= p.highLimits.maxInFlight && res.loadLimits.maxPerMinute <= p.highLimits.maxPerMinute ? 'held' : 'EXCEEDED'}`,
     );
   }
   if (res.limits) {
@@ -816,10 +919,10 @@ function report(p: Params, infra: Infra, res: RunResult, receiver: Receiver, loa
         `${l.events - l.missing}/${l.events} delivered in ${(l.wallMs / 1000).toFixed(1)} s: ${l.held.maxInFlight <= LIMITS_PHASE.maxInFlight && l.receiverMaxConcurrent <= LIMITS_PHASE.maxInFlight ? 'held' : 'EXCEEDED'}`,
     );
     const signals = Math.round((l.actions.perWorkflow.signal ?? 0) * l.actions.workflows);
-    const timers = Math.round((l.actions.perWorkflow['timer started'] ?? 0) * l.actions.workflows);
+    const waits = Math.round((l.actions.perWorkflow['timer started'] ?? 0) * l.actions.workflows);
     out.push(
-      `  of its deliveries' histories: ${signals} slotFreed wake-up(s) received; ${timers} wait(s) on a timer ` +
-        `(a delivery no wake-up reached sleeps up to 30 s before it tries again)`,
+      `  in its deliveries' histories: ${waits} wait(s) for a slot, ${signals} slotFreed wake-up(s), ` +
+        `${l.actions.timersFired} wait(s) that ran out their timer (no wake-up came: up to 30 s lost each)`,
     );
   }
   const verdict = (x: boolean | null) => (x === null ? 'not measured' : x ? 'met' : 'NOT met');
@@ -855,7 +958,7 @@ function report(p: Params, infra: Infra, res: RunResult, receiver: Receiver, loa
     spread: res.spread ? lean(res.spread) : null,
     limits: res.limits,
     loadLimits: res.loadLimits,
-    claimPlan: res.claimPlan,
+    plans: res.plans,
     cpuMsPerDelivery: cpu,
     sqlPerDelivery: { hookwise: sql.hookwise, baseline: { api: sql.baseline.api, worker: sql.baseline.worker, total: sql.baseline.total } },
     ratios,

@@ -8,7 +8,7 @@ import { log, withTimeout } from './support.js';
 // The parent's side of bench/host.ts: forks one benchmark process per role and talks to it.
 
 const HOST_FILE = fileURLToPath(new URL('./host.ts', import.meta.url));
-const READY_TIMEOUT_MS = 120_000;
+const READY_TIMEOUT_MS = 300_000;
 const STATS_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 30_000;
 
@@ -35,7 +35,8 @@ export async function startHost(role: Role, name: string, env: Record<string, st
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !CONFIG_VARIABLES.includes(k)));
   const child: ChildProcess = fork(HOST_FILE, [], {
     env: { ...inherited, ...env, BENCH_ROLE: role },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Whatever it prints (the Temporal SDK's own log lines included) goes to stderr: stdout is the report's.
+    stdio: ['ignore', 2, 2, 'ipc'],
   });
   let exitInfo: string | null = null;
   const waiting = new Map<number, { resolve: (s: HostStats) => void; reject: (e: Error) => void }>();

@@ -7,7 +7,8 @@ const KINDS: Array<[RegExp, string]> = [
   [/FROM api_keys|UPDATE api_keys/i, 'auth: API key'],
   [/INSERT INTO events\b/i, 'publish: record event + deliveries'],
   [/FROM webhooks w WHERE w\.organization_id = \$1 AND w\.active/i, 'publish: matching webhooks'],
-  [/^WITH d AS \(\s*SELECT id, status, webhook_id[\s\S]*INSERT INTO delivery_attempts/i, 'attempt: claim (slot + attempt row)'],
+  // Matched by its opening: pg_stat_activity shows only the first 1024 bytes of a statement.
+  [/^WITH d AS \(\s*SELECT id, status, webhook_id, event_id\b/i, 'attempt: claim (slot + attempt row)'],
   [/INSERT INTO endpoint_slots/i, 'attempt: create slot rows'],
   [/^WITH attempt AS \(\s*UPDATE delivery_attempts/i, 'attempt: finish (result + stats + release)'],
   [/UPDATE deliveries SET status = 'cancelled'/i, 'attempt: cancel'],

@@ -484,13 +484,13 @@ export interface CpuGroupsSpec {
   };
 }
 
-export interface CpuGroupsSnapshot {
+interface CpuGroupsSnapshot {
   at: number;
   /** This process (process.cpuUsage), seconds. */
   self: number;
   trees: Record<string, number | null>;
-  /** Per PostgreSQL child pid: its category and CPU seconds; plus the postmaster (self + reaped children). */
-  pg: { postmaster: number; backends: Map<number, { category: 'app' | 'temporal' | 'shared'; secs: number }> } | null;
+  /** PostgreSQL's children (backends and background processes) by pid, and the postmaster itself. */
+  pg: { self: number; reaped: number; children: Map<number, { category: 'app' | 'temporal' | 'shared'; secs: number }> } | null;
   machine: { busy: number; total: number; steal: number } | null;
 }
 
@@ -514,7 +514,7 @@ function backendDatabase(pid: number): string | null {
   return m[2];
 }
 
-export function cpuGroupsSnapshot(spec: CpuGroupsSpec): CpuGroupsSnapshot {
+function snapshot(spec: CpuGroupsSpec, categories: Map<number, 'app' | 'temporal' | 'shared'>): CpuGroupsSnapshot {
   const procs = readProcs();
   const byParent = new Map<number, number[]>();
   for (const [pid, p] of procs) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), pid]);
@@ -534,15 +534,20 @@ export function cpuGroupsSnapshot(spec: CpuGroupsSpec): CpuGroupsSnapshot {
   const trees = Object.fromEntries(Object.entries(spec.trees).map(([k, pid]) => [k, tree(pid)]));
   let pg: CpuGroupsSnapshot['pg'] = null;
   const pm = spec.postgres?.pid ?? null;
-  if (pm !== null && procs.has(pm)) {
-    const backends = new Map<number, { category: 'app' | 'temporal' | 'shared'; secs: number }>();
-    for (const pid of byParent.get(pm) ?? []) {
-      const db = backendDatabase(pid);
-      const category = db === null ? 'shared' : spec.postgres!.appDatabases.includes(db) ? 'app' : db.includes('temporal') ? 'temporal' : 'shared';
-      backends.set(pid, { category, secs: tree(pid) ?? 0 });
+  const postmaster = pm === null ? undefined : procs.get(pm);
+  if (postmaster) {
+    const children = new Map<number, { category: 'app' | 'temporal' | 'shared'; secs: number }>();
+    for (const pid of byParent.get(pm!) ?? []) {
+      // A pid's database never changes; its title is read once.
+      let category = categories.get(pid);
+      if (category === undefined) {
+        const db = backendDatabase(pid);
+        category = db === null ? 'shared' : spec.postgres!.appDatabases.includes(db) ? 'app' : db.includes('temporal') ? 'temporal' : 'shared';
+        categories.set(pid, category);
+      }
+      children.set(pid, { category, secs: tree(pid) ?? 0 });
     }
-    const p = procs.get(pm)!;
-    pg = { postmaster: p.self + p.children, backends };
+    pg = { self: postmaster.self, reaped: postmaster.children, children };
   }
   const u = process.cpuUsage();
   return { at: performance.now(), self: (u.user + u.system) / 1e6, trees, pg, machine: machineTimes() };
@@ -559,35 +564,65 @@ export interface CpuGroups {
   stealPct: number | null;
 }
 
-export function cpuGroupsDelta(a: CpuGroupsSnapshot, b: CpuGroupsSnapshot): CpuGroups {
-  const wallMs = b.at - a.at;
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  const seconds: Record<string, number | null> = { bench: r(b.self - a.self) };
-  for (const k of Object.keys(b.trees)) {
-    const x = a.trees[k];
-    const y = b.trees[k];
-    seconds[k] = x === null || x === undefined || y === null || y === undefined ? null : r(Math.max(0, y - x));
-  }
-  if (a.pg && b.pg) {
-    const cat = { app: 0, temporal: 0, shared: Math.max(0, b.pg.postmaster - a.pg.postmaster) };
-    for (const [pid, e] of b.pg.backends) {
-      // A backend that started during the interval counts whole; one that ended went to the postmaster's reaped time.
-      cat[e.category] += Math.max(0, e.secs - (a.pg.backends.get(pid)?.secs ?? 0));
+/**
+ * CPU by group from now until stop(). PostgreSQL's backends are looked at every second: a pool closes
+ * idle connections (after 10 s by default), and a backend that exits leaves only its total in the
+ * postmaster's reaped time, with no database attached. Its last sample counts for its database; the
+ * rest of the reaped time (backends that lived less than a second, the last second of the others) is
+ * `postgres: shared`, with the postmaster and the background processes.
+ */
+export function startCpuGroups(spec: CpuGroupsSpec, everyMs = 1000): { stop(): CpuGroups } {
+  const categories = new Map<number, 'app' | 'temporal' | 'shared'>();
+  const a = snapshot(spec, categories);
+  const seen = new Map<number, { category: 'app' | 'temporal' | 'shared'; base: number; last: number }>();
+  const track = (s: CpuGroupsSnapshot) => {
+    for (const [pid, c] of s.pg?.children ?? []) {
+      const e = seen.get(pid);
+      // A backend first seen after the start began during the interval: all of its time is in it.
+      if (!e) seen.set(pid, { category: c.category, base: s === a ? c.secs : 0, last: c.secs });
+      else e.last = c.secs;
     }
-    seconds['postgres: app'] = r(cat.app);
-    seconds['postgres: temporal'] = r(cat.temporal);
-    seconds['postgres: shared'] = r(cat.shared);
-  }
-  let othersCores: number | null = null;
-  let machineBusyPct: number | null = null;
-  let stealPct: number | null = null;
-  if (a.machine && b.machine && b.machine.total > a.machine.total && wallMs > 0) {
-    const ours = Object.values(seconds).reduce<number>((acc, x) => acc + (x ?? 0), 0);
-    othersCores = Math.round(Math.max(0, (b.machine.busy - a.machine.busy - ours) / (wallMs / 1000)) * 100) / 100;
-    machineBusyPct = Math.round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100);
-    stealPct = Math.round(((b.machine.steal - a.machine.steal) / (wallMs / 1000)) * 100);
-  }
-  return { wallMs: Math.round(wallMs), seconds, othersCores, machineBusyPct, stealPct };
+  };
+  track(a);
+  const timer = spec.postgres?.pid ? setInterval(() => track(snapshot(spec, categories)), everyMs) : null;
+  timer?.unref();
+  return {
+    stop() {
+      if (timer) clearInterval(timer);
+      const b = snapshot(spec, categories);
+      track(b);
+      const wallMs = b.at - a.at;
+      const r = (x: number) => Math.round(x * 1000) / 1000;
+      const seconds: Record<string, number | null> = { bench: r(b.self - a.self) };
+      for (const k of Object.keys(b.trees)) {
+        const x = a.trees[k];
+        const y = b.trees[k];
+        seconds[k] = x === null || x === undefined || y === null || y === undefined ? null : r(Math.max(0, y - x));
+      }
+      if (a.pg && b.pg) {
+        const cat = { app: 0, temporal: 0, shared: Math.max(0, b.pg.self - a.pg.self) };
+        let vanished = 0;
+        for (const [pid, e] of seen) {
+          cat[e.category] += Math.max(0, e.last - e.base);
+          if (!b.pg.children.has(pid)) vanished += e.last;
+        }
+        cat.shared += Math.max(0, b.pg.reaped - a.pg.reaped - vanished);
+        seconds['postgres: app'] = r(cat.app);
+        seconds['postgres: temporal'] = r(cat.temporal);
+        seconds['postgres: shared'] = r(cat.shared);
+      }
+      let othersCores: number | null = null;
+      let machineBusyPct: number | null = null;
+      let stealPct: number | null = null;
+      if (a.machine && b.machine && b.machine.total > a.machine.total && wallMs > 0) {
+        const ours = Object.values(seconds).reduce<number>((acc, x) => acc + (x ?? 0), 0);
+        othersCores = Math.round(Math.max(0, (b.machine.busy - a.machine.busy - ours) / (wallMs / 1000)) * 100) / 100;
+        machineBusyPct = Math.round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100);
+        stealPct = Math.round(((b.machine.steal - a.machine.steal) / (wallMs / 1000)) * 100);
+      }
+      return { wallMs: Math.round(wallMs), seconds, othersCores, machineBusyPct, stealPct };
+    },
+  };
 }
 
 // --- Temporal's side of the time, from workflow histories --------------------------------------
