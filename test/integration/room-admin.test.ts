@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { expectError, orgApi, postRoomEvent, roomBacklog, roomFixture } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 
 // The room and workspace admin routes: validation, capabilities, org isolation, secrets never shown.
@@ -22,22 +23,12 @@ const VERIFICATION_SECRET = 'whsec_verification_secret_never_shown';
 
 /** An org with a workspace, a room (Twilio configured), a verified source, a definition, an event and a chat. */
 async function populatedOrg() {
-  const { orgId, key } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'acme' });
-  const room = await call('POST', `/api/v1/workspaces/${ws.id}/rooms`, {
-    name: 'billing',
-    instructions: 'Handle billing.',
-    modelTier: 'fast',
-    twilioAuthToken: TWILIO_TOKEN,
-  });
-  const source = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, {
-    name: 'stripe',
-    verification: { scheme: 'stripe', secret: VERIFICATION_SECRET },
+  const api = await orgApi(h);
+  const { call } = api;
+  const { workspaceId, room, source } = await roomFixture(api, {
+    workspaceName: 'acme',
+    room: { name: 'billing', instructions: 'Handle billing.', modelTier: 'fast', twilioAuthToken: TWILIO_TOKEN },
+    source: { name: 'stripe', verification: { scheme: 'stripe', secret: VERIFICATION_SECRET } },
   });
   const plainSource = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 'plain' });
   const def = await call('POST', `/api/v1/event-sources/${plainSource.id}/definitions`, {
@@ -46,29 +37,18 @@ async function populatedOrg() {
     priority: 1,
     rule: { path: 'type', equals: 'invoice.paid' },
   });
-  const ack = (await (
-    await fetch(`${h.baseUrl}/webhooks/${plainSource.token}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'invoice.paid' }),
-    })
-  ).json()) as any;
+  const ack = (await postRoomEvent(h, plainSource.token, { type: 'invoice.paid' })).body;
   expect(ack).toMatchObject({ ok: true });
   const reply = await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'hello room' });
   // The event is admitted (and run) before the test looks at the backlog.
-  await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog`)).data.length === 1);
-  return { orgId, key, call, ws, room, source, plainSource, def, chatId: reply.chatId as string, eventId: ack.eventId as string };
+  await waitFor(async () => (await roomBacklog(api, room.id)).data.length === 1);
+  return { ...api, ws: { id: workspaceId }, room, source, plainSource, def, chatId: reply.chatId as string, eventId: ack.eventId as string };
 }
 
 let a: Awaited<ReturnType<typeof populatedOrg>>;
 beforeAll(async () => {
   a = await populatedOrg();
 });
-
-function expectError(res: { status: number; body: any; text: string }, status: number, code: string) {
-  expect(res.status, res.text).toBe(status);
-  expect(res.body).toMatchObject({ error: { code, message: expect.any(String) } });
-}
 
 describe('validation', () => {
   const cases: Array<[string, () => string, unknown]> = [
