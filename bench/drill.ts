@@ -420,10 +420,20 @@ async function main(): Promise<number> {
       }
     })();
   }
+  // How much of the load had a worker polling (killed workers take a while to poll again).
+  const pollSamples: number[] = [];
+  const pollTimer = setInterval(() => {
+    void probe.pollingPids().then((pids) => {
+      const state = runningCluster();
+      pollSamples.push(workers.filter((w) => pids.has(state?.processes.find((q) => q.name === w)?.pid ?? -1)).length);
+    });
+  }, 2_000);
+  cleanups.push(['the polling sampler', async () => clearInterval(pollTimer)]);
   log(`${t()} load starts`);
   const load = await runLoad(plan, p.rate, senders, (n) => (sent = n));
   results.push(...load.results);
   loadDone = true;
+  clearInterval(pollTimer);
   if (killTimer) clearInterval(killTimer);
   const lastAckAt = Math.max(...results.map((r) => r.ackedAt ?? 0));
   log(`${t()} load done: ${results.filter((r) => r.acked).length}/${p.events} acked; waiting for the faults to finish`);
@@ -447,8 +457,8 @@ async function main(): Promise<number> {
         drainEnd = 'drained';
         break;
       }
-      if (verdict.lost.total < remaining) {
-        remaining = verdict.lost.total;
+      if (verdict.lost.total + verdict.unfinished.total < remaining) {
+        remaining = verdict.lost.total + verdict.unfinished.total;
         movedAt = Date.now();
       }
     } catch (e) {
@@ -521,15 +531,21 @@ async function main(): Promise<number> {
     sustainedRate: sustained >= AIMS.rate,
   };
   const met = (b: boolean) => (b ? 'met' : 'NOT met');
+  const pct = (x: number) => `${Math.round(x * 100)} %`;
+  const polling = {
+    anyShare: pollSamples.length ? pollSamples.filter((n) => n > 0).length / pollSamples.length : 0,
+    bothShare: pollSamples.length ? pollSamples.filter((n) => n >= workers.length).length / pollSamples.length : 0,
+    samples: pollSamples.length,
+  };
   const machine = loadWatch.summary();
   const faultRows = faults.records.map((f) => [
     f.what,
     `${((f.at - load.startedAt) / 1000).toFixed(0)}s`,
     f.backAt === null ? 'not back' : `${((f.backAt - f.at) / 1000).toFixed(1)}s`,
   ]);
-  const lostDetail = (['outbound', 'room', 'generic'] as const)
-    .flatMap((k) => Object.entries(verdict!.lost[k]).map(([stage, n]) => `${k}: ${n} ${stage}`))
-    .join('; ');
+  const detail = (by: Verdict['lost']) =>
+    (['outbound', 'room', 'generic'] as const).flatMap((k) => Object.entries(by[k]).map(([stage, n]) => `${k}: ${n} ${stage}`)).join('; ');
+  const lostDetail = detail(verdict.lost);
 
   const out: string[] = [];
   out.push('');
@@ -540,7 +556,7 @@ async function main(): Promise<number> {
   out.push(
     table([
       ['aim', 'figure', ''],
-      ['0 lost (acked, never processed)', `${verdict.lost.total} of ${acked.length} acked${lostDetail ? ` (${lostDetail})` : ''}${verdict.lost.total && drainEnd === 'limit' ? '; still moving when the drain limit hit' : ''}`, met(aims.noneLost)],
+      ['0 lost (acked; never received, matched or published)', `${verdict.lost.total} of ${acked.length} acked${lostDetail ? ` (${lostDetail})` : ''}${verdict.lost.total && drainEnd === 'limit' ? '; still moving when the drain limit hit' : ''}`, met(aims.noneLost)],
       ['0 processed twice past dedupe', `${verdict.twice.total} (generic key published twice ${verdict.twice.genericPublishedTwice}, room event admitted twice ${verdict.twice.roomEventAdmittedTwice}, two deliveries of one event to one webhook ${verdict.twice.deliveriesPerEventTwice})`, met(aims.noneTwicePastDedupe)],
       ['every sender request acked', `${acked.length} of ${p.events}${refused.length ? ` (${refused.length} refused: ${refused[0].refused})` : ''}`, met(aims.everyRequestAcked)],
       ['no 500 (503 only)', Object.keys(fiveXx).length ? Object.entries(fiveXx).map(([c, n]) => `${c}×${n}`).join(', ') : 'no 5xx', met(aims.no500)],
@@ -592,6 +608,9 @@ async function main(): Promise<number> {
   if (exits.cascade.length) out.push(`Temporal exits during a fault (not hookwise's processes): ${exitList(exits.cascade)}`);
   if (Object.keys(exits.beforeTheDrill).length) out.push(`exits before the drill began (cluster start): ${Object.entries(exits.beforeTheDrill).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (workerKillsSkipped) out.push(`worker faults skipped (no worker polling at the time): ${workerKillsSkipped}`);
+  if (verdict.unfinished.total) out.push(`not finished past that when the drill stopped waiting: ${verdict.unfinished.total} (${detail(verdict.unfinished)})`);
+  if (verdict.failed.roomItems + verdict.failed.agentRuns) out.push(`ended failed after their retries: ${verdict.failed.roomItems} room backlog items, ${verdict.failed.agentRuns} agent runs`);
+  out.push(`workers polling during the load: at least one ${pct(polling.anyShare)} of the time, both ${pct(polling.bothShare)}`);
   if (verdict.lost.examples.length) out.push(`lost, e.g.: ${verdict.lost.examples.join('; ')}`);
   out.push(`aims: ${Object.values(aims).filter(Boolean).length} of ${Object.keys(aims).length} met`);
   process.stdout.write(out.join('\n') + '\n');
@@ -606,6 +625,9 @@ async function main(): Promise<number> {
     appsFrom,
     acked: verdict.acked,
     lost: verdict.lost,
+    unfinished: verdict.unfinished,
+    failed: verdict.failed,
+    workersPolling: polling,
     twice: verdict.twice,
     senderRetriesRecordedTwice: verdict.senderRetriesRecordedTwice,
     answers,

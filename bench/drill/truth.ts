@@ -32,12 +32,21 @@ export async function progress(db: Db, orgId: string): Promise<Progress> {
   return rows[0];
 }
 
+type ByStage = { outbound: Record<string, number>; room: Record<string, number>; generic: Record<string, number>; total: number; examples: string[] };
+
 export interface Verdict {
-  /** Every acknowledged event fully processed. */
+  /** Every acknowledged event fully processed (lost and unfinished both empty). */
   complete: boolean;
   acked: { outbound: number; room: number; generic: number; total: number };
-  /** Acked but not (yet) processed, by where each one stopped. */
-  lost: { outbound: Record<string, number>; room: Record<string, number>; generic: Record<string, number>; total: number; examples: string[] };
+  /**
+   * Acked but not processed (yet), by where each one stopped: an outbound event whose delivery has not
+   * reached the receiver, a room event not matched, a generic event not published.
+   */
+  lost: ByStage;
+  /** Past that, not finished: a room event's backlog item not done, a generic event's agent run not done. */
+  unfinished: ByStage;
+  /** Terminal, but failed: backlog items and agent runs that ended `failed` (after their retries). */
+  failed: { roomItems: number; agentRuns: number };
   /** Processed twice past a dedupe that should have stopped it. */
   twice: { genericPublishedTwice: number; genericInboxRowsTwice: number; roomEventAdmittedTwice: number; deliveriesPerEventTwice: number; total: number };
   /** One sender request recorded twice because its first ack never reached the sender (routes with no dedupe key). */
@@ -60,12 +69,16 @@ export async function verify(
   o: { orgId: string; results: SendResult[]; webhookOfLane: string[]; receiverOfLane: Receiver[]; genericType: string },
 ): Promise<Verdict> {
   const acked = o.results.filter((r) => r.acked);
-  const lost: Verdict['lost'] = { outbound: {}, room: {}, generic: {}, total: 0, examples: [] };
-  const miss = (kind: 'outbound' | 'room' | 'generic', stage: string, id: string) => {
-    bump(lost[kind], stage);
-    lost.total++;
-    if (lost.examples.length < 10) lost.examples.push(`${kind} ${id}: ${stage}`);
+  const lost: ByStage = { outbound: {}, room: {}, generic: {}, total: 0, examples: [] };
+  const unfinished: ByStage = { outbound: {}, room: {}, generic: {}, total: 0, examples: [] };
+  const note = (into: ByStage) => (kind: 'outbound' | 'room' | 'generic', stage: string, id: string) => {
+    bump(into[kind], stage);
+    into.total++;
+    if (into.examples.length < 10) into.examples.push(`${kind} ${id}: ${stage}`);
   };
+  const miss = note(lost);
+  const behind = note(unfinished);
+  const failed = { roomItems: 0, agentRuns: 0 };
 
   // --- outbound: the acked event id has a succeeded delivery to its webhook, and the receiver got it.
   const out = await db.query(
@@ -103,9 +116,10 @@ export async function verify(
     else if (!o.receiverOfLane[r.ev.lane].okReceipts.has(r.eventId!)) miss('outbound', 'succeeded in the database, never reached the receiver', r.ev.drillId);
   }
 
-  // --- room: the acked payload was recorded, matched, admitted, and its backlog item is done.
+  // --- room: the acked payload was recorded and matched (else lost); its backlog item is done, or it was
+  // dropped by the backlog cap (else unfinished).
   const room = await db.query(
-    `SELECT re.id, re.payload::jsonb ->> 'drillId' AS "drillId", re.outcome, re.workflow_started_at IS NOT NULL AS started,
+    `SELECT re.id, re.source_id AS "sourceId", re.payload::jsonb ->> 'drillId' AS "drillId", re.outcome, re.workflow_started_at IS NOT NULL AS started,
             re.start_error AS "startError", b.id AS "itemId", b.status AS "itemStatus"
        FROM room_events re LEFT JOIN backlog_items b ON b.event_id = re.id
       WHERE re.organization_id = $1`,
@@ -118,26 +132,42 @@ export async function verify(
     roomRows.get(r.drillId)!.push(r);
     if (r.itemId) itemsPerEvent.set(r.id, (itemsPerEvent.get(r.id) ?? 0) + 1);
   }
+  const dropped = await db.query(`SELECT id, dropped_count::int AS n FROM event_sources WHERE organization_id = $1`, [o.orgId]);
+  const droppedBySource = new Map<string, number>(dropped.rows.map((r) => [r.id, r.n]));
+  // Matched events without a backlog item: dropped by the cap, or admission still to run. A source's
+  // drop count tells how many of its events were dropped (room events carry no per-event mark).
+  const notAdmitted = new Map<string, string[]>();
   for (const r of acked.filter((x) => x.ev.kind === 'room')) {
     const rows = roomRows.get(r.ev.drillId) ?? [];
-    if (rows.some((x) => x.itemStatus === 'done')) continue;
+    if (rows.some((x) => x.itemStatus === 'done' || x.itemStatus === 'failed')) {
+      if (!rows.some((x) => x.itemStatus === 'done')) failed.roomItems++;
+      continue;
+    }
+    const matched = rows.find((x) => x.outcome === 'matched');
+    if (matched) {
+      const item = rows.find((x) => x.itemStatus);
+      if (item) behind('room', `backlog item ${item.itemStatus}`, r.ev.drillId);
+      else notAdmitted.set(matched.sourceId, [...(notAdmitted.get(matched.sourceId) ?? []), r.ev.drillId]);
+      continue;
+    }
     const stage =
       rows.length === 0
         ? 'never recorded'
-        : rows.some((x) => x.itemStatus)
-          ? `backlog item ${rows.find((x) => x.itemStatus)!.itemStatus}`
-          : rows.some((x) => x.outcome === 'matched')
-            ? 'matched, not admitted (dropped?)'
-            : rows.some((x) => x.outcome === 'no_match')
-              ? 'no match'
-              : rows.some((x) => x.started)
-                ? 'workflow started, never matched'
-                : rows.some((x) => x.startError)
-                  ? `workflow refused: ${rows[0].startError}`
-                  : 'workflow never started';
+        : rows.some((x) => x.outcome === 'no_match')
+          ? 'no match'
+          : rows.some((x) => x.started)
+            ? 'workflow started, not matched'
+            : rows.some((x) => x.startError)
+              ? `workflow refused: ${rows[0].startError}`
+              : 'workflow not started';
     miss('room', stage, r.ev.drillId);
   }
-  const dropped = await db.query(`SELECT coalesce(sum(dropped_count), 0)::int AS n FROM event_sources WHERE organization_id = $1`, [o.orgId]);
+  let roomDropped = 0;
+  for (const [sourceId, ids] of notAdmitted) {
+    const drops = Math.min(ids.length, droppedBySource.get(sourceId) ?? 0);
+    roomDropped += drops;
+    for (const id of ids.slice(drops)) behind('room', 'matched, admission to run', id);
+  }
 
   // --- generic: the key's inbox row was published, and the agent's run is done.
   const gen = await db.query(
@@ -155,17 +185,24 @@ export async function verify(
   const ackedKeys = new Set(acked.filter((x) => x.ev.kind === 'generic').map((x) => x.ev.drillId));
   for (const key of ackedKeys) {
     const rows = inboxByKey.get(key) ?? [];
-    if (rows.some((x) => x.publishedEventId && x.runStatus === 'done')) continue;
+    const published = rows.find((x) => x.publishedEventId);
+    if (published) {
+      if (rows.some((x) => x.runStatus === 'done')) continue;
+      if (rows.some((x) => x.runStatus === 'failed')) {
+        failed.agentRuns++;
+        continue;
+      }
+      behind('generic', `published; agent run ${published.runStatus ?? 'not created'}`, key);
+      continue;
+    }
     const stage =
       rows.length === 0
         ? 'never recorded'
-        : rows.some((x) => x.publishedEventId)
-          ? `published; agent run ${rows.find((x) => x.publishedEventId)!.runStatus ?? 'not created'}`
-          : rows.some((x) => x.started)
-            ? 'workflow started, never published'
-            : rows.some((x) => x.startError)
-              ? `workflow refused: ${rows[0].startError}`
-              : 'workflow never started';
+        : rows.some((x) => x.started)
+          ? 'workflow started, not published'
+          : rows.some((x) => x.startError)
+            ? `workflow refused: ${rows[0].startError}`
+            : 'workflow not started';
     miss('generic', stage, key);
   }
   const publishedTwice = await db.query(
@@ -221,9 +258,11 @@ export async function verify(
 
   const ackedBy = (k: string) => acked.filter((x) => x.ev.kind === k).length;
   return {
-    complete: lost.total === 0,
+    complete: lost.total === 0 && unfinished.total === 0,
     acked: { outbound: ackedBy('outbound'), room: ackedBy('room'), generic: ackedBy('generic'), total: acked.length },
     lost,
+    unfinished,
+    failed,
     twice,
     senderRetriesRecordedTwice: { outbound: outboundTwice, room: roomRecordedTwice },
     deliveries: {
@@ -233,7 +272,7 @@ export async function verify(
       attempts: Object.fromEntries(attempts.rows.map((r) => [r.status, r.n])),
     },
     receipts: { delivered, duplicates, duplicatePct: delivered === 0 ? 0 : (100 * duplicates) / delivered },
-    roomDropped: dropped.rows[0].n,
+    roomDropped,
     latencySeconds: Object.fromEntries(latency.rows.map((r) => [r.kind, { p50: r.p50, p99: r.p99, max: r.max }])),
   };
 }

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { expectError, expectNoServerErrors } from '../support/fixtures.js';
 
 // The signed-lead seed's surface, `/api/v1/chatbots/:chatbotId/webhooks`, mapped onto the same
 // webhooks as the gateway API (chatbotId = sessionId, maxRetries + 1 = attempts, retryDelay ms).
@@ -15,7 +16,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  expect(h.logs.filter((l) => l.includes('failed:'))).toEqual([]);
+  expectNoServerErrors(h);
 });
 
 afterAll(async () => {
@@ -30,11 +31,6 @@ const seedBody = {
   maxRetries: 3,
   retryDelay: 1000,
 };
-
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
-}
 
 describe('chatbot webhooks', () => {
   it("create answers the seed's shape with the secret and the security note", async () => {

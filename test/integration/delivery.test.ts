@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { quiesce } from '../support/quiesce.js';
 import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 
@@ -357,7 +358,8 @@ describe('delivery', () => {
     const waiting = settled.filter((d: any) => d.status !== 'succeeded');
     expect(waiting).toHaveLength(1);
     expect(waiting[0]).toMatchObject({ status: 'pending', attemptCount: 0 });
-    await new Promise((r) => setTimeout(r, 500));
+    // The two are done and the third waits on its timer for the next minute: nothing can be sent before then.
+    await quiesce(h, org.orgId, { parked: [waiting[0].workflowId], leftPending: [waiting[0].id] });
     expect(receiver.requests).toHaveLength(2);
     await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
     await receiver.close();
@@ -373,7 +375,9 @@ describe('delivery', () => {
       published.deliveries[0],
     ]);
     expect(await h.recover()).toBeGreaterThanOrEqual(1);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The delivery's workflow is closed and no other runs: whatever recovery did has had its effect.
+    const { workflowId } = (await h.request('GET', `/api/v1/deliveries/${published.deliveries[0]}`, { key: org.key })).body;
+    await quiesce(h, org.orgId, { closed: [workflowId], leftPending: [published.deliveries[0]] });
     expect(receiver.requests).toHaveLength(1);
     await receiver.close();
   });

@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
 import { startReceiver } from '../support/receiver.js';
 import { kill, spawnEntry } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
@@ -15,24 +15,15 @@ import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 // payloads stay out of workflow history, and slow stream clients cannot make the API buffer.
 
 let h: Hookwise;
-let temporal: Client;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
   h = await startHookwise();
-  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
 });
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
-  await temporal?.connection.close();
   await h?.stop();
 });
-
-async function api(key: string, method: string, path: string, body?: unknown) {
-  const res = await h.request(method, path, { key, body });
-  expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-  return res.body;
-}
 
 describe('PostgreSQL unreachable', () => {
   it('answers 503 unavailable, never 500, on the authenticated API and on both ingress routes', async () => {
@@ -55,6 +46,7 @@ describe('PostgreSQL unreachable', () => {
       // The server ends the connection mid-transaction, as a PostgreSQL restart does; the client then
       // emits 'error', which must not become an uncaught exception that kills the process.
       await expect(withTransaction(db, (tx) => tx.query('SELECT pg_terminate_backend(pg_backend_pid())'))).rejects.toThrow();
+      // A sleep on purpose: the client's 'error' comes asynchronously, and an uncaught one would end the run.
       await new Promise((r) => setTimeout(r, 200));
       // The pool threw the broken connection away and serves the next caller.
       expect((await db.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
@@ -72,6 +64,7 @@ describe('Temporal unreachable at start', () => {
     const child = spawnEntry('worker', { ...h.env, TEMPORAL_ADDRESS: `127.0.0.1:${proxyPort}` });
     cleanups.push(() => kill(child.child));
     await waitFor(() => /not reachable/.test(child.output()), { timeoutMs: 30_000, what: 'the worker to report Temporal unreachable' });
+    // A sleep on purpose: what is proved is that the worker stays alive while Temporal stays down.
     await new Promise((r) => setTimeout(r, 2_000));
     expect(child.child.exitCode, child.output()).toBeNull();
 
@@ -92,9 +85,9 @@ describe('Temporal unreachable at start', () => {
 
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
-    const { key } = await h.newOrg();
-    await api(key, 'POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
-    await api(key, 'POST', '/api/v1/events', { type: 'after.outage', data: {} });
+    const { call } = await orgApi(h);
+    await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
+    await call('POST', '/api/v1/events', { type: 'after.outage', data: {} });
     // Only the spawned worker polls this task queue now.
     await waitFor(() => receiver.requests.length === 1, { timeoutMs: 45_000, what: 'the delivery by the late worker' });
     expect(child.child.exitCode).toBeNull();
@@ -106,8 +99,8 @@ describe('recovery', () => {
   it('a row Temporal refuses for good is marked and skipped; the rows behind it are started', async () => {
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
-    const { orgId, key } = await h.newOrg();
-    const webhook = await api(key, 'POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
+    const { orgId, call } = await orgApi(h);
+    const webhook = await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
     // Recorded while Temporal was away: the oldest has a workflow id no engine accepts.
     const rows: Array<{ delivery: string; workflowId: string }> = [];
     for (let i = 0; i < 4; i++) {
@@ -160,24 +153,16 @@ describe('settings come from the worker when the work runs', () => {
 
 describe('workflow history', () => {
   it('a room event’s payload stays in PostgreSQL: its workflow carries only ids', async () => {
-    const { key } = await h.newOrg();
-    const ws = await api(key, 'POST', '/api/v1/workspaces', { name: 'history' });
-    const room = await api(key, 'POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'r', instructions: 'x' });
-    const source = await api(key, 'POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 's' });
-    await api(key, 'POST', `/api/v1/event-sources/${source.id}/definitions`, {
-      name: 'order',
-      description: 'an order',
-      priority: 1,
-      rule: { path: 'type', equals: 'order' },
+    const { room, token } = await roomFixture(await orgApi(h), {
+      workspaceName: 'history',
+      room: { name: 'r', instructions: 'x' },
+      source: { name: 's' },
+      definitions: [{ name: 'order', description: 'an order', priority: 1, rule: { path: 'type', equals: 'order' } }],
     });
     const marker = `payload-marker-${newId('evt')}`;
-    const res = await fetch(`${h.baseUrl}/webhooks/${source.token}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'order', note: marker, padding: 'p'.repeat(20_000) }),
-    });
-    const { eventId } = (await res.json()) as { eventId: string };
-    const handle = temporal.workflow.getHandle(roomEventWorkflowId(room.id, eventId));
+    const res = await postRoomEvent(h, token, { type: 'order', note: marker, padding: 'p'.repeat(20_000) });
+    const { eventId } = res.body as { eventId: string };
+    const handle = h.temporal.client.workflow.getHandle(roomEventWorkflowId(room.id, eventId));
     // Started right after the answer.
     await waitFor(() => handle.describe().then(() => true, () => false), { what: 'the workflow to start' });
     expect(await handle.result()).toMatchObject({ outcome: 'admitted' });
@@ -189,8 +174,8 @@ describe('workflow history', () => {
 
 describe('the live stream', () => {
   it('stops reading for a client that cannot keep up, and goes on where it left off when it can', async () => {
-    const { orgId, key } = await h.newOrg();
-    for (let i = 0; i < 5; i++) await api(key, 'POST', '/api/v1/events', { type: 'stream.test', data: { i } });
+    const { orgId, call } = await orgApi(h);
+    for (let i = 0; i < 5; i++) await call('POST', '/api/v1/events', { type: 'stream.test', data: { i } });
     const feed = createEventFeed(h.db, h.config.DATABASE_URL, () => {});
     cleanups.push(() => feed.close());
     const received: number[] = [];
@@ -202,7 +187,8 @@ describe('the live stream', () => {
     });
     cleanups.push(async () => subscription.close());
     await waitFor(() => received.length === 1, { what: 'the first event' });
-    // The client's buffer is full (send said false): nothing more is read until it drains.
+    // The client's buffer is full (send said false): nothing more is read until it drains. A sleep on
+    // purpose: the feed's pause is internal, and what is proved is that nothing arrives for a while.
     await new Promise((r) => setTimeout(r, 300));
     expect(received).toEqual([0]);
     subscription.resume();

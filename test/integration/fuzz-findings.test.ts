@@ -66,6 +66,7 @@ describe('a webhook deleted while a request about it runs', () => {
       const event = await h.request('POST', '/api/v1/events', { key, body: { type: 'race', data: {} } });
       const results = await Promise.all([
         ...Array.from({ length: 5 }, () => request(webhook.body.id, event.body.deliveries[0])),
+        // A sleep on purpose: 0–4 ms of stagger lands the DELETE at a different point of the race each round.
         new Promise((r) => setTimeout(r, round % 5)).then(() => h.request('DELETE', `/api/v1/webhooks/${webhook.body.id}`, { key })),
       ]);
       for (const r of results) {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
-import { startReceiver } from '../support/receiver.js';
+import { countRows, orgApi, postGeneric, subscribeReceiver, type OrgApi, type Receiver } from '../support/fixtures.js';
+import { quiesce } from '../support/quiesce.js';
 import { waitFor } from '../support/wait.js';
 
 // Workspace agents: their admin routes, and role routing — an event whose role an agent holds opens
@@ -9,7 +10,7 @@ import { waitFor } from '../support/wait.js';
 
 let h: Hookwise;
 let llm: FakeLlm;
-const receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
+const receivers: Receiver[] = [];
 /** Each test's agents carry a unique marker in their instructions; the fake model answers by marker. */
 const replies = new Map<string, (req: FakeRequest) => FakeReply>();
 const callsFor = (marker: string) => llm.requests.filter((r) => String(r.messages[0]?.content ?? '').includes(marker));
@@ -32,37 +33,24 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const { key, orgId } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown, k = key) => {
-    const res = await h.request(method, path, { key: k, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'agents' });
+  const api = await orgApi(h);
+  const ws = await api.call('POST', '/api/v1/workspaces', { name: 'agents' });
   const marker = `marker-${ws.id}`;
-  return { key, orgId, ws, call, marker };
+  return { ...api, ws, marker };
 }
 
-async function withReceiver(call: (method: string, path: string, body?: unknown) => Promise<any>) {
-  const receiver = await startReceiver();
+async function withReceiver(api: OrgApi) {
+  const { receiver } = await subscribeReceiver(api);
   receivers.push(receiver);
-  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
   const of = (type: string) => receiver.requests.map((r) => JSON.parse(r.body)).filter((e) => e.type === type);
   return { receiver, of };
 }
 
 const ingest = async (workspaceId: string, query: string, body: object) => {
-  const res = await fetch(`${h.baseUrl}/api/v1/webhooks/generic/${workspaceId}${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(202);
-  expect(await res.json()).toEqual({ accepted: true });
+  await postGeneric(h, workspaceId, body, { query, accepted: true });
 };
 
-const count = async (sql: string, params: unknown[]) => Number((await h.db.query(sql, params)).rows[0].n);
-const settle = (ms = 800) => new Promise((r) => setTimeout(r, ms));
+const count = (sql: string, params: unknown[]) => countRows(h, sql, params);
 
 it('agents CRUD: create 201, list, get, patch, delete', async () => {
   const { key, ws, call } = await setup();
@@ -186,8 +174,9 @@ it('another org’s agents and workspaces are 404; changing agents needs manage;
 });
 
 it('routing: two agents holding the role get a chat and a run each, answer in their chats, and agent.run.completed is emitted for each', async () => {
-  const { orgId, ws, call, marker } = await setup();
-  const { of } = await withReceiver(call);
+  const api = await setup();
+  const { orgId, ws, call, marker } = api;
+  const { of } = await withReceiver(api);
   const agent = (name: string, roles: string[]) =>
     call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name, instructions: `You are ${name}. ${marker}`, roles });
   const alice = await agent('alice', ['webhook.stripe.payment_succeeded']);
@@ -200,7 +189,7 @@ it('routing: two agents holding the role get a chat and a run each, answer in th
 
   await ingest(ws.id, '?source=stripe', { id: 'pi_1', type: 'payment.succeeded', amount: 4200 });
   await waitFor(() => of('agent.run.completed').length >= 2, { what: 'two agent.run.completed' });
-  await settle();
+  await quiesce(h, orgId);
 
   // Two runs, two chats, two model calls; nothing for carol.
   expect(await count(`SELECT count(*) AS n FROM agent_runs r JOIN agents a ON a.id = r.agent_id WHERE a.workspace_id = $1`, [ws.id])).toBe(2);
@@ -245,8 +234,9 @@ it('routing: two agents holding the role get a chat and a run each, answer in th
 });
 
 it('routing: an event whose role no agent holds opens no chat and runs nothing, but is still published', async () => {
-  const { ws, call, marker } = await setup();
-  const { of } = await withReceiver(call);
+  const api = await setup();
+  const { orgId, ws, call, marker } = api;
+  const { of } = await withReceiver(api);
   const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
     name: 'zendesk-only',
     instructions: `Tickets only. ${marker}`,
@@ -260,7 +250,7 @@ it('routing: an event whose role no agent holds opens no chat and runs nothing, 
   await waitFor(() => of('webhook.freshdesk.ticket_created').length + of('webhook.zendesk.ticket_updated').length === 2, {
     what: 'both events published',
   });
-  await settle();
+  await quiesce(h, orgId);
   expect(await count(`SELECT count(*) AS n FROM agent_runs WHERE agent_id = $1`, [agent.id])).toBe(0);
   expect((await call('GET', `/api/v1/workspaces/${ws.id}/chats`)).data).toEqual([]);
   expect(callsFor(marker)).toHaveLength(0);
@@ -275,14 +265,15 @@ it('routing: an event whose role no agent holds opens no chat and runs nothing, 
   });
   await ingest(ws.id, '?source=freshdesk', { type: 'ticket.created', n: 2 });
   await waitFor(() => of('webhook.freshdesk.ticket_created').length === 2, { what: 'the second event published' });
-  await settle();
+  await quiesce(h, orgId);
   expect(await count(`SELECT count(*) AS n FROM agent_runs WHERE agent_id = $1`, [elsewhere.id])).toBe(0);
   expect(callsFor(marker)).toHaveLength(0);
 });
 
 it('an LLM that fails every time: the run ends failed, agent.run.failed is emitted, the chat holds only the event', async () => {
-  const { ws, call, marker } = await setup();
-  const { of } = await withReceiver(call);
+  const api = await setup();
+  const { orgId, ws, call, marker } = api;
+  const { of } = await withReceiver(api);
   const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
     name: 'unlucky',
     instructions: `You never get an answer. ${marker}`,
@@ -292,7 +283,7 @@ it('an LLM that fails every time: the run ends failed, agent.run.failed is emitt
 
   await ingest(ws.id, '', { hello: 'anyone?' });
   await waitFor(() => of('agent.run.failed').length >= 1, { timeoutMs: 30_000, what: 'agent.run.failed' });
-  await settle();
+  await quiesce(h, orgId);
 
   const failed = of('agent.run.failed');
   expect(failed).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
-import { startReceiver } from '../support/receiver.js';
+import { orgApi, postGeneric, subscribeReceiver } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 
 let h: Hookwise;
@@ -16,14 +16,9 @@ afterAll(async () => {
 });
 
 it('a generic event is normalized, published to webhooks, and answered by the agent holding its role', async () => {
-  const { key, orgId } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, res.text).toBeLessThan(300);
-    return res.body;
-  };
-  const receiver = await startReceiver();
-  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['webhook.stripe.payment_succeeded', 'agent.run.completed'] });
+  const api = await orgApi(h);
+  const { orgId, call } = api;
+  const { receiver } = await subscribeReceiver(api, { events: ['webhook.stripe.payment_succeeded', 'agent.run.completed'] });
   const ws = await call('POST', '/api/v1/workspaces', { name: 'acme' });
   const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
     name: 'billing-bot',
@@ -33,17 +28,16 @@ it('a generic event is normalized, published to webhooks, and answered by the ag
   llm.script(() => 'Thank you for your payment!');
 
   const post = () =>
-    fetch(`${h.baseUrl}/api/v1/webhooks/generic/${ws.id}?source=stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-webhook-id': 'wh-msg-1', authorization: 'Bearer secret-of-sender' },
-      body: JSON.stringify({ id: 'pi_1', type: 'payment.succeeded', amount: 42 }),
+    postGeneric(h, ws.id, { id: 'pi_1', type: 'payment.succeeded', amount: 42 }, {
+      query: { source: 'stripe' },
+      headers: { 'x-webhook-id': 'wh-msg-1', authorization: 'Bearer secret-of-sender' },
     });
   const first = await post();
   expect(first.status).toBe(202);
-  expect(await first.json()).toEqual({ accepted: true });
+  expect(first.body).toEqual({ accepted: true });
   const again = await post();
   expect(again.status).toBe(202);
-  expect(await again.json()).toEqual({ accepted: false });
+  expect(again.body).toEqual({ accepted: false });
 
   await waitFor(() => receiver.requests.length === 2, { what: 'the event and the agent result' });
   const byType = Object.fromEntries(receiver.requests.map((r) => [JSON.parse(r.body).type, JSON.parse(r.body)]));

@@ -2,8 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startReceiver } from '../support/receiver.js';
-import { openSse, type SseClient } from '../support/sse.js';
+import { orgApi, postGeneric, subscribeReceiver } from '../support/fixtures.js';
+import { streamCaughtUp } from '../support/quiesce.js';
+import { openSse } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
 
 // The live event stream: SSE at /api/v1/events/stream and a WebSocket at /api/v1/events/ws carry the
@@ -23,26 +24,16 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const { key, orgId } = await h.newOrg();
+  const api = await orgApi(h);
+  const { orgId, call } = api;
   const readKey = await h.newKey(orgId, ['read']);
   const sendKey = await h.newKey(orgId, ['send']);
-  const call = async (method: string, path: string, body?: unknown, k = key) => {
-    const res = await h.request(method, path, { key: k, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
   const ws = await call('POST', '/api/v1/workspaces', { name: 'stream' });
   /** Publishes through the admin API; resolves to the event envelope (its id). */
-  const publish = (type: string, data: unknown) => call('POST', '/api/v1/events', { type, data }, sendKey);
+  const publish = (type: string, data: unknown) => call('POST', '/api/v1/events', { type, data }, { key: sendKey });
   /** Publishes through the generic ingress; the event itself appears once the worker has run. */
   const ingest = async (body: object, query = '') => {
-    const res = await fetch(`${h.baseUrl}/api/v1/webhooks/generic/${ws.id}${query}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ accepted: true });
+    await postGeneric(h, ws.id, body, { query, accepted: true });
   };
   const sse = async (opts: { lastEventId?: string; query?: string; key?: string } = {}) => {
     const client = await openSse(`${h.baseUrl}/api/v1/events/stream${opts.query ?? ''}`, { key: opts.key ?? readKey, lastEventId: opts.lastEventId });
@@ -51,7 +42,7 @@ async function setup() {
     expect(client.headers['content-type']).toMatch(/^text\/event-stream/);
     return client;
   };
-  return { key, orgId, readKey, sendKey, ws, call, publish, ingest, sse };
+  return { ...api, readKey, sendKey, ws, publish, ingest, sse };
 }
 
 const wsUrl = (query: string) => `${h.baseUrl.replace(/^http/, 'ws')}/api/v1/events/ws${query}`;
@@ -93,13 +84,11 @@ function refusedUpgrade(query: string, headers: Record<string, string> = {}): Pr
   });
 }
 
-const settle = (ms = 400) => new Promise((r) => setTimeout(r, ms));
-
 it('SSE: events from POST /events and from the generic ingress arrive with id = seq, event = type and data = the webhook envelope', async () => {
-  const { call, publish, ingest, sse } = await setup();
-  const receiver = await startReceiver();
+  const api = await setup();
+  const { publish, ingest, sse } = api;
+  const { receiver } = await subscribeReceiver(api);
   cleanups.push(() => receiver.close());
-  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
 
   const client = await sse();
   const first = await publish('order.created', { order: 1, note: 'naïve ☕' });
@@ -154,7 +143,7 @@ it('SSE: a client that reconnects with Last-Event-ID gets exactly the events it 
   const all = await resumed.waitForEvents(5);
   expect(JSON.parse(all[4].data).data).toEqual({ n: 5 });
   expect(Number(all[4].id)).toBeGreaterThan(missedIds[3]);
-  await settle();
+  await streamCaughtUp(h, orgId, resumed);
   expect(resumed.events).toHaveLength(5);
 
   // An event id works as Last-Event-ID too (it is what a client finds inside an envelope).
@@ -162,12 +151,12 @@ it('SSE: a client that reconnects with Last-Event-ID gets exactly the events it 
   const byEventId = await sse({ lastEventId: n2 });
   const after = await byEventId.waitForEvents(3);
   expect(after.map((e) => Number(e.id))).toEqual([missedIds[2], missedIds[3], Number(all[4].id)]);
-  await settle();
+  await streamCaughtUp(h, orgId, byEventId);
   expect(byEventId.events).toHaveLength(3);
 });
 
 it('SSE: ?types= filters by exact type or prefix*, and a filtered stream resumes with its filter', async () => {
-  const { publish, ingest, sse } = await setup();
+  const { orgId, publish, ingest, sse } = await setup();
   const client = await sse({ query: '?types=webhook.*,invoice.paid' });
   const unfiltered = await sse();
   const marker = (e: { data: string }) => {
@@ -185,7 +174,7 @@ it('SSE: ?types= filters by exact type or prefix*, and a filtered stream resumes
 
   await unfiltered.waitForEvents(6);
   await client.waitForEvents(3);
-  await settle();
+  await streamCaughtUp(h, orgId, client, { types: 'webhook.*,invoice.paid' });
   expect(client.events.map((e) => e.event)).toEqual(['invoice.paid', 'webhook.generic.ticket_created', 'invoice.paid']);
   expect(client.events.map(marker)).toEqual([1, 4, 5]);
   // Ids are still stream positions: the filtered-out events leave gaps.
@@ -195,7 +184,7 @@ it('SSE: ?types= filters by exact type or prefix*, and a filtered stream resumes
   // Resuming after the first filtered event: only the later matches, nothing filtered out.
   const resumed = await sse({ query: '?types=webhook.*,invoice.paid', lastEventId: client.events[0].id });
   await resumed.waitForEvents(2);
-  await settle();
+  await streamCaughtUp(h, orgId, resumed, { types: 'webhook.*,invoice.paid' });
   expect(resumed.events.map(marker)).toEqual([4, 5]);
 });
 
@@ -209,7 +198,7 @@ it('SSE: another org’s events never appear', async () => {
   await mine.publish('my.thing', { mine: true });
   await theirClient.waitForEvents(2);
   await client.waitForEvents(1);
-  await settle();
+  await streamCaughtUp(h, mine.orgId, client);
   expect(client.events).toHaveLength(1);
   expect(client.events[0].event).toBe('my.thing');
   expect(JSON.parse(client.events[0].data).organizationId).toBe(mine.orgId);
@@ -217,7 +206,7 @@ it('SSE: another org’s events never appear', async () => {
   // Resuming from an early seq doesn't reach into the other org either.
   const resumed = await mine.sse({ lastEventId: '0' });
   await resumed.waitForEvents(1);
-  await settle();
+  await streamCaughtUp(h, mine.orgId, resumed);
   expect(resumed.events.map((e) => e.event)).toEqual(['my.thing']);
 });
 
@@ -252,7 +241,7 @@ it('WebSocket: ?access_token= and an Authorization header both get the same enve
 });
 
 it('WebSocket: ?after=<event id> resumes after that event; ?types= filters', async () => {
-  const { readKey, publish } = await setup();
+  const { orgId, readKey, publish } = await setup();
   const first = await publish('a.one', { n: 1 });
   await publish('b.two', { n: 2 });
   await publish('a.three', { n: 3 });
@@ -264,7 +253,8 @@ it('WebSocket: ?after=<event id> resumes after that event; ?types= filters', asy
   const all = await resumed.waitForMessages(3);
   expect(all.map((m) => JSON.parse(m).data.n)).toEqual([2, 3, 4]);
   const some = await filtered.waitForMessages(2);
-  await settle();
+  await streamCaughtUp(h, orgId, filtered, { types: 'a.*' });
+  await streamCaughtUp(h, orgId, resumed);
   expect(some.map((m) => JSON.parse(m).type)).toEqual(['a.three', 'a.four']);
   expect(resumed.messages).toHaveLength(3);
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { expectError, expectNoServerErrors } from '../support/fixtures.js';
 
 // Login tokens: JWTs verified against a real JWKS served on loopback; the `org` and `role` claims give
 // the org and the capabilities. API keys keep working alongside.
@@ -33,11 +34,6 @@ async function token(
     .sign(o.key ?? signingKey);
 }
 
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
-}
-
 beforeAll(async () => {
   const pair = await generateKeyPair('RS256');
   signingKey = pair.privateKey;
@@ -59,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  expect(h.logs.filter((l) => l.includes('failed:'))).toEqual([]);
+  expectNoServerErrors(h);
 });
 
 afterAll(async () => {

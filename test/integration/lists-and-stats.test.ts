@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { orgApi, type Receiver } from '../support/fixtures.js';
 import { startReceiver } from '../support/receiver.js';
 import { openSse } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
@@ -8,7 +9,7 @@ import { waitFor } from '../support/wait.js';
 // the live stream opened the way a browser's EventSource can (token in the query).
 
 let h: Hookwise;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: Receiver;
 
 beforeAll(async () => {
   h = await startHookwise();
@@ -19,15 +20,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function org() {
-  const { key, orgId } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  return { key, orgId, call };
-}
+const org = () => orgApi(h);
 
 describe('GET /deliveries', () => {
   it('filters by status, webhook, event type and time, and pages with a cursor, newest first', async () => {

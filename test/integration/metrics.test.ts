@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: the package ships no types; it is the Prometheus Go parser's port to JS.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { orgApi } from '../support/fixtures.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 import { buildWorker, type HookwiseWorker } from '../../src/roots/worker.js';
@@ -53,8 +54,7 @@ const sum = (f: Family | undefined, match: Record<string, string> = {}) =>
 
 describe('Prometheus metrics', () => {
   it('count deliveries, attempts by class, latencies, inbound acks and starts, with bounded labels', async () => {
-    const { key } = await h.newOrg();
-    const call = async (method: string, path: string, body?: unknown) => (await h.request(method, path, { key, body })).body;
+    const { call } = await orgApi(h);
     await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'], retryPolicy: { policy: 'fixed', attempts: 3, delaySeconds: 0.05 } });
     const published = await call('POST', '/api/v1/events', { type: 'metrics.check', data: {} });
     const ws = await call('POST', '/api/v1/workspaces', { name: 'm' });

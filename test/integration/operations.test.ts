@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { orgApi } from '../support/fixtures.js';
+import { quiesce } from '../support/quiesce.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 
@@ -17,15 +19,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function org(on: Hookwise = h) {
-  const { key, orgId } = await on.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await on.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  return { key, orgId, call };
-}
+const org = (on: Hookwise = h) => orgApi(on);
 
 async function receiver(script: Parameters<typeof startReceiver>[0] = {}) {
   const r = await startReceiver(script);
@@ -34,7 +28,6 @@ async function receiver(script: Parameters<typeof startReceiver>[0] = {}) {
 }
 
 const typesSeen = (r: Awaited<ReturnType<typeof startReceiver>>) => r.requests.map((q) => JSON.parse(q.body).type as string);
-const settle = () => new Promise((r) => setTimeout(r, 1_000));
 const once = (policy: number) => ({ policy: 'fixed', attempts: policy, delaySeconds: 0.05 });
 
 describe('payload filters', () => {
@@ -75,14 +68,14 @@ describe('payload filters', () => {
 
 describe('operational events', () => {
   it('410 Gone: exactly one webhook.disabled reaches the org’s other subscribers', async () => {
-    const { call } = await org();
+    const { orgId, call } = await org();
     const gone = await receiver({ fallback: { status: 410 } });
     const watcher = await receiver();
     const hook = await call('POST', '/api/v1/webhooks', { url: gone.url, events: ['order.created'], retryPolicy: once(3) });
     await call('POST', '/api/v1/webhooks', { url: watcher.url, events: ['webhook.disabled'] });
     await call('POST', '/api/v1/events', { type: 'order.created', data: {} });
     await waitFor(() => watcher.requests.length >= 1, { what: 'webhook.disabled' });
-    await settle();
+    await quiesce(h, orgId);
     expect(typesSeen(watcher)).toEqual(['webhook.disabled']);
     expect(JSON.parse(watcher.requests[0].body).data).toMatchObject({ webhookId: hook.id, url: gone.url, reason: expect.stringContaining('410') });
     expect(gone.requests).toHaveLength(1);
@@ -90,14 +83,14 @@ describe('operational events', () => {
   });
 
   it('exhaustion: one webhook.failing at the first failure, one delivery.dead, and webhook.recovered after a success', async () => {
-    const { call } = await org();
+    const { orgId, call } = await org();
     const flaky = await receiver({ fallback: { status: 500 } });
     const watcher = await receiver();
     const hook = await call('POST', '/api/v1/webhooks', { url: flaky.url, events: ['order.created'], retryPolicy: once(2) });
     await call('POST', '/api/v1/webhooks', { url: watcher.url, events: ['webhook.failing', 'webhook.recovered', 'delivery.dead'] });
     const published = await call('POST', '/api/v1/events', { type: 'order.created', data: { n: 1 } });
     await waitFor(() => watcher.requests.length >= 2, { what: 'webhook.failing and delivery.dead' });
-    await settle();
+    await quiesce(h, orgId);
     expect(typesSeen(watcher)).toEqual(['webhook.failing', 'delivery.dead']);
     expect(JSON.parse(watcher.requests[1].body).data).toMatchObject({
       webhookId: hook.id,
@@ -111,7 +104,7 @@ describe('operational events', () => {
     flaky.setScript({ fallback: { status: 200 } });
     await call('POST', `/api/v1/deliveries/${published.deliveries[0]}/replay`);
     await waitFor(() => watcher.requests.length >= 3, { what: 'webhook.recovered' });
-    await settle();
+    await quiesce(h, orgId);
     expect(typesSeen(watcher)).toEqual(['webhook.failing', 'delivery.dead', 'webhook.recovered']);
     expect((await call('GET', `/api/v1/webhooks/${hook.id}`)).failingSince).toBeNull();
   });
@@ -120,7 +113,7 @@ describe('operational events', () => {
     // Disabled after 2 s of failures here (the default is 120 hours).
     const quick = await startHookwise({ env: { HOOKWISE_AUTO_DISABLE_AFTER_HOURS: String(2 / 3600) } });
     closers.push(() => quick.stop());
-    const { call } = await org(quick);
+    const { orgId, call } = await org(quick);
     const down = await receiver({ fallback: { status: 503 } });
     const watcher = await receiver();
     const hook = await call('POST', '/api/v1/webhooks', { url: down.url, events: ['tick'], retryPolicy: { policy: 'fixed', attempts: 100, delaySeconds: 0.5 } });
@@ -135,7 +128,7 @@ describe('operational events', () => {
     );
     expect(disabled.disabledReason).toMatch(/every attempt failed for/);
     await waitFor(() => watcher.requests.length >= 1, { what: 'webhook.disabled' });
-    await settle();
+    await quiesce(quick, orgId);
     expect(typesSeen(watcher)).toEqual(['webhook.disabled']);
   }, 40_000);
 });
@@ -195,7 +188,7 @@ describe('bulk recovery', () => {
   }, 300_000);
 
   it('replays dead letters by type and time, once each', async () => {
-    const { call } = await org();
+    const { orgId, call } = await org();
     const target = await receiver({ fallback: { status: 500 } });
     await call('POST', '/api/v1/webhooks', { url: target.url, events: ['*'], retryPolicy: once(1) });
     for (const type of ['a', 'b', 'a']) await call('POST', '/api/v1/events', { type, data: {} });
@@ -205,7 +198,7 @@ describe('bulk recovery', () => {
     const op = await call('POST', '/api/v1/dead-letters/replay', { type: 'a', since: new Date(Date.now() - 60_000).toISOString() });
     expect(op.total).toBe(2);
     await waitFor(async () => (await call('GET', `/api/v1/operations/${op.operationId}`)).status === 'completed', { what: 'the replay' });
-    await settle();
+    await quiesce(h, orgId);
     expect(typesSeen(target)).toEqual(['a', 'a']);
     const listed = await call('GET', '/api/v1/operations');
     expect(listed.data[0]).toMatchObject({ id: op.operationId, kind: 'dead_letters.replay', succeeded: 2 });

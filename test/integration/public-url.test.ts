@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { orgApi, twilioSignature } from '../support/fixtures.js';
 import { rawRequest } from '../support/raw-http.js';
 
 // Where hookwise takes its own URL from when HOOKWISE_PUBLIC_URL is unset: the Host header (and,
@@ -9,25 +9,16 @@ import { rawRequest } from '../support/raw-http.js';
 const AUTH_TOKEN = 'twilio_auth_token_public_url_0123';
 const ATTACKER = 'https://attacker.example';
 
-/** Twilio's recipe: HMAC-SHA1 over the full URL followed by each param name and value, sorted; base64. */
-function twilioSign(url: string, params: Record<string, string>): string {
-  const data = Object.keys(params)
-    .sort()
-    .reduce((acc, k) => acc + k + params[k], url);
-  return createHmac('sha1', AUTH_TOKEN).update(Buffer.from(data, 'utf8')).digest('base64');
-}
+/** Twilio's recipe, with this file's auth token. */
+const twilioSign = (url: string, params: Record<string, string>) => twilioSignature(AUTH_TOKEN, url, params);
 
 const params = { AccountSid: 'AC0123', MessageSid: 'SM0001', From: '+15550001111', To: '+15550002222', Body: 'hello' };
 
 async function roomSetup(h: Hookwise) {
-  const { key } = await h.newOrg();
-  const ws = await h.request('POST', '/api/v1/workspaces', { key, body: { name: 'public url' } });
-  const room = await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, {
-    key,
-    body: { name: 'room', instructions: 'x', twilioAuthToken: AUTH_TOKEN },
-  });
-  expect(room.status, room.text).toBe(201);
-  return { key, roomId: room.body.id as string };
+  const api = await orgApi(h);
+  const ws = await api.create('/api/v1/workspaces', { name: 'public url' });
+  const room = await api.create(`/api/v1/workspaces/${ws.id}/rooms`, { name: 'room', instructions: 'x', twilioAuthToken: AUTH_TOKEN });
+  return { key: api.key, roomId: room.id as string };
 }
 
 function postTwilio(h: Hookwise, roomId: string, signedUrl: string, headers: Record<string, string> = {}) {

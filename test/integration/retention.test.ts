@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startReceiver } from '../support/receiver.js';
+import { orgApi, subscribeReceiver } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { RETENTION_SCHEDULE_ID } from '../../src/flows/retention.js';
 
@@ -9,23 +8,19 @@ import { RETENTION_SCHEDULE_ID } from '../../src/flows/retention.js';
 // than HOOKWISE_RETENTION_DAYS in bounded batches and leaves everything newer alone.
 
 let h: Hookwise;
-let temporal: Client;
 
 beforeAll(async () => {
   h = await startHookwise({ env: { HOOKWISE_RETENTION_DAYS: '30' } });
-  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
 });
 afterAll(async () => {
-  await temporal?.connection.close();
   await h?.stop();
 });
 
 it('deletes finished deliveries, their attempts and their events older than the retention age, in batches', async () => {
-  const receiver = await startReceiver();
+  const api = await orgApi(h);
+  const { orgId, call } = api;
+  const { receiver } = await subscribeReceiver(api);
   try {
-    const { key, orgId } = await h.newOrg();
-    const call = async (method: string, path: string, body?: unknown) => (await h.request(method, path, { key, body })).body;
-    await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
     const published = [];
     for (let i = 0; i < 5; i++) published.push(await call('POST', '/api/v1/events', { type: 'old', data: { i } }));
     await waitFor(async () => (await call('GET', '/api/v1/deliveries?status=succeeded')).data.length === 5, { what: 'five deliveries' });
@@ -35,7 +30,7 @@ it('deletes finished deliveries, their attempts and their events older than the 
     await h.db.query(`UPDATE events SET created_at = now() - interval '40 days' WHERE id = ANY($1)`, [old]);
 
     // What the hourly schedule starts; here on this test's own task queue.
-    const result = await temporal.workflow.execute('retention', { taskQueue: h.config.HOOKWISE_TASK_QUEUE, workflowId: `retention-test-${orgId}`, args: [] });
+    const result = await h.temporal.client.workflow.execute('retention', { taskQueue: h.config.HOOKWISE_TASK_QUEUE, workflowId: `retention-test-${orgId}`, args: [] });
     expect((result as { deleted: number }).deleted).toBeGreaterThanOrEqual(6);
 
     const { rows: events } = await h.db.query(`SELECT id FROM events WHERE organization_id = $1 ORDER BY id`, [orgId]);
@@ -52,7 +47,7 @@ it('deletes finished deliveries, their attempts and their events older than the 
 });
 
 it('the worker keeps an hourly retention schedule', async () => {
-  const schedule = await temporal.schedule.getHandle(RETENTION_SCHEDULE_ID).describe();
+  const schedule = await h.temporal.client.schedule.getHandle(RETENTION_SCHEDULE_ID).describe();
   expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'retention' });
   expect(schedule.spec.intervals?.[0]?.every).toBe(3_600_000);
 });

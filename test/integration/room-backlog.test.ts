@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
+import { orgApi, postRoomEvent, roomBacklog, roomFixture } from '../support/fixtures.js';
+import { quiesce, waitParked } from '../support/quiesce.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
@@ -13,7 +14,6 @@ import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
 let slow: Hookwise; // tick of an hour: only a reply or a channel message runs items
 let fast: Hookwise; // tick of half a second
 let llm: FakeLlm;
-let temporal: Client;
 
 /** Agent answers per room, keyed by a marker in the room's instructions (the agent's system prompt). */
 const agents = new Map<string, (req: FakeRequest) => FakeReply>();
@@ -29,53 +29,30 @@ beforeAll(async () => {
   const env = { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_LLM_TIMEOUT_MS: '2000' };
   slow = await startHookwise({ env: { ...env, HOOKWISE_ROOM_TICK_SECONDS: '3600' } });
   fast = await startHookwise({ env: { ...env, HOOKWISE_ROOM_TICK_SECONDS: '0.5' } });
-  temporal = new Client({ connection: await Connection.connect({ address: slow.config.TEMPORAL_ADDRESS }) });
 });
 afterAll(async () => {
-  await temporal?.connection.close();
   await fast?.stop();
   await slow?.stop();
   await llm?.close();
 });
 
 async function setup(hw: Hookwise, defs: Array<{ name: string; priority: number; type: string }>) {
-  const { key } = await hw.newOrg();
+  const api = await orgApi(hw);
   const marker = `room-marker-${randomUUID()}`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await hw.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'backlog' });
-  const room = await call('POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'room', instructions: `You are ${marker}.` });
-  const source = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 'source' });
-  const ids: Record<string, string> = {};
-  for (const d of defs) {
-    const created = await call('POST', `/api/v1/event-sources/${source.id}/definitions`, {
-      name: d.name,
-      description: `an event of type ${d.type}`,
-      priority: d.priority,
-      rule: { path: 'type', equals: d.type },
-    });
-    ids[d.name] = created.id;
-  }
-  return { hw, key, call, marker, workspaceId: ws.id, roomId: room.id as string, sourceId: source.id as string, token: source.token as string, ids };
+  const room = await roomFixture(api, {
+    workspaceName: 'backlog',
+    room: { name: 'room', instructions: `You are ${marker}.` },
+    definitions: defs.map((d) => ({ name: d.name, description: `an event of type ${d.type}`, priority: d.priority, rule: { path: 'type', equals: d.type } })),
+  });
+  return { ...api, hw, marker, workspaceId: room.workspaceId, roomId: room.roomId, sourceId: room.sourceId, token: room.token, ids: room.definitions };
 }
 type Setup = Awaited<ReturnType<typeof setup>>;
 
-async function send(s: Setup, payload: unknown): Promise<string> {
-  const res = await fetch(`${s.hw.baseUrl}/webhooks/${s.token}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(payload),
-  });
-  expect(res.status).toBe(200);
-  const body = (await res.json()) as any;
-  expect(body).toMatchObject({ ok: true, eventId: expect.any(String) });
-  return body.eventId;
+async function send(s: Setup, payload: object): Promise<string> {
+  return (await postRoomEvent(s.hw, s.token, payload, { accepted: true })).body.eventId;
 }
 
-const backlog = (s: Setup, status?: string) => s.call('GET', `/api/v1/rooms/${s.roomId}/backlog${status ? `?status=${status}` : ''}`);
+const backlog = (s: Setup, status?: string) => roomBacklog(s, s.roomId, status);
 
 async function waitForItems(s: Setup, status: string, n: number, timeoutMs = 20_000, intervalMs = 50) {
   return waitFor(
@@ -87,17 +64,8 @@ async function waitForItems(s: Setup, status: string, n: number, timeoutMs = 20_
   );
 }
 
-/** The room's scheduler is running and waits on its tick timer. */
-async function waitParked(roomId: string) {
-  const handle = temporal.workflow.getHandle(roomSchedulerWorkflowId(roomId));
-  await waitFor(
-    async () => {
-      const history = await handle.fetchHistory().catch(() => null);
-      return history?.events?.some((e) => e.timerStartedEventAttributes) ?? false;
-    },
-    { what: `the scheduler of ${roomId} to wait on its tick` },
-  );
-}
+/** The room's scheduler is running and waits on its tick timer, with nothing else to do. */
+const waitSchedulerParked = (s: Setup) => waitParked(s.hw, roomSchedulerWorkflowId(s.roomId));
 
 describe('admission', () => {
   it('caps pending items at 100 per source: of 150 concurrent matched events, 100 wait and 50 are dropped and counted', async () => {
@@ -163,10 +131,10 @@ describe('the scheduler', () => {
   it('an admitted event waits for the next tick, even the first one, and the scheduler exists only while there is work', async () => {
     const s = await setup(slow, [{ name: 'wait', priority: 1, type: 'wait' }]);
     await send(s, { type: 'wait' });
-    await waitForItems(s, 'pending', 1);
-    // The admission started the scheduler, and it waits on its hour-long tick instead of running at once.
-    await waitParked(s.roomId);
-    await new Promise((r) => setTimeout(r, 500));
+    const [item] = (await waitForItems(s, 'pending', 1)).data;
+    // The admission started the scheduler, and it waits on its hour-long tick instead of running at once:
+    // with the event's own workflow done, nothing else can run the item before that tick.
+    await quiesce(s.hw, s.orgId, { parked: [roomSchedulerWorkflowId(s.roomId)], leftPending: [item.id] });
     expect((await backlog(s, 'pending')).data).toHaveLength(1);
     expect(agentCalls(s.marker)).toHaveLength(0);
   });
@@ -179,7 +147,7 @@ describe('the scheduler', () => {
     expect(done.data[0]).toMatchObject({ eventId, result: 'agent answer' });
     // Tick 0.5 s: well under the time anything else would have run it.
     expect(Date.now() - started).toBeLessThan(5_000);
-    const handle = temporal.workflow.getHandle(roomSchedulerWorkflowId(s.roomId));
+    const handle = s.hw.temporal.client.workflow.getHandle(roomSchedulerWorkflowId(s.roomId));
     // An idle room keeps no workflow: the scheduler completes when its round finds nothing new.
     await handle.result();
     const history = await handle.fetchHistory();
@@ -217,8 +185,8 @@ describe('the scheduler', () => {
         sessionId: s.roomId,
         data: { roomId: s.roomId, itemId: item.id, eventId, definitionId: s.ids.doomed, error: item.error },
       });
-      // Nothing completed, and the failure was announced once.
-      await new Promise((r) => setTimeout(r, 500));
+      // Nothing completed, and the failure was announced once: counted once nothing more can run.
+      await quiesce(s.hw, s.orgId);
       expect(receiver.requests.map((r) => JSON.parse(r.body).type)).toEqual(['room.agent.failed']);
     } finally {
       await receiver.close();
@@ -232,7 +200,7 @@ describe('the scheduler', () => {
     // Admitted, it waits on the scheduler's hour-long tick.
     const first = await send(s, { type: 'ask', q: 1 });
     await waitForItems(s, 'pending', 1);
-    await waitParked(s.roomId);
+    await waitSchedulerParked(s);
 
     const replied = Date.now();
     const reply = await s.hw.request('POST', `/api/v1/rooms/${s.roomId}/replies`, {
@@ -248,7 +216,7 @@ describe('the scheduler', () => {
     expect(woken.completedAt - replied, `started after ${woken.startedAt - replied} ms`).toBeLessThan(1_000);
 
     // With nothing left, the scheduler ended; a reply still starts one that runs what is pending at once.
-    await temporal.workflow.getHandle(roomSchedulerWorkflowId(s.roomId)).result();
+    await s.hw.temporal.client.workflow.getHandle(roomSchedulerWorkflowId(s.roomId)).result();
     const second = await send(s, { type: 'ask', q: 2 });
     await waitForItems(s, 'pending', 1);
     const again = Date.now();

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
-import { startReceiver } from '../support/receiver.js';
+import { orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
 import { kill, spawnEntry } from '../support/processes.js';
+import { quiesce } from '../support/quiesce.js';
+import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 
 // A worker process killed while the room's agent is running: another worker finishes the item, and
@@ -36,22 +38,15 @@ afterAll(async () => {
 it('a worker SIGKILLed while the agent runs: a new worker finishes the item once, one delivery, one chat message', async () => {
   const receiver = await startReceiver();
   try {
-    const { key } = await h.newOrg();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await h.request(method, path, { key, body });
-      expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-      return res.body;
-    };
+    const api = await orgApi(h);
+    const { orgId, call } = api;
     await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['room.agent.completed', 'room.agent.failed'] });
-    const ws = await call('POST', '/api/v1/workspaces', { name: 'crash' });
-    const room = await call('POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'crash room', instructions: 'You survive crashes.' });
-    const source = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 'source' });
-    const def = await call('POST', `/api/v1/event-sources/${source.id}/definitions`, {
-      name: 'job',
-      description: 'a job to do',
-      priority: 1,
-      rule: { path: 'type', equals: 'job' },
+    const { workspaceId, room, token, definitions } = await roomFixture(api, {
+      workspaceName: 'crash',
+      room: { name: 'crash room', instructions: 'You survive crashes.' },
+      definitions: [{ name: 'job', description: 'a job to do', priority: 1, rule: { path: 'type', equals: 'job' } }],
     });
+    const definitionId = definitions.job;
 
     // The first agent call never gets its answer in time; later ones are answered at once.
     let agentCalls = 0;
@@ -59,12 +54,7 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
 
     const first = spawnEntry('worker', h.env);
     children.push(first);
-    const ack = await fetch(`${h.baseUrl}/webhooks/${source.token}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'job', data: { id: 'job_1' } }),
-    });
-    const { eventId } = (await ack.json()) as { eventId: string };
+    const { eventId } = (await postRoomEvent(h, token, { type: 'job', data: { id: 'job_1' } })).body as { eventId: string };
     expect(eventId).toEqual(expect.any(String));
     // Admitted, it waits for the room's hour-long tick: a reply runs it now.
     await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=pending`)).data.length === 1, {
@@ -80,7 +70,7 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
     const killedAt = Date.now();
 
     const item = (await call('GET', `/api/v1/rooms/${room.id}/backlog`)).data[0];
-    expect(item).toMatchObject({ eventId, definitionId: def.id, status: 'processing', result: null });
+    expect(item).toMatchObject({ eventId, definitionId, status: 'processing', result: null });
 
     const second = spawnEntry('worker', h.env);
     children.push(second);
@@ -99,16 +89,16 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
     expect(done[0].completedAt - killedAt).toBeLessThan(30_000);
 
     await waitFor(() => receiver.requests.length >= 1, { timeoutMs: 15_000, what: 'the room.agent.completed delivery' });
-    // Give a duplicate every chance to show up before counting.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Counted once nothing more can run: a duplicate would be here by now.
+    await quiesce(h, orgId);
     expect(receiver.requests).toHaveLength(1);
     expect(JSON.parse(receiver.requests[0].body)).toMatchObject({
       type: 'room.agent.completed',
       sessionId: room.id,
-      data: { itemId: item.id, eventId, definitionId: def.id, result: 'answer after the crash' },
+      data: { itemId: item.id, eventId, definitionId, result: 'answer after the crash' },
     });
 
-    const chats = (await call('GET', `/api/v1/workspaces/${ws.id}/chats`)).data;
+    const chats = (await call('GET', `/api/v1/workspaces/${workspaceId}/chats`)).data;
     expect(chats).toHaveLength(1);
     const chat = await call('GET', `/api/v1/chats/${chats[0].id}`);
     expect(chat.messages.filter((m: any) => m.role === 'assistant').map((m: any) => m.content)).toEqual(['answer after the crash']);
@@ -121,34 +111,23 @@ it('a worker SIGKILLed while the agent runs: a new worker finishes the item once
 }, 150_000);
 
 it('a worker SIGKILLed while the model judges a match: a new worker matches the event within seconds', async () => {
-  const { key } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  };
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'judge crash' });
-  const room = await call('POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'judge room', instructions: 'You judge.' });
-  const source = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 'source' });
-  const def = await call('POST', `/api/v1/event-sources/${source.id}/definitions`, {
-    name: 'refund request',
-    description: 'a customer asks for their money back',
-    priority: 1,
+  const api = await orgApi(h);
+  const { call } = api;
+  const { room, token, definitions } = await roomFixture(api, {
+    workspaceName: 'judge crash',
+    room: { name: 'judge room', instructions: 'You judge.' },
+    definitions: [{ name: 'refund request', description: 'a customer asks for their money back', priority: 1 }],
   });
+  const definitionId = definitions['refund request'];
   // The first matcher call never answers in time; later ones pick the definition.
   let matcherCalls = 0;
   const before = llm.requests.length;
   llm.script(() =>
-    ++matcherCalls === 1 ? { content: JSON.stringify({ definitionId: def.id, reason: 'too late' }), delayMs: 120_000 } : JSON.stringify({ definitionId: def.id, reason: 'asks for a refund' }),
+    ++matcherCalls === 1 ? { content: JSON.stringify({ definitionId, reason: 'too late' }), delayMs: 120_000 } : JSON.stringify({ definitionId, reason: 'asks for a refund' }),
   );
   const first = spawnEntry('worker', h.env);
   children.push(first);
-  const ack = await fetch(`${h.baseUrl}/webhooks/${source.token}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ text: 'I want my money back' }),
-  });
-  const { eventId } = (await ack.json()) as { eventId: string };
+  const { eventId } = (await postRoomEvent(h, token, { text: 'I want my money back' })).body as { eventId: string };
   await waitFor(() => llm.requests.length > before, { timeoutMs: 60_000, intervalMs: 10, what: 'the matcher call' });
   await kill(first.child, 'SIGKILL');
   const killedAt = Date.now();
@@ -162,7 +141,7 @@ it('a worker SIGKILLed while the model judges a match: a new worker matches the 
     },
     { timeoutMs: 60_000, intervalMs: 200, what: 'the event matched on the second worker' },
   );
-  expect(log[0]).toMatchObject({ eventId, matched: def.id, reason: 'LLM: asks for a refund' });
+  expect(log[0]).toMatchObject({ eventId, matched: definitionId, reason: 'LLM: asks for a refund' });
   // Noticed by its missing heartbeats, not after the matcher activity's 6-minute ceiling.
   expect(log[0].at - killedAt).toBeLessThan(30_000);
   await kill(second.child, 'SIGTERM');

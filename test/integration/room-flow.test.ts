@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
-import { startReceiver } from '../support/receiver.js';
+import { orgApi, postRoomEvent, roomFixture, subscribeReceiver } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 
 let h: Hookwise;
@@ -22,41 +22,31 @@ afterAll(async () => {
 });
 
 it('an inbound event is matched by rule, admitted, run by the agent on a reply, and emitted outbound', async () => {
-  const { key } = await h.newOrg();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await h.request(method, path, { key, body });
-    expect(res.status, res.text).toBeLessThan(300);
-    return res.body;
-  };
-  const receiver = await startReceiver();
-  await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['room.agent.completed'] });
-  const ws = await call('POST', '/api/v1/workspaces', { name: 'acme' });
-  const room = await call('POST', `/api/v1/workspaces/${ws.id}/rooms`, { name: 'billing', instructions: 'You handle billing.' });
-  const source = await call('POST', `/api/v1/rooms/${room.id}/event-sources`, { name: 'stripe' });
-  expect(source.url).toMatch(new RegExp(`/webhooks/${source.token}$`));
-  const paid = await call('POST', `/api/v1/event-sources/${source.id}/definitions`, {
-    name: 'invoice paid',
-    description: 'An invoice was paid',
-    priority: 1,
-    rule: { path: 'type', equals: 'invoice.paid' },
-    instructions: 'Thank the customer.',
+  const api = await orgApi(h);
+  const { call } = api;
+  const { receiver } = await subscribeReceiver(api, { events: ['room.agent.completed'] });
+  const { room, source, definitions } = await roomFixture(api, {
+    workspaceName: 'acme',
+    room: { name: 'billing', instructions: 'You handle billing.' },
+    source: { name: 'stripe' },
+    definitions: [
+      { name: 'invoice paid', description: 'An invoice was paid', priority: 1, rule: { path: 'type', equals: 'invoice.paid' }, instructions: 'Thank the customer.' },
+    ],
   });
+  expect(source.url).toMatch(new RegExp(`/webhooks/${source.token}$`));
+  const paidId = definitions['invoice paid'];
 
   llm.script(() => 'Thanks for paying!');
-  const ack = await fetch(new URL(`/webhooks/${source.token}`, h.baseUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'invoice.paid', data: { id: 'in_1' } }),
-  });
+  const ack = await postRoomEvent(h, source.token, { type: 'invoice.paid', data: { id: 'in_1' } });
   expect(ack.status).toBe(200);
-  const ackBody = (await ack.json()) as { ok: boolean; eventId: string };
+  const ackBody = ack.body as { ok: boolean; eventId: string };
   expect(ackBody).toMatchObject({ ok: true });
 
   const log = await waitFor(async () => {
     const l = await call('GET', `/api/v1/rooms/${room.id}/match-log`);
     return l.data.length === 1 ? l : null;
   });
-  expect(log.data[0]).toMatchObject({ eventId: ackBody.eventId, sourceId: source.id, matched: paid.id });
+  expect(log.data[0]).toMatchObject({ eventId: ackBody.eventId, sourceId: source.id, matched: paidId });
   expect(log.data[0].reason).toMatch(/rule matched: type = "invoice.paid"/);
 
   // Admitted, it waits for the room's tick (an hour here); a reply runs it at once.
@@ -66,7 +56,7 @@ it('an inbound event is matched by rule, admitted, run by the agent on a reply, 
     const b = await call('GET', `/api/v1/rooms/${room.id}/backlog?status=done`);
     return b.data.length === 1 ? b : null;
   });
-  expect(done.data[0]).toMatchObject({ eventId: ackBody.eventId, definitionId: paid.id, result: 'Thanks for paying!' });
+  expect(done.data[0]).toMatchObject({ eventId: ackBody.eventId, definitionId: paidId, result: 'Thanks for paying!' });
   expect(done.depth).toEqual({ [source.id]: 0 });
   expect(done.dropped).toEqual({ [source.id]: 0 });
   const agentCall = llm.requests.at(-1)!;
@@ -79,11 +69,7 @@ it('an inbound event is matched by rule, admitted, run by the agent on a reply, 
   expect(emitted).toMatchObject({ type: 'room.agent.completed', sessionId: room.id, data: { result: 'Thanks for paying!' } });
 
   // A second event waits for the tick too; another reply runs it at once.
-  await fetch(new URL(`/webhooks/${source.token}`, h.baseUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'invoice.paid', data: { id: 'in_2' } }),
-  });
+  await postRoomEvent(h, source.token, { type: 'invoice.paid', data: { id: 'in_2' } });
   await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=pending`)).data.length === 1);
   const replied = Date.now();
   await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'go ahead' });

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 
 // Every answer `POST /webhooks/:token` can give a sender, against the real API, PostgreSQL and Temporal.
@@ -19,59 +20,18 @@ afterAll(async () => {
   await llm?.close();
 });
 
-type Ack = { status: number; body: any; contentType: string | null };
-
-async function send(baseUrl: string, token: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Ack> {
-  const res = await fetch(`${baseUrl}/webhooks/${token}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // left as text: the assertions show it
-  }
-  return { status: res.status, body: parsed, contentType: res.headers.get('content-type') };
-}
+const send = (baseUrl: string, token: string, body: string | Buffer, headers: Record<string, string> = {}) => postRoomEvent(baseUrl, token, body, { headers });
 
 /** A fresh org with a workspace, a room and one source whose definition matches `type == <type>`. */
-async function roomWithSource(
-  hw: Hookwise,
-  opts: { type?: string; verification?: Record<string, string> } = {},
-): Promise<{ key: string; roomId: string; sourceId: string; token: string; definitionId: string }> {
-  const { key } = await hw.newOrg();
-  const call = async (path: string, body: unknown) => {
-    const res = await hw.request('POST', path, { key, body });
-    expect(res.status, res.text).toBe(201);
-    return res.body;
-  };
-  const ws = await call('/api/v1/workspaces', { name: 'ingress' });
-  const room = await call(`/api/v1/workspaces/${ws.id}/rooms`, { name: 'inbox', instructions: 'Handle events.' });
-  const source = await call(`/api/v1/rooms/${room.id}/event-sources`, {
-    name: 'sender',
-    ...(opts.verification ? { verification: opts.verification } : {}),
+async function roomWithSource(hw: Hookwise, opts: { type?: string; verification?: Record<string, string> } = {}) {
+  const api = await orgApi(hw);
+  const room = await roomFixture(api, {
+    workspaceName: 'ingress',
+    room: { name: 'inbox', instructions: 'Handle events.' },
+    source: { name: 'sender', ...(opts.verification ? { verification: opts.verification } : {}) },
+    definitions: [{ name: 'the event', description: 'the event the test sends', priority: 1, rule: { path: 'type', equals: opts.type ?? 'test.event' } }],
   });
-  const def = await call(`/api/v1/event-sources/${source.id}/definitions`, {
-    name: 'the event',
-    description: 'the event the test sends',
-    priority: 1,
-    rule: { path: 'type', equals: opts.type ?? 'test.event' },
-  });
-  return { key, roomId: room.id, sourceId: source.id, token: source.token, definitionId: def.id };
-}
-
-async function matchLogEntry(hw: Hookwise, key: string, roomId: string, eventId: string, timeoutMs = 15_000) {
-  return waitFor(
-    async () => {
-      const res = await hw.request('GET', `/api/v1/rooms/${roomId}/match-log`, { key });
-      expect(res.status).toBe(200);
-      return res.body.data.find((e: any) => e.eventId === eventId) ?? null;
-    },
-    { timeoutMs, what: `match log entry for ${eventId}` },
-  );
+  return { ...api, roomId: room.roomId, sourceId: room.sourceId, token: room.token, definitionId: room.definitions['the event'] };
 }
 
 /** A JSON document of exactly `bytes` bytes. */
@@ -95,7 +55,7 @@ describe('POST /webhooks/:token', () => {
     expect(rows[0]).toMatchObject({ room_id: s.roomId, source_id: s.sourceId });
     expect(JSON.parse(rows[0].payload)).toEqual({ type: 'test.event', data: { id: 'obj_1' } });
 
-    const entry = await matchLogEntry(h, s.key, s.roomId, ack.body.eventId);
+    const entry = await matchLogEntry(s, s.roomId, ack.body.eventId);
     expect(entry).toMatchObject({ sourceId: s.sourceId, matched: s.definitionId });
   });
 
@@ -109,7 +69,7 @@ describe('POST /webhooks/:token', () => {
 
     const { rows } = await h.db.query(`SELECT payload FROM room_events WHERE id = $1`, [ack.body.eventId]);
     expect(JSON.parse(rows[0].payload)).toEqual({ type: 'form.sent', name: 'Ada Lovelace', tag: ['a', 'b'] });
-    const entry = await matchLogEntry(h, s.key, s.roomId, ack.body.eventId);
+    const entry = await matchLogEntry(s, s.roomId, ack.body.eventId);
     expect(entry.matched).toBe(s.definitionId);
     expect(entry.reason).toContain('type = "form.sent"');
   });
@@ -131,7 +91,7 @@ describe('POST /webhooks/:token', () => {
     // Only the one at the limit was recorded.
     const { rows } = await h.db.query(`SELECT id FROM room_events WHERE source_id = $1`, [s.sourceId]);
     expect(rows.map((r) => r.id)).toEqual([atLimit.body.eventId]);
-    await matchLogEntry(h, s.key, s.roomId, atLimit.body.eventId);
+    await matchLogEntry(s, s.roomId, atLimit.body.eventId);
   });
 
   it('an unparsable body → 200 {ok: false} and nothing recorded', async () => {
@@ -175,7 +135,7 @@ describe('POST /webhooks/:token', () => {
     expect(await send(h.baseUrl, s.token, body)).toMatchObject({ status: 200, body: { ok: false, error: 'unknown token' } });
     const fresh = await send(h.baseUrl, regen.body.token, body);
     expect(fresh.body).toMatchObject({ ok: true, eventId: expect.any(String) });
-    const entry = await matchLogEntry(h, s.key, s.roomId, fresh.body.eventId);
+    const entry = await matchLogEntry(s, s.roomId, fresh.body.eventId);
     expect(entry).toMatchObject({ sourceId: s.sourceId, matched: s.definitionId });
   });
 });
@@ -223,7 +183,7 @@ describe('durability of the ack', () => {
 
     // What the worker's recovery loop does: start the workflows of rows that never reached Temporal.
     await h.recover();
-    const entry = await matchLogEntry(h, s.key, s.roomId, eventId);
+    const entry = await matchLogEntry(s, s.roomId, eventId);
     expect(entry).toMatchObject({ sourceId: s.sourceId, matched: s.definitionId });
     const started = await h.db.query(`SELECT workflow_started_at FROM room_events WHERE id = $1`, [eventId]);
     expect(started.rows[0].workflow_started_at).not.toBeNull();

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
-import { waitFor } from '../support/wait.js';
+import { matchLogEntry, orgApi, postRoomEvent, roomBacklog, roomFixture, type DefinitionSpec } from '../support/fixtures.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 
 // Matching an inbound room event to a definition: rules in priority order, then the LLM (fast tier)
@@ -13,7 +12,6 @@ const LLM_TIMEOUT_MS = 1_000;
 let h: Hookwise;
 let noLlm: Hookwise;
 let llm: FakeLlm;
-let temporal: Client;
 
 /** Matcher answers per test, keyed by a definition id that appears in the matcher's prompt. */
 const matchers = new Map<string, (req: FakeRequest) => FakeReply>();
@@ -33,73 +31,32 @@ beforeAll(async () => {
     env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_LLM_TIMEOUT_MS: String(LLM_TIMEOUT_MS), HOOKWISE_ROOM_TICK_SECONDS: '3600' },
   });
   noLlm = await startHookwise({ env: { HOOKWISE_ROOM_TICK_SECONDS: '3600' } });
-  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
 });
 afterAll(async () => {
-  await temporal?.connection.close();
   await noLlm?.stop();
   await h?.stop();
   await llm?.close();
 });
 
-type Def = { name: string; priority: number; rule?: unknown; description?: string };
-
-async function setup(hw: Hookwise, defs: Def[]) {
-  const { key } = await hw.newOrg();
-  const call = async (path: string, body: unknown) => {
-    const res = await hw.request('POST', path, { key, body });
-    expect(res.status, res.text).toBe(201);
-    return res.body;
-  };
-  const ws = await call('/api/v1/workspaces', { name: 'matching' });
-  const room = await call(`/api/v1/workspaces/${ws.id}/rooms`, { name: 'room', instructions: 'Handle events.' });
-  const source = await call(`/api/v1/rooms/${room.id}/event-sources`, { name: 'source' });
-  const ids: Record<string, string> = {};
-  for (const d of defs) {
-    const created = await call(`/api/v1/event-sources/${source.id}/definitions`, {
-      name: d.name,
-      description: d.description ?? `the ${d.name} event`,
-      priority: d.priority,
-      ...(d.rule ? { rule: d.rule } : {}),
-    });
-    ids[d.name] = created.id;
-  }
-  return { hw, key, roomId: room.id as string, sourceId: source.id as string, token: source.token as string, ids };
+async function setup(hw: Hookwise, defs: DefinitionSpec[]) {
+  const api = await orgApi(hw);
+  const room = await roomFixture(api, { workspaceName: 'matching', definitions: defs });
+  return { ...api, roomId: room.roomId, sourceId: room.sourceId, token: room.token, ids: room.definitions };
 }
 type Setup = Awaited<ReturnType<typeof setup>>;
 
-async function send(s: Setup, payload: unknown): Promise<string> {
-  const res = await fetch(`${s.hw.baseUrl}/webhooks/${s.token}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(payload),
-  });
-  const body = (await res.json()) as any;
-  expect(res.status).toBe(200);
-  expect(body).toMatchObject({ ok: true, eventId: expect.any(String) });
-  return body.eventId;
+async function send(s: Setup, payload: object): Promise<string> {
+  return (await postRoomEvent(s.h, s.token, payload, { accepted: true })).body.eventId;
 }
 
-async function logEntry(s: Setup, eventId: string, timeoutMs = 20_000) {
-  return waitFor(
-    async () => {
-      const res = await s.hw.request('GET', `/api/v1/rooms/${s.roomId}/match-log`, { key: s.key });
-      return res.body.data.find((e: any) => e.eventId === eventId) ?? null;
-    },
-    { timeoutMs, what: `match log entry for ${eventId}` },
-  );
-}
+const logEntry = (s: Setup, eventId: string, timeoutMs?: number) => matchLogEntry(s, s.roomId, eventId, timeoutMs);
 
 /** The event's ingest workflow outcome: once it is there, nothing more happens to the event. */
 async function outcome(s: Setup, eventId: string) {
-  return temporal.workflow.getHandle(roomEventWorkflowId(s.roomId, eventId)).result();
+  return s.h.temporal.client.workflow.getHandle(roomEventWorkflowId(s.roomId, eventId)).result();
 }
 
-async function backlogItems(s: Setup) {
-  const res = await s.hw.request('GET', `/api/v1/rooms/${s.roomId}/backlog`, { key: s.key });
-  expect(res.status).toBe(200);
-  return res.body;
-}
+const backlogItems = (s: Setup) => roomBacklog(s, s.roomId);
 
 const choose = (definitionId: string | null, reason: string, decidedBy?: string[]) => JSON.stringify({ definitionId, reason, decidedBy });
 

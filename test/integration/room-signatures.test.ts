@@ -2,9 +2,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
-import { Client, Connection } from '@temporalio/client';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { matchLogEntry, orgApi, postRoomEvent, roomBacklog, roomFixture, twilioSignature, type OrgApi } from '../support/fixtures.js';
+import { waitParked } from '../support/quiesce.js';
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
 
@@ -15,7 +16,6 @@ const PUBLIC_URL = 'https://hooks.example.com';
 
 let h: Hookwise;
 let llm: FakeLlm;
-let temporal: Client;
 beforeAll(async () => {
   llm = await startFakeLlm();
   llm.script(() => 'agent answer');
@@ -27,56 +27,31 @@ beforeAll(async () => {
       HOOKWISE_LLM_TIMEOUT_MS: '2000',
     },
   });
-  temporal = new Client({ connection: await Connection.connect({ address: h.config.TEMPORAL_ADDRESS }) });
 });
 afterAll(async () => {
-  await temporal?.connection.close();
   await h?.stop();
   await llm?.close();
 });
 
-async function api(key: string, method: string, path: string, body?: unknown) {
-  const res = await h.request(method, path, { key, body });
-  expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
-  return res.body;
-}
-
 async function setup(opts: { verification?: Record<string, string>; twilioAuthToken?: string } = {}) {
-  const { key } = await h.newOrg();
-  const ws = await api(key, 'POST', '/api/v1/workspaces', { name: 'signed' });
-  const room = await api(key, 'POST', `/api/v1/workspaces/${ws.id}/rooms`, {
-    name: 'signed room',
-    instructions: 'Handle signed events.',
-    ...(opts.twilioAuthToken ? { twilioAuthToken: opts.twilioAuthToken } : {}),
+  const api = await orgApi(h);
+  const room = await roomFixture(api, {
+    workspaceName: 'signed',
+    room: { name: 'signed room', instructions: 'Handle signed events.', ...(opts.twilioAuthToken ? { twilioAuthToken: opts.twilioAuthToken } : {}) },
+    source: { name: 'sender', ...(opts.verification ? { verification: opts.verification } : {}) },
+    definitions: [{ name: 'signed event', description: 'any event of type sig.event', priority: 1, rule: { path: 'type', equals: 'sig.event' } }],
   });
-  const source = await api(key, 'POST', `/api/v1/rooms/${room.id}/event-sources`, {
-    name: 'sender',
-    ...(opts.verification ? { verification: opts.verification } : {}),
-  });
-  const def = await api(key, 'POST', `/api/v1/event-sources/${source.id}/definitions`, {
-    name: 'signed event',
-    description: 'any event of type sig.event',
-    priority: 1,
-    rule: { path: 'type', equals: 'sig.event' },
-  });
-  return { key, workspaceId: ws.id, roomId: room.id, sourceId: source.id, token: source.token as string, url: source.url as string, definitionId: def.id };
+  return { ...api, workspaceId: room.workspaceId, roomId: room.roomId, sourceId: room.sourceId, token: room.token, url: room.url, definitionId: room.definitions['signed event'] };
 }
 
 async function send(token: string, body: string, headers: Record<string, string>) {
-  const res = await fetch(`${h.baseUrl}/webhooks/${token}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  });
+  const res = await postRoomEvent(h, token, body, { headers });
   expect(res.status).toBe(200);
-  return (await res.json()) as { ok: boolean; error?: string; eventId?: string };
+  return res.body as { ok: boolean; error?: string; eventId?: string };
 }
 
 async function expectMatched(s: Awaited<ReturnType<typeof setup>>, eventId: string) {
-  const entry = await waitFor(
-    async () => (await api(s.key, 'GET', `/api/v1/rooms/${s.roomId}/match-log`)).data.find((e: any) => e.eventId === eventId),
-    { what: `match log entry for ${eventId}` },
-  );
+  const entry = await matchLogEntry(s, s.roomId, eventId);
   expect(entry).toMatchObject({ sourceId: s.sourceId, matched: s.definitionId });
 }
 
@@ -198,14 +173,6 @@ describe('room event source verification', () => {
   }
 });
 
-/** Twilio's published scheme: base64 HMAC-SHA1 (auth token) of the URL followed by the sorted params' names and values. */
-function twilioSign(authToken: string, url: string, params: Record<string, string>): string {
-  const data = Object.keys(params)
-    .sort()
-    .reduce((acc, k) => acc + k + params[k], url);
-  return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
-}
-
 async function postTwilio(roomId: string, params: Record<string, string>, signature: string | undefined) {
   const res = await fetch(`${h.baseUrl}/webhooks/channel/twilio/${roomId}`, {
     method: 'POST',
@@ -218,27 +185,15 @@ async function postTwilio(roomId: string, params: Record<string, string>, signat
   return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
 }
 
-/** The room's scheduler has finished its round and waits on its tick timer. */
-async function waitParked(roomId: string) {
-  const handle = temporal.workflow.getHandle(roomSchedulerWorkflowId(roomId));
-  await waitFor(
-    async () => {
-      const history = await handle.fetchHistory().catch(() => null);
-      return history?.events?.some((e) => e.timerStartedEventAttributes) ?? false;
-    },
-    { what: `the scheduler of ${roomId} to wait on its tick` },
-  );
+async function backlog(s: OrgApi & { roomId: string }, status: string) {
+  return (await roomBacklog(s, s.roomId, status)).data as any[];
 }
 
-async function backlog(s: { key: string; roomId: string }, status: string) {
-  return (await api(s.key, 'GET', `/api/v1/rooms/${s.roomId}/backlog?status=${status}`)).data as any[];
-}
-
-async function roomChatMessages(s: { key: string; workspaceId: string; roomId: string }) {
-  const chats = (await api(s.key, 'GET', `/api/v1/workspaces/${s.workspaceId}/chats`)).data as any[];
+async function roomChatMessages(s: OrgApi & { workspaceId: string; roomId: string }) {
+  const chats = (await s.call('GET', `/api/v1/workspaces/${s.workspaceId}/chats`)).data as any[];
   const chat = chats.find((c) => c.roomId === s.roomId);
   if (!chat) return null;
-  return (await api(s.key, 'GET', `/api/v1/chats/${chat.id}`)).messages as any[];
+  return (await s.call('GET', `/api/v1/chats/${chat.id}`)).messages as any[];
 }
 
 describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
@@ -250,7 +205,7 @@ describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
     const second = await send(s.token, body(2), {});
     expect(second).toMatchObject({ ok: true });
     await waitFor(async () => (await backlog(s, 'pending')).length === 1, { what: 'the item pending' });
-    await waitParked(s.roomId);
+    await waitParked(h, roomSchedulerWorkflowId(s.roomId));
 
     const params = {
       AccountSid: 'AC00000000000000000000000000000000',
@@ -262,7 +217,7 @@ describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
     };
     const publicUrl = `${PUBLIC_URL}/webhooks/channel/twilio/${s.roomId}`;
     const sent = Date.now();
-    const res = await postTwilio(s.roomId, params, twilioSign(authToken, publicUrl, params));
+    const res = await postTwilio(s.roomId, params, twilioSignature(authToken, publicUrl, params));
     expect(res.status, res.text).toBe(200);
     expect(res.contentType).toMatch(/text\/xml/);
     expect(res.text).toContain('<Response>');
@@ -290,12 +245,12 @@ describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
     const s = await setup({ twilioAuthToken: authToken });
     const params = { From: '+15550000001', To: '+15550000002', Body: 'forged message', MessageSid: 'SM1' };
     const publicUrl = `${PUBLIC_URL}/webhooks/channel/twilio/${s.roomId}`;
-    const good = twilioSign(authToken, publicUrl, params);
+    const good = twilioSignature(authToken, publicUrl, params);
 
     const attempts: Array<[string, Record<string, string>, string | undefined]> = [
-      ['signed with another token', params, twilioSign('another-token', publicUrl, params)],
+      ['signed with another token', params, twilioSignature('another-token', publicUrl, params)],
       // The URL this server sees is not the one Twilio called: a signature over it must not pass.
-      ['signed over the local URL', params, twilioSign(authToken, `${h.baseUrl}/webhooks/channel/twilio/${s.roomId}`, params)],
+      ['signed over the local URL', params, twilioSignature(authToken, `${h.baseUrl}/webhooks/channel/twilio/${s.roomId}`, params)],
       ['a param changed after signing', { ...params, Body: 'changed' }, good],
       ['no signature', params, undefined],
     ];
@@ -313,7 +268,7 @@ describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
     // A room without a Twilio token refuses every signature.
     const plain = await setup();
     const url = `${PUBLIC_URL}/webhooks/channel/twilio/${plain.roomId}`;
-    expect((await postTwilio(plain.roomId, params, twilioSign(authToken, url, params))).status).toBe(403);
+    expect((await postTwilio(plain.roomId, params, twilioSignature(authToken, url, params))).status).toBe(403);
 
     // And the correct signature is accepted, so the refusals above were about the signature.
     const accepted = await postTwilio(s.roomId, params, good);

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { expectError, expectNoServerErrors } from '../support/fixtures.js';
 
 // The gateway seed's admin API (`/api/v1/webhooks`, `/deliveries`, `/events`) over real HTTP against the
 // real app, PostgreSQL and Temporal. No worker runs: deliveries started here are only recorded and
@@ -27,14 +27,6 @@ function expectNoSecret(res: { text: string; body: unknown }, ...secrets: string
   for (const s of secrets) expect(res.text).not.toContain(s);
 }
 
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toEqual({
-    error: { code, message: expect.any(String), details: expect.any(Object) },
-  });
-  expect(res.body.error.message.length).toBeGreaterThan(0);
-}
-
 let h: Hookwise;
 let org: { orgId: string; key: string };
 const startedWorkflows: string[] = [];
@@ -46,18 +38,15 @@ beforeAll(async () => {
 
 afterEach(() => {
   // The error handler logs every 500; none may happen, whatever a caller sends.
-  expect(h.logs.filter((l) => l.includes('failed:'))).toEqual([]);
+  expectNoServerErrors(h);
 });
 
 afterAll(async () => {
   // Delivery workflows started by /test and /events have no worker here; end them so they don't linger.
   if (h && startedWorkflows.length > 0) {
-    const connection = await Connection.connect({ address: h.config.TEMPORAL_ADDRESS });
-    const client = new Client({ connection, namespace: h.config.TEMPORAL_NAMESPACE });
     await Promise.all(
-      startedWorkflows.map((id) => client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined)),
+      startedWorkflows.map((id) => h.temporal.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined)),
     );
-    await connection.close();
   }
   await h?.stop();
 });

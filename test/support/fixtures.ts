@@ -52,6 +52,11 @@ export function expectError(res: { status: number; body: any; text?: string }, s
   expect(res.body.error.message.length).toBeGreaterThan(0);
 }
 
+/** The API's error handler logs every 500 (`… failed: …`); a test that sends anything a caller might checks there was none. */
+export function expectNoServerErrors(h: Hookwise): void {
+  expect(h.logs.filter((l) => l.includes('failed:'))).toEqual([]);
+}
+
 /** A count(*) AS n query's n. */
 export async function countRows(h: Hookwise, sql: string, params: unknown[]): Promise<number> {
   return Number((await h.db.query(sql, params)).rows[0].n);
