@@ -10,6 +10,7 @@ import { derivedId, newId } from '../src/domain/ids.js';
 import { isOperationalEvent, type Notice } from '../src/domain/operational-events.js';
 import { postWebhook } from '../src/delivery/http-sender.js';
 import type { Dispatcher } from '../src/delivery/dispatcher.js';
+import { wakeBulkReplay } from '../src/flows/bulk-replay.js';
 import { wakeDelivery } from '../src/flows/delivery.js';
 import type { Temporal } from '../src/temporal/client.js';
 import type { DeliverySettings } from '../src/settings.js';
@@ -139,6 +140,12 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         // Best effort: a waiter that misses it wakes on its own timer.
         await wakeDelivery(deps.temporal, finished.wakeWorkflowId).catch((err) =>
           deps.log(`delivery ${deliveryId}: could not wake ${finished.wakeWorkflowId}: ${(err as Error).message}`),
+        );
+      }
+      if (finished.endedOperationId) {
+        // Best effort too: the operation looks again on its own timer. A finished operation's workflow is gone.
+        await wakeBulkReplay(deps.temporal, finished.endedOperationId).catch((err) =>
+          deps.log(`delivery ${deliveryId}: could not wake operation ${finished.endedOperationId}: ${(err as Error).message}`),
         );
       }
 

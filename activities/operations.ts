@@ -10,8 +10,8 @@ export interface OperationActivityDeps {
 }
 
 const BATCH = 100;
-/** How long a round waits when every endpoint is at its limit, or for the last replays to land. */
-const WAIT_MS = 1_000;
+/** How long a round waits for a replay to land when no `replayLanded` signal comes (a lost signal). */
+const WAIT_MS = 2_000;
 
 export function createOperationActivities(deps: OperationActivityDeps) {
   const { db } = deps;
@@ -33,7 +33,6 @@ export function createOperationActivities(deps: OperationActivityDeps) {
         }
         return { done: false, waitMs: WAIT_MS };
       }
-      let replayed = 0;
       for (const c of candidates) {
         if (c.active) {
           const busy = open.get(c.webhookId) ?? 0;
@@ -41,13 +40,12 @@ export function createOperationActivities(deps: OperationActivityDeps) {
           const result = await deps.dispatcher.replay(op.organizationId, c.id, { operationId });
           if (result.kind === 'ok') {
             open.set(c.webhookId, busy + 1);
-            replayed++;
           }
         }
         // A disabled webhook's deliveries are passed over: replaying them would only be cancelled.
         await advanceCursor(db, operationId, c);
       }
-      return { done: false, waitMs: replayed > 0 ? 200 : WAIT_MS };
+      return { done: false, waitMs: WAIT_MS };
     },
   };
 }

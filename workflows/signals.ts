@@ -10,3 +10,6 @@ export const backlogChanged = defineSignal('backlogChanged');
 
 /** An attempt of the same webhook finished and released an in-flight slot: try again now. */
 export const slotFreed = defineSignal('slotFreed');
+
+/** One of a bulk operation's replays ended: the operation may replay the next one now. */
+export const replayLanded = defineSignal('replayLanded');

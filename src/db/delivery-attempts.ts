@@ -162,6 +162,8 @@ export interface Finished {
   disabledReason: string | null;
   /** A delivery that was waiting for the slot this attempt released: wake its workflow. */
   wakeWorkflowId: string | null;
+  /** The bulk operation this delivery replays for, when this attempt ended it: its workflow can go on. */
+  endedOperationId: string | null;
 }
 
 // Counter shards per webhook: enough that concurrent attempts rarely update the same row.
@@ -187,7 +189,7 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
               next_attempt_at = CASE WHEN $10::int IS NULL THEN NULL ELSE now() + make_interval(secs => $10 / 1000.0) END,
               completed_at = CASE WHEN $11 THEN now() ELSE NULL END, updated_at = now()
         WHERE id = $2 AND EXISTS (SELECT 1 FROM attempt)
-        RETURNING id
+        RETURNING id, CASE WHEN $11 THEN operation_id END AS ended_operation_id
      ), slot AS (
        UPDATE endpoint_slots SET free_at = now(), attempt_id = NULL WHERE attempt_id = $1 RETURNING 1
      ), stats AS (
@@ -221,7 +223,8 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
      SELECT EXISTS (SELECT 1 FROM attempt) AS recorded,
             (SELECT transition FROM health) AS transition,
             (SELECT disabled_reason FROM health) AS "disabledReason",
-            (SELECT workflow_id FROM woken) AS "wakeWorkflowId"`,
+            (SELECT workflow_id FROM woken) AS "wakeWorkflowId",
+            (SELECT ended_operation_id FROM delivery) AS "endedOperationId"`,
     [
       r.attemptId,
       r.deliveryId,

@@ -1,8 +1,9 @@
 import type { BulkReplayInput } from '../../workflows/bulk-replay.js';
 import { HookwiseOrg, HookwiseWebhook } from '../../workflows/search-attributes.js';
+import { replayLanded } from '../../workflows/signals.js';
 import { listUnstartedOperations, type OperationKind } from '../db/operations.js';
 import { workflowId } from '../domain/bounded-id.js';
-import type { Temporal } from '../temporal/client.js';
+import { withinDeadline, type Temporal } from '../temporal/client.js';
 import { rowRecovery } from './recovery.js';
 import { startOnce } from './start.js';
 
@@ -29,6 +30,11 @@ export function startBulkReplay(temporal: Temporal, op: { id: string; organizati
     summary: `${op.kind} ${op.id}`,
     reuse: 'never',
   });
+}
+
+/** Tells an operation's workflow that one of its replays ended, so it refills the endpoint's window at once. */
+export async function wakeBulkReplay(temporal: Temporal, operationId: string): Promise<void> {
+  await withinDeadline(temporal.client, () => temporal.client.workflow.getHandle(bulkReplayWorkflowId(operationId)).signal(replayLanded));
 }
 
 export const bulkReplayRecovery = rowRecovery({

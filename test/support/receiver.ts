@@ -24,6 +24,8 @@ export async function startReceiver(
   requests: ReceivedRequest[];
   /** The most requests this receiver has held unanswered at once. */
   maxConcurrent(): number;
+  /** Starts counting maxConcurrent afresh from the requests open now. */
+  resetMaxConcurrent(): void;
   setScript(s: { replies?: Reply[]; fallback?: Reply }): void;
   close(): Promise<void>;
 }> {
@@ -67,6 +69,9 @@ export async function startReceiver(
     port,
     requests,
     maxConcurrent: () => maxOpen,
+    resetMaxConcurrent: () => {
+      maxOpen = open;
+    },
     setScript(s) {
       replies = [...(s.replies ?? [])];
       fallback = s.fallback ?? { status: 200 };
