@@ -64,6 +64,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
    * whole payload, so it holds only for an identical one.
    */
   async function remembered(q: CacheQuestion, payload: unknown): Promise<Choice | null> {
+    if (!settings.matchCache) return null;
     for (const paths of await decidingPathSets(db, q)) {
       const hit = await cachedAnswer(db, q, valuesKey(payload, paths));
       if (hit) return hit;
@@ -138,7 +139,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       const answer = { definitionId: choice.definitionId, reason: choice.definitionId ? `LLM: ${choice.reason}` : `LLM found no match: ${choice.reason}` };
       // A model that named no deciding fields is taken at its word only for this exact payload.
       const decidedBy = choice.decidedBy ?? [WHOLE_PAYLOAD];
-      await cacheAnswer(db, { ...cacheKey, ...answer, decidedBy, valuesKey: valuesKey(payload, decidedBy) });
+      if (settings.matchCache) await cacheAnswer(db, { ...cacheKey, ...answer, decidedBy, valuesKey: valuesKey(payload, decidedBy) });
       return answer;
     },
 

@@ -35,6 +35,8 @@ const schema = z.object({
   HOOKWISE_MODEL_FAST: z.string().min(1).default('gpt-4o-mini'),
   HOOKWISE_MODEL_SMART: z.string().min(1).default('gpt-4o'),
   HOOKWISE_LLM_TIMEOUT_MS: int(100).max(300_000).default(60_000),
+  // Off: every event the rules can't decide is asked anew (the baseline of `npm run bench:llm`).
+  HOOKWISE_LLM_MATCH_CACHE: bool.default(true),
   HOOKWISE_ROOM_TICK_SECONDS: z.coerce.number().positive().default(30),
   HOOKWISE_ROOM_BATCH_SIZE: int(1).max(1000).default(10),
   HOOKWISE_BACKLOG_CAP: int(1).default(100),

@@ -18,6 +18,8 @@ export interface RoomSettings {
   tickMs: number;
   batchSize: number;
   backlogCap: number;
+  /** Reuse earlier LLM match answers (llm_match_cache); off, every undecided event asks the model. */
+  matchCache: boolean;
 }
 
 export function deliverySettings(config: Config): DeliverySettings {
@@ -37,5 +39,6 @@ export function roomSettings(config: Config): RoomSettings {
     tickMs: Math.round(config.HOOKWISE_ROOM_TICK_SECONDS * 1000),
     batchSize: config.HOOKWISE_ROOM_BATCH_SIZE,
     backlogCap: config.HOOKWISE_BACKLOG_CAP,
+    matchCache: config.HOOKWISE_LLM_MATCH_CACHE,
   };
 }
