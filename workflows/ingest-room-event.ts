@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
 import { llmCall, quick } from './activity-profiles.js';
+import { outlastingOutages } from './outages.js';
 
 export interface IngestRoomEventInput {
   eventId: string;
@@ -33,7 +34,7 @@ export async function ingestRoomEvent(input: IngestRoomEventInput): Promise<Inge
   if (match.kind === 'settled') return match.result;
   for (;;) {
     try {
-      const choice = await judgeRoomEvent({ eventId: input.eventId });
+      const choice = await outlastingOutages(() => judgeRoomEvent({ eventId: input.eventId }));
       // The model picked none of the definitions ranked above the first matching rule: the rule wins.
       return await settleRoomEvent({ eventId: input.eventId, ...(choice.definitionId === null && match.fallback ? match.fallback : choice) });
     } catch (err) {

@@ -1,6 +1,7 @@
 import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
 import { agentRun, quick } from './activity-profiles.js';
+import { outlastingOutages } from './outages.js';
 import { backlogChanged, triggerImmediate } from './signals.js';
 
 export interface RoomSchedulerInput {
@@ -40,7 +41,7 @@ export async function roomScheduler({ roomId }: RoomSchedulerInput): Promise<voi
       if (itemIds.length === 0) break;
       for (const itemId of itemIds) {
         try {
-          await runBacklogItem({ itemId });
+          await outlastingOutages(() => runBacklogItem({ itemId }));
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
           await failBacklogItem({ itemId, error: err.cause?.message ?? err.message });

@@ -17,6 +17,7 @@ import { createRoomActivities } from '../../activities/rooms.js';
 import { createGenericEventActivities } from '../../activities/generic-events.js';
 import { createOperationActivities } from '../../activities/operations.js';
 import { createRetentionActivities } from '../../activities/retention.js';
+import { markDatabaseOutages } from '../temporal/outages.js';
 import { ensureRetentionSchedule } from '../flows/retention.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -140,6 +141,7 @@ export async function buildWorker(
             taskQueue: config.HOOKWISE_TASK_QUEUE,
             ...workflowSource,
             activities,
+            interceptors: { activity: [markDatabaseOutages] },
             // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
             maxConcurrentActivityTaskExecutions: 200,
           });

@@ -1,8 +1,9 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
+import { orgApi, postGeneric, postRoomEvent, roomFixture } from '../support/fixtures.js';
+import { startFakeLlm } from '../support/fake-llm.js';
 import { startReceiver } from '../support/receiver.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { kill, spawnEntry } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { createPool, withTransaction } from '../../src/db/pool.js';
@@ -56,12 +57,54 @@ describe('PostgreSQL unreachable', () => {
   });
 });
 
+describe('PostgreSQL away during work', () => {
+  it('an agent run outlasts a database outage longer than its retries: it ends done, never failed', async () => {
+    // The worker reaches PostgreSQL through a proxy the test cuts while the model is answering, for
+    // longer than the agent run's bounded retries (1 s, then 2 s) last.
+    const db = new URL(h.config.DATABASE_URL);
+    const proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(db);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    let cutAt = 0;
+    const llm = await startFakeLlm();
+    cleanups.push(() => llm.close());
+    llm.script(() => {
+      if (!cutAt) {
+        cutAt = Date.now();
+        proxy.cut();
+        setTimeout(() => proxy.restore(), 8_000);
+      }
+      return { content: 'noted', delayMs: 200 };
+    });
+    const split = await startHookwise({
+      env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600' },
+      workerEnv: { DATABASE_URL: viaProxy.toString() },
+    });
+    cleanups.push(() => split.stop());
+    const { orgId, call } = await orgApi(split);
+    const ws = await call('POST', '/api/v1/workspaces', { name: 'outage' });
+    const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'a', instructions: 'Note it.', roles: ['webhook.stripe.payment_succeeded'] });
+    await postGeneric(split, ws.id, { id: 'pi_outage', type: 'payment.succeeded' }, { query: '?source=stripe', accepted: true });
+
+    const run = await waitFor(
+      async () => (await h.db.query(`SELECT status, answer FROM agent_runs WHERE agent_id = $1 AND status <> 'queued'`, [agent.id])).rows[0],
+      { timeoutMs: 60_000, what: 'the agent run to end' },
+    );
+    expect(cutAt).toBeGreaterThan(0);
+    expect(run).toEqual({ status: 'done', answer: 'noted' });
+    expect(Number((await h.db.query(`SELECT count(*) AS n FROM events WHERE organization_id = $1 AND type = 'agent.run.failed'`, [orgId])).rows[0].n)).toBe(0);
+  }, 90_000);
+});
+
 describe('Temporal unreachable at start', () => {
   it('a worker started while Temporal is down waits, then connects and works once it is up', async () => {
     // A port that leads nowhere until the proxy behind it opens.
     const [host, port] = h.config.TEMPORAL_ADDRESS.split(':');
-    const proxyPort = 20_000 + Math.floor(Math.random() * 10_000);
-    const child = spawnEntry('worker', { ...h.env, TEMPORAL_ADDRESS: `127.0.0.1:${proxyPort}` });
+    const proxy = await startTcpProxy({ host, port: Number(port) }, { cut: true });
+    cleanups.push(() => proxy.close());
+    const child = spawnEntry('worker', { ...h.env, TEMPORAL_ADDRESS: `127.0.0.1:${proxy.port}` });
     cleanups.push(() => kill(child.child));
     await waitFor(() => /not reachable/.test(child.output()), { timeoutMs: 30_000, what: 'the worker to report Temporal unreachable' });
     // A sleep on purpose: what is proved is that the worker stays alive while Temporal stays down.
@@ -69,19 +112,7 @@ describe('Temporal unreachable at start', () => {
     expect(child.child.exitCode, child.output()).toBeNull();
 
     await h.stopWorker();
-    const sockets = new Set<Socket>();
-    const proxy: Server = createServer((socket) => {
-      const upstream = connect(Number(port), host);
-      sockets.add(socket).add(upstream);
-      socket.pipe(upstream).pipe(socket);
-      socket.on('error', () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => proxy.close(r));
-    });
+    proxy.restore();
 
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
