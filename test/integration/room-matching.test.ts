@@ -218,6 +218,25 @@ describe('matching with an LLM configured', () => {
   });
 });
 
+describe('matching with HOOKWISE_LLM_MATCH_CACHE=false', () => {
+  it('asks the model for every event, even one its cache would answer', async () => {
+    const uncached = await startHookwise({
+      env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_LLM_TIMEOUT_MS: String(LLM_TIMEOUT_MS), HOOKWISE_ROOM_TICK_SECONDS: '3600', HOOKWISE_LLM_MATCH_CACHE: 'false' },
+    });
+    try {
+      const s = await setup(uncached, [{ name: 'order', priority: 1, description: 'an order was created' }]);
+      matchers.set(s.ids.order, () => choose(s.ids.order, 'an order', ['type']));
+      for (const id of ['o_1', 'o_2']) {
+        const eventId = await send(s, { type: 'order.created', data: { id } });
+        expect(await logEntry(s, eventId)).toMatchObject({ matched: s.ids.order, reason: 'LLM: an order' });
+      }
+      expect(matcherCalls(s.ids.order)).toHaveLength(2);
+    } finally {
+      await uncached.stop();
+    }
+  });
+});
+
 describe('matching with no LLM configured', () => {
   it('rule definitions still match; description-only definitions are never guessed', async () => {
     const s = await setup(noLlm, [
