@@ -5,7 +5,7 @@ import { roomsWithOverdueItems } from '../db/backlog.js';
 import { workflowId } from '../domain/bounded-id.js';
 import type { Temporal } from '../temporal/client.js';
 import { TemporalUnreachable, type Recoverable } from './recovery.js';
-import { signalWithStart } from './start.js';
+import { signalWithStart, startOnce, type StartSpec } from './start.js';
 import { isTemporalUnreachable } from '../temporal/client.js';
 
 /**
@@ -23,30 +23,32 @@ export interface RoomRef {
   workspaceId: string;
 }
 
-export function wakeRoomScheduler(temporal: Temporal, room: RoomRef, when: 'next-tick' | 'now'): Promise<void> {
+function schedulerStart(room: RoomRef): StartSpec {
   const input: RoomSchedulerInput = { roomId: room.roomId };
-  return signalWithStart(
-    temporal,
-    {
-      workflowType: 'roomScheduler',
-      workflowId: roomSchedulerWorkflowId(room.roomId),
-      args: [input],
-      memo: { roomId: room.roomId, workspaceId: room.workspaceId },
-      searchAttributes: [
-        { key: HookwiseOrg, value: room.organizationId },
-        { key: HookwiseRoom, value: room.roomId },
-        { key: HookwiseWorkspace, value: room.workspaceId },
-      ],
-      summary: `scheduler of room ${room.roomId}`,
-      reuse: 'after-completion',
-    },
-    when === 'now' ? triggerImmediate : backlogChanged,
-  );
+  return {
+    workflowType: 'roomScheduler',
+    workflowId: roomSchedulerWorkflowId(room.roomId),
+    args: [input],
+    memo: { roomId: room.roomId, workspaceId: room.workspaceId },
+    searchAttributes: [
+      { key: HookwiseOrg, value: room.organizationId },
+      { key: HookwiseRoom, value: room.roomId },
+      { key: HookwiseWorkspace, value: room.workspaceId },
+    ],
+    summary: `scheduler of room ${room.roomId}`,
+    reuse: 'after-completion',
+  };
+}
+
+export function wakeRoomScheduler(temporal: Temporal, room: RoomRef, when: 'next-tick' | 'now'): Promise<void> {
+  return signalWithStart(temporal, schedulerStart(room), when === 'now' ? triggerImmediate : backlogChanged);
 }
 
 /**
  * Rooms whose items have waited past two ticks (an admission whose wake-up never reached Temporal,
- * or a run lost with its scheduler) get their scheduler woken again.
+ * or a run lost with its scheduler) get a scheduler started. A scheduler that is running is left
+ * alone: it claims every pending item before it ends, and signalling it would only add an empty round
+ * (many of them when a busy machine makes items wait).
  */
 export const roomSchedulerRecovery: Recoverable = {
   name: 'room schedulers',
@@ -58,15 +60,16 @@ export const roomSchedulerRecovery: Recoverable = {
       organizationIds: ctx.organizationIds,
     });
     let started = 0;
+    let retrying = 0;
     for (const room of rooms) {
       try {
-        await wakeRoomScheduler(ctx.temporal, room, 'next-tick');
-        started++;
+        if ((await startOnce(ctx.temporal, schedulerStart(room))) === 'started') started++;
       } catch (err) {
         if (isTemporalUnreachable(err)) throw new TemporalUnreachable((err as Error).message);
         ctx.log(`recovery: room scheduler ${room.roomId}: ${(err as Error).message}`);
+        retrying++;
       }
     }
-    return { started, retrying: rooms.length - started, refused: 0 };
+    return { started, retrying, refused: 0 };
   },
 };
