@@ -1,12 +1,11 @@
 import http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
 import { createPool, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
@@ -19,14 +18,16 @@ import { claimAttempt, finishAttempt } from '../src/db/delivery-attempts.js';
 import type { Queryable } from '../src/db/pool.js';
 import { actionsOfWorkflows, USD_PER_MILLION_ACTIONS, type ActionSummary } from './actions.js';
 import type { HostStats } from './host.js';
-import { mergeStatements, startHost, type HostProcess } from './processes.js';
+import { hostEnv, mergeStatements, startHost, type HostProcess } from './processes.js';
 import {
   startCpuGroups,
+  bundleWorkflowsTo,
   createCleanups,
   dist,
   fmt,
   historyBreakdown,
   log,
+  postJson,
   runBenchmark,
   sleep,
   spread,
@@ -136,26 +137,10 @@ interface Infra extends BenchInfra {
   baselineBundlePath: string;
 }
 
-const quietLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn: (m: string) => log(`bundler: ${m}`),
-  error: (m: string) => log(`bundler: ${m}`),
-};
-
 async function startInfra(): Promise<Infra> {
   const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-bundles-'));
   onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
-  const bundle = async (workflowsPath: string, name: string) => {
-    const started = Date.now();
-    const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
-    const path = join(dir, `${name}.js`);
-    await writeFile(path, code);
-    log(`bundled the ${name} workflows in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    return path;
-  };
+  const bundle = (workflowsPath: string, name: string) => bundleWorkflowsTo(dir, name, workflowsPath);
   // Side by side; allSettled so that whatever did start is registered for cleanup before we throw.
   const [infra, hw, bl] = await Promise.allSettled([
     startBenchInfra({ name: 'bench', pgDurable: false, onCleanup }),
@@ -179,25 +164,8 @@ async function startInfra(): Promise<Infra> {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function post(baseUrl: string, path: string, key: string | null, body: string, onSend?: () => void) {
-  const u = new URL(baseUrl);
-  return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', agent, timeout: 30_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    if (key) req.setHeader('authorization', `Bearer ${key}`);
-    req.setHeader('content-type', 'application/json');
-    req.setHeader('content-length', Buffer.byteLength(body));
-    req.on('timeout', () => req.destroy(new Error(`POST ${path} timed out`)));
-    req.on('error', reject);
-    onSend?.();
-    req.end(body);
-  });
-}
+const post = (baseUrl: string, path: string, key: string | null, body: string, onSend?: () => void) =>
+  postJson(agent, baseUrl, path, body, { key, onSend });
 
 interface Published {
   /** What the receiver sees as the request id. */
@@ -252,17 +220,7 @@ async function api(baseUrl: string, key: string, path: string, body: unknown): P
 }
 
 async function startHookwise(infra: Infra, admin: Db, receiver: Receiver, p: Params): Promise<Side> {
-  const env: Record<string, string> = {
-    DATABASE_URL: infra.databaseUrl,
-    TEMPORAL_ADDRESS: infra.temporalAddress,
-    TEMPORAL_NAMESPACE: infra.namespace,
-    HOOKWISE_TASK_QUEUE: `bench-hookwise-${randomUUID().slice(0, 8)}`,
-    HOOKWISE_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-    HOOKWISE_ALLOW_HTTP: 'true',
-    HOOKWISE_ALLOW_PRIVATE_TARGETS: 'true',
-    // The worker's /metrics on any free port (9464 may be taken by another run on this machine).
-    HOOKWISE_METRICS_PORT: '0',
-  };
+  const env = hostEnv(infra, 'bench-hookwise', infra.namespace);
   const [apiProc, workerProc] = await Promise.all([
     startHost('api', 'hookwise API', env),
     startHost('worker', 'hookwise worker', { ...env, BENCH_WORKFLOW_BUNDLE: infra.hookwiseBundlePath }),

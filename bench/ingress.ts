@@ -2,13 +2,12 @@ import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Koa from 'koa';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
 import { createPool, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
@@ -18,6 +17,7 @@ import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { readRawBody } from '../src/api/ingress/raw-body.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import {
+  bundleWorkflowsTo,
   cpuProbe,
   cpuShare,
   createCleanups,
@@ -163,12 +163,7 @@ async function startInfra(p: Params): Promise<Infra> {
     if (!needsWorker) return null;
     const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-ingress-bundle-'));
     onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
-    const started = Date.now();
-    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m: string) => log(`bundler: ${m}`), error: (m: string) => log(`bundler: ${m}`) };
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
-    await writeFile(join(dir, 'hookwise.js'), code);
-    log(`bundled the hookwise workflows in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    return join(dir, 'hookwise.js');
+    return bundleWorkflowsTo(dir, 'hookwise', WORKFLOWS_PATH);
   };
   // persistent (pgFsync) keeps PostgreSQL's crash-safe defaults, so a commit is durable.
   const [infra, bundlePath] = await Promise.allSettled([startBenchInfra({ name: 'bench-ingress', pgDurable: p.pgFsync, onCleanup }), bundle()]);

@@ -1,9 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { WORKFLOWS_PATH } from '../src/roots/worker.js';
@@ -12,8 +11,8 @@ import { startFakeLlm } from './fake-llm.js';
 import { perfectModel, type PerfectModel } from './llm/model.js';
 import { destroyAgent, sendStream, setUpRoom, waitSettled, type Settled } from './llm/phase.js';
 import { generateStream, type Stream } from './llm/stream.js';
-import { startHost, type HostProcess } from './processes.js';
-import { createCleanups, dist, fmt, log, runBenchmark, startBenchInfra, table, type Dist } from './support.js';
+import { hostEnv, startHost, type HostProcess } from './processes.js';
+import { bundleWorkflowsTo, createCleanups, dist, fmt, log, runBenchmark, startBenchInfra, table, type Dist } from './support.js';
 
 // `npm run bench:llm`: does the LLM match cache save model calls without changing a single match?
 // A seeded stream of room events (50 payload shapes, 20 description-only definitions, several of them
@@ -189,18 +188,14 @@ async function main(): Promise<number> {
 
     const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-llm-'));
     onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
-    const bundlePath = join(dir, 'hookwise.js');
     const [infraR, bundleR] = await Promise.allSettled([
       startBenchInfra({ name: 'bench-llm', pgDurable: false, onCleanup }),
-      (async () => {
-        const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m: string) => log(`bundler: ${m}`), error: (m: string) => log(`bundler: ${m}`) };
-        const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
-        await writeFile(bundlePath, code);
-      })(),
+      bundleWorkflowsTo(dir, 'hookwise', WORKFLOWS_PATH),
     ]);
     if (infraR.status === 'rejected') throw infraR.reason;
     if (bundleR.status === 'rejected') throw bundleR.reason;
     const infra = infraR.value;
+    const bundlePath = bundleR.value;
     log('running migrations…');
     await migrate(infra.databaseUrl);
 
@@ -212,12 +207,7 @@ async function main(): Promise<number> {
     onCleanup('admin pool', () => admin.end());
 
     const env: Record<string, string> = {
-      DATABASE_URL: infra.databaseUrl,
-      TEMPORAL_ADDRESS: infra.temporalAddress,
-      TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE || 'default',
-      HOOKWISE_TASK_QUEUE: `bench-llm-${randomUUID().slice(0, 8)}`,
-      HOOKWISE_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-      HOOKWISE_METRICS_PORT: '0',
+      ...hostEnv(infra, 'bench-llm'),
       // Matching is measured, not the room agents: the schedulers of admitted items wait an hour.
       HOOKWISE_ROOM_TICK_SECONDS: '3600',
       BENCH_STATEMENT_SAMPLES: '0',

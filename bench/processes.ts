@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_VARIABLES } from '../src/config.js';
@@ -25,6 +26,24 @@ export interface HostProcess {
   /** Asks it to stop as the real process would (drain, close), then waits; kills it if that takes too long. */
   stop(): Promise<void>;
   exited(): boolean;
+}
+
+/**
+ * The environment every benchmark's hookwise processes start from: the run's PostgreSQL and Temporal,
+ * a task queue of its own (`<prefix>-<8 hex>`), a fresh encryption key, HTTP receivers on loopback
+ * allowed, and /metrics on a free port (9464 may be taken by another run on this machine).
+ */
+export function hostEnv(infra: { databaseUrl: string; temporalAddress: string }, prefix: string, namespace = process.env.TEMPORAL_NAMESPACE || 'default'): Record<string, string> {
+  return {
+    DATABASE_URL: infra.databaseUrl,
+    TEMPORAL_ADDRESS: infra.temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
+    HOOKWISE_TASK_QUEUE: `${prefix}-${randomUUID().slice(0, 8)}`,
+    HOOKWISE_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    HOOKWISE_ALLOW_HTTP: 'true',
+    HOOKWISE_ALLOW_PRIVATE_TARGETS: 'true',
+    HOOKWISE_METRICS_PORT: '0',
+  };
 }
 
 /**

@@ -1,11 +1,10 @@
 import http from 'node:http';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { postgresTarget } from '../src/dev/local-temporal.js';
@@ -13,11 +12,11 @@ import { RETENTION_SCHEDULE_ID } from '../src/flows/retention.js';
 import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { startFakeLlm } from './fake-llm.js';
 import { stripeLikeBody } from './ingress-support.js';
-import { startHost } from './processes.js';
+import { hostEnv, startHost } from './processes.js';
 import { baselineProgress, createBaselineTable, insertBaselineItem, POLLING_WORKFLOW_PATH, startBaseline } from './rooms/baseline.js';
 import { seedRooms } from './rooms/seed.js';
 import { diff, scrape, tasksOf, temporalMetricsUrl, type Sample, type TaskCounts } from './rooms/temporal-metrics.js';
-import { createCleanups, fmt, log, runBenchmark, sleep, startBenchInfra, startCpuGroups, table, type CpuGroups } from './support.js';
+import { bundleWorkflowsTo, createCleanups, fmt, log, postJson, runBenchmark, sleep, startBenchInfra, startCpuGroups, table, type CpuGroups } from './support.js';
 
 // `npm run bench:rooms`: hookwise's room schedulers (issue 11, aim 3). 10,000 rooms get one event each
 // through the real inbound route (POST /webhooks/:token, paced); the backlog drains; then the rooms
@@ -75,23 +74,7 @@ const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_OUTSTANDING });
 
-function post(baseUrl: string, path: string, body: string): Promise<{ status: number; text: string }> {
-  const u = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', agent, timeout: 30_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    req.setHeader('content-type', 'application/json');
-    req.setHeader('content-length', Buffer.byteLength(body));
-    req.on('timeout', () => req.destroy(new Error(`POST timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (baseUrl: string, path: string, body: string) => postJson(agent, baseUrl, path, body);
 
 /** Open loop: call i is due at start + i / rate; at most MAX_OUTSTANDING at once (then it waits). */
 async function paced(n: number, rate: number, call: (i: number) => Promise<void>): Promise<{ firstAt: number; seconds: number }> {
@@ -171,13 +154,7 @@ async function main(): Promise<number> {
   try {
     const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-rooms-'));
     onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
-    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m: string) => log(`bundler: ${m}`), error: (m: string) => log(`bundler: ${m}`) };
-    const bundle = async (workflowsPath: string, name: string) => {
-      const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
-      const path = join(dir, `${name}.js`);
-      await writeFile(path, code);
-      return path;
-    };
+    const bundle = (workflowsPath: string, name: string) => bundleWorkflowsTo(dir, name, workflowsPath);
     const [infraR, hwR, blR] = await Promise.allSettled([
       startBenchInfra({ name: 'bench-rooms', pgDurable: false, onCleanup }),
       bundle(WORKFLOWS_PATH, 'hookwise'),
@@ -202,21 +179,14 @@ async function main(): Promise<number> {
     onCleanup('Temporal client', () => connection.close());
     const client = new Client({ connection, namespace: NAMESPACE });
 
-    const taskQueue = `bench-rooms-${randomUUID().slice(0, 8)}`;
     const env: Record<string, string> = {
-      DATABASE_URL: infra.databaseUrl,
-      TEMPORAL_ADDRESS: infra.temporalAddress,
-      TEMPORAL_NAMESPACE: NAMESPACE,
-      HOOKWISE_TASK_QUEUE: taskQueue,
-      HOOKWISE_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-      HOOKWISE_ALLOW_HTTP: 'true',
-      HOOKWISE_ALLOW_PRIVATE_TARGETS: 'true',
-      HOOKWISE_METRICS_PORT: '0',
+      ...hostEnv(infra, 'bench-rooms', NAMESPACE),
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'bench',
       HOOKWISE_ROOM_TICK_SECONDS: String(p.tickSeconds),
       BENCH_STATEMENT_SAMPLES: '0',
     };
+    const taskQueue = env.HOOKWISE_TASK_QUEUE;
     const [api, worker] = await Promise.all([startHost('api', 'hookwise API', env), startHost('worker', 'hookwise worker', { ...env, BENCH_WORKFLOW_BUNDLE: hookwiseBundle })]);
     onCleanup('hookwise API', () => api.stop());
     onCleanup('hookwise worker', () => worker.stop());

@@ -1,18 +1,17 @@
 import http from 'node:http';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import { startFakeLlm } from './fake-llm.js';
 import { stripeLikeBody } from './ingress-support.js';
-import { rssBytes, startHost, type HostProcess } from './processes.js';
-import { createCleanups, fmt, log, runBenchmark, sleep, startBenchInfra, startReceiver, table, withTimeout, type Receiver } from './support.js';
+import { hostEnv, rssBytes, startHost, type HostProcess } from './processes.js';
+import { bundleWorkflowsTo, createCleanups, fmt, log, postJson, runBenchmark, sleep, startBenchInfra, startReceiver, table, withTimeout, type Receiver } from './support.js';
 
 // `npm run bench:soak`: resident memory of hookwise's API and worker (each its own process, built by
 // the composition roots) over a long mixed load, to see whether either grows. The load runs at half
@@ -76,24 +75,7 @@ const { onCleanup, cleanup } = createCleanups(STOP_STEP_TIMEOUT_MS);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function post(baseUrl: string, path: string, key: string | null, body: string): Promise<{ status: number; text: string }> {
-  const u = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', agent, timeout: 30_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    if (key) req.setHeader('authorization', `Bearer ${key}`);
-    req.setHeader('content-type', 'application/json');
-    req.setHeader('content-length', Buffer.byteLength(body));
-    req.on('timeout', () => req.destroy(new Error(`POST ${path} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (baseUrl: string, path: string, key: string | null, body: string) => postJson(agent, baseUrl, path, body, { key });
 
 async function create(baseUrl: string, key: string, path: string, body: unknown): Promise<{ id: string; token?: string }> {
   const res = await post(baseUrl, path, key, JSON.stringify(body));
@@ -340,18 +322,14 @@ async function main(): Promise<number> {
     const started = Date.now();
     const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-soak-'));
     onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
-    const bundlePath = join(dir, 'hookwise.js');
     const [infraR, bundleR] = await Promise.allSettled([
       startBenchInfra({ name: 'bench-soak', pgDurable: false, onCleanup }),
-      (async () => {
-        const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m: string) => log(`bundler: ${m}`), error: (m: string) => log(`bundler: ${m}`) };
-        const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
-        await writeFile(bundlePath, code);
-      })(),
+      bundleWorkflowsTo(dir, 'hookwise', WORKFLOWS_PATH),
     ]);
     if (infraR.status === 'rejected') throw infraR.reason;
     if (bundleR.status === 'rejected') throw bundleR.reason;
     const infra = infraR.value;
+    const bundlePath = bundleR.value;
     log('running migrations…');
     await migrate(infra.databaseUrl);
     log(`infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
@@ -365,14 +343,7 @@ async function main(): Promise<number> {
     onCleanup('admin pool', () => admin.end());
 
     const env: Record<string, string> = {
-      DATABASE_URL: infra.databaseUrl,
-      TEMPORAL_ADDRESS: infra.temporalAddress,
-      TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE || 'default',
-      HOOKWISE_TASK_QUEUE: `bench-soak-${randomUUID().slice(0, 8)}`,
-      HOOKWISE_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-      HOOKWISE_ALLOW_HTTP: 'true',
-      HOOKWISE_ALLOW_PRIVATE_TARGETS: 'true',
-      HOOKWISE_METRICS_PORT: '0',
+      ...hostEnv(infra, 'bench-soak'),
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'bench',
       // Rooms run their backlog every 5 s, so the scheduler works all through the soak.

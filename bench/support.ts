@@ -2,10 +2,11 @@ import http, { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { postgresTarget, startLocalTemporal, temporalEngineFromEnv, type LocalPostgres } from '../src/dev/local-temporal.js';
 import type { BaselineActivities, BaselineDeliveryInput } from './baseline-workflow.js';
@@ -31,6 +32,47 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Bundles the workflows at `workflowsPath` into `<dir>/<name>.js` (once per run; workers load the
+ * file) and returns its path. Only the bundler's warnings and errors are shown.
+ */
+export async function bundleWorkflowsTo(dir: string, name: string, workflowsPath: string): Promise<string> {
+  const started = Date.now();
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m: string) => log(`bundler: ${m}`), error: (m: string) => log(`bundler: ${m}`) };
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  const path = join(dir, `${name}.js`);
+  await writeFile(path, code);
+  log(`bundled the ${name} workflows in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return path;
+}
+
+/** POSTs a JSON body over a keep-alive agent and answers its status and text; only network errors reject. */
+export function postJson(
+  agent: http.Agent,
+  baseUrl: string,
+  path: string,
+  body: string,
+  o: { key?: string | null; timeoutMs?: number; onSend?: () => void } = {},
+): Promise<{ status: number; text: string }> {
+  const u = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', agent, timeout: o.timeoutMs ?? 30_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    if (o.key) req.setHeader('authorization', `Bearer ${o.key}`);
+    req.setHeader('content-type', 'application/json');
+    req.setHeader('content-length', Buffer.byteLength(body));
+    req.on('timeout', () => req.destroy(new Error(`POST ${path} timed out`)));
+    req.on('error', reject);
+    o.onSend?.();
+    req.end(body);
+  });
 }
 
 // --- infrastructure: PostgreSQL and Temporal -----------------------------------------------------

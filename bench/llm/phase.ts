@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Db } from '../../src/db/pool.js';
-import { log, sleep } from '../support.js';
+import { log, postJson, sleep } from '../support.js';
 import type { Stream } from './stream.js';
 
 // One pass of the stream through hookwise: a room whose one event source has the stream's
@@ -14,24 +14,8 @@ const MAX_OUTSTANDING = 500;
 
 export const destroyAgent = (): void => agent.destroy();
 
-function request(baseUrl: string, method: 'POST', path: string, body: string, key?: string): Promise<{ status: number; text: string }> {
-  const u = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, method, agent, timeout: 60_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    if (key) req.setHeader('authorization', `Bearer ${key}`);
-    req.setHeader('content-type', 'application/json');
-    req.setHeader('content-length', Buffer.byteLength(body));
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const request = (baseUrl: string, _method: 'POST', path: string, body: string, key?: string) =>
+  postJson(agent, baseUrl, path, body, { key, timeoutMs: 60_000 });
 
 async function create(apiUrl: string, key: string, path: string, body: unknown): Promise<{ id: string; token?: string }> {
   const res = await request(apiUrl, 'POST', path, JSON.stringify(body), key);
