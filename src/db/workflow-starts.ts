@@ -6,6 +6,19 @@ export type StartTable = 'deliveries' | 'room_events' | 'event_inbox' | 'operati
 // Retries of a failed start back off up to this; a row that keeps failing sinks behind the others.
 const MAX_RETRY_SECONDS = 600;
 
+// A row whose workflow was found running is looked at again this much later, not on every pass.
+const RUNNING_RECHECK_SECONDS = 300;
+
+/**
+ * Records that these rows' workflows were found already running (started by the API; the work itself
+ * has not marked the row yet, e.g. on a busy engine): recovery leaves them for a while instead of
+ * asking Temporal again on every pass, which on a backlogged engine only adds to its load.
+ */
+export async function markFoundRunning(db: Queryable, table: StartTable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(`UPDATE ${table} SET start_retry_at = now() + make_interval(secs => $2) WHERE id = ANY($1)`, [ids, RUNNING_RECHECK_SECONDS]);
+}
+
 /**
  * Records that a row's workflow could not be started. A permanent refusal (Temporal rejects the start
  * itself) marks the row with the reason and recovery skips it from then on; anything else schedules

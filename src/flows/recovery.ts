@@ -1,5 +1,6 @@
 import type { Db } from '../db/pool.js';
-import { markStartFailed, type StartTable } from '../db/workflow-starts.js';
+import { markFoundRunning, markStartFailed, type StartTable } from '../db/workflow-starts.js';
+import type { StartOutcome } from './start.js';
 import { isPermanentRefusal, isTemporalUnreachable, type Temporal } from '../temporal/client.js';
 
 /** What a recovery pass needs; `organizationIds` narrows it (tests sharing one database). */
@@ -15,6 +16,8 @@ export interface RecoveryContext {
 
 export interface RecoveryResult {
   started: number;
+  /** Rows whose workflow was already running: not started again, and looked at again later. */
+  running: number;
   /** Starts that failed this pass and will be retried later. */
   retrying: number;
   /** Rows Temporal refused for good: marked with the reason and skipped from now on. */
@@ -42,21 +45,22 @@ export function rowRecovery<Row extends { id: string }>(flow: {
   name: string;
   table: StartTable;
   list(db: Db, olderThanSeconds: number, limit: number, organizationIds: string[] | null): Promise<Row[]>;
-  start(temporal: Temporal, row: Row): Promise<unknown>;
+  start(temporal: Temporal, row: Row): Promise<StartOutcome>;
 }): Recoverable {
   return {
     name: flow.name,
     async recover(ctx) {
       const rows = await flow.list(ctx.db, ctx.olderThanSeconds, BATCH, ctx.organizationIds);
-      const result: RecoveryResult = { started: 0, retrying: 0, refused: 0 };
+      const result: RecoveryResult = { started: 0, running: 0, retrying: 0, refused: 0 };
+      const foundRunning: string[] = [];
       let next = 0;
       let unreachable: unknown = null;
       const lane = async () => {
         while (next < rows.length && unreachable === null) {
           const row = rows[next++];
           try {
-            await flow.start(ctx.temporal, row);
-            result.started++;
+            if ((await flow.start(ctx.temporal, row)) === 'started') result.started++;
+            else foundRunning.push(row.id);
           } catch (err) {
             if (isTemporalUnreachable(err)) {
               unreachable = err;
@@ -71,6 +75,8 @@ export function rowRecovery<Row extends { id: string }>(flow: {
         }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+      result.running = foundRunning.length;
+      await markFoundRunning(ctx.db, flow.table, foundRunning);
       if (unreachable !== null) throw new TemporalUnreachable(`Temporal is unreachable: ${(unreachable as Error).message}`);
       return result;
     },

@@ -60,16 +60,18 @@ export const roomSchedulerRecovery: Recoverable = {
       organizationIds: ctx.organizationIds,
     });
     let started = 0;
+    let running = 0;
     let retrying = 0;
     for (const room of rooms) {
       try {
         if ((await startOnce(ctx.temporal, schedulerStart(room))) === 'started') started++;
+        else running++;
       } catch (err) {
         if (isTemporalUnreachable(err)) throw new TemporalUnreachable((err as Error).message);
         ctx.log(`recovery: room scheduler ${room.roomId}: ${(err as Error).message}`);
         retrying++;
       }
     }
-    return { started, retrying, refused: 0 };
+    return { started, running, retrying, refused: 0 };
   },
 };

@@ -8,9 +8,10 @@ import type { Metrics } from '../metrics.js';
  * make a start of something already started a no-op, so several workers may run this at once.
  */
 export async function recoverUnstarted(ctx: RecoveryContext, metrics?: Metrics): Promise<RecoveryResult> {
-  const total: RecoveryResult = { started: 0, retrying: 0, refused: 0 };
+  const total: RecoveryResult = { started: 0, running: 0, retrying: 0, refused: 0 };
   for (const flow of RECOVERABLE_FLOWS) {
     const r = await flow.recover(ctx);
+    total.running += r.running;
     for (const result of ['started', 'retrying', 'refused'] as const) {
       total[result] += r[result];
       if (r[result] > 0) metrics?.recoveryStarts.inc({ flow: flow.name, result }, r[result]);
@@ -30,6 +31,7 @@ export function startRecoveryLoop(ctx: Omit<RecoveryContext, 'olderThanSeconds'>
         if (r.started + r.retrying + r.refused > 0) {
           ctx.log(`recovery: started ${r.started}, retrying ${r.retrying}, refused ${r.refused} workflow(s) of work that had not reached Temporal`);
         }
+        if (r.running > 0) ctx.log(`recovery: ${r.running} workflow(s) of overdue work already running (a busy engine); looked at again in 5 minutes`);
       })
       .catch((err) => ctx.log(err instanceof TemporalUnreachable ? `recovery: ${err.message}; next pass in ${intervalSeconds}s` : `recovery: ${(err as Error).message}`))
       .finally(() => {

@@ -158,6 +158,35 @@ describe('recovery', () => {
   });
 });
 
+describe('recovery on a busy engine', () => {
+  it('a row whose workflow already runs is not started again, counted as running, and left alone on the next pass', async () => {
+    const { orgId, call } = await orgApi(h);
+    const webhook = await call('POST', '/api/v1/webhooks', { url: 'https://example.com/hook', events: ['*'] });
+    const eventId = newId('evt');
+    const body = JSON.stringify({ id: eventId, type: 'busy', timestamp: Date.now(), organizationId: orgId, data: {} });
+    await h.db.query(`INSERT INTO events (id, organization_id, type, body) VALUES ($1, $2, 'busy', $3)`, [eventId, orgId, body]);
+    const delivery = newId('dlv');
+    const workflowId = `deliver:${webhook.id}:${eventId}`;
+    await h.db.query(
+      `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, workflow_id, created_at) VALUES ($1, $2, $3, $4, $5, now() - interval '1 minute')`,
+      [delivery, orgId, webhook.id, eventId, workflowId],
+    );
+    // Its workflow is running but no worker has picked it up yet (a task queue nobody polls): as on
+    // an engine with a long backlog, the row still looks unstarted in PostgreSQL.
+    const handle = await h.temporal.client.workflow.start('deliverWebhook', {
+      workflowId,
+      taskQueue: `nobody-polls-${delivery}`,
+      args: [{ deliveryId: delivery }],
+    });
+    cleanups.push(() => handle.terminate('test over'));
+
+    expect(await h.recoverDetailed()).toMatchObject({ started: 0, running: 1, retrying: 0, refused: 0 });
+    expect(await h.recoverDetailed()).toMatchObject({ started: 0, running: 0 });
+    const { rows } = await h.db.query(`SELECT start_error, start_retry_at > now() AS later FROM deliveries WHERE id = $1`, [delivery]);
+    expect(rows[0]).toEqual({ start_error: null, later: true });
+  });
+});
+
 describe('settings come from the worker when the work runs', () => {
   it('a delivery waits for the worker’s HTTP timeout, whatever the API process was configured with', async () => {
     // An API that thinks deliveries time out after 100 ms, a worker configured for 8 s, and a receiver
