@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPool, type Db } from '../src/db/pool.js';
-import { migrate } from '../src/db/migrate.js';
-import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import { startFakeLlm } from './fake-llm.js';
 import { perfectModel, type PerfectModel } from './llm/model.js';
 import { destroyAgent, sendStream, setUpRoom, waitSettled, type Settled } from './llm/phase.js';
 import { generateStream, type Stream } from './llm/stream.js';
 import { hostEnv, startHost, type HostProcess } from './processes.js';
-import { bundleWorkflowsTo, createCleanups, dist, fmt, log, runBenchmark, startBenchInfra, table, type Dist } from './support.js';
+import { createCleanups, dist, fmt, log, runBenchmark, startInfraWithBundle, table, type Dist } from './support.js';
 
 // `npm run bench:llm`: does the LLM match cache save model calls without changing a single match?
 // A seeded stream of room events (50 payload shapes, 20 description-only definitions, several of them
@@ -186,18 +182,7 @@ async function main(): Promise<number> {
     const valueDependent = events.filter((e) => e.truth.decidedBy.length > 0).length;
     log(`stream: ${p.events} events, ${shapesSeen.size} shapes, ${stream.definitions.length} definitions, ${pairs.size} distinct (shape, deciding values) pairs, ${payloads.size} distinct payloads`);
 
-    const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-llm-'));
-    onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
-    const [infraR, bundleR] = await Promise.allSettled([
-      startBenchInfra({ name: 'bench-llm', pgDurable: false, onCleanup }),
-      bundleWorkflowsTo(dir, 'hookwise', WORKFLOWS_PATH),
-    ]);
-    if (infraR.status === 'rejected') throw infraR.reason;
-    if (bundleR.status === 'rejected') throw bundleR.reason;
-    const infra = infraR.value;
-    const bundlePath = bundleR.value;
-    log('running migrations…');
-    await migrate(infra.databaseUrl);
+    const { infra, bundlePath } = await startInfraWithBundle({ name: 'bench-llm', pgDurable: false, onCleanup });
 
     const model = perfectModel(stream);
     const llm = await startFakeLlm({ answer: model.answer, delayMs: p.llmLatencyMs });

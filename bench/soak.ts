@@ -1,17 +1,13 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPool, type Db } from '../src/db/pool.js';
-import { migrate } from '../src/db/migrate.js';
-import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import { createOrgWithKey } from '../src/tenancy.js';
 import { startFakeLlm } from './fake-llm.js';
 import { stripeLikeBody } from './ingress-support.js';
 import { hostEnv, rssBytes, startHost, type HostProcess } from './processes.js';
-import { bundleWorkflowsTo, createCleanups, fmt, log, postJson, runBenchmark, sleep, startBenchInfra, startReceiver, table, withTimeout, type Receiver } from './support.js';
+import { createCleanups, fmt, log, postJson, runBenchmark, sleep, startInfraWithBundle, startReceiver, table, withTimeout, type Receiver } from './support.js';
 
 // `npm run bench:soak`: resident memory of hookwise's API and worker (each its own process, built by
 // the composition roots) over a long mixed load, to see whether either grows. The load runs at half
@@ -320,18 +316,7 @@ async function main(): Promise<number> {
   log(`load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
   try {
     const started = Date.now();
-    const dir = await mkdtemp(join(os.tmpdir(), 'hookwise-bench-soak-'));
-    onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
-    const [infraR, bundleR] = await Promise.allSettled([
-      startBenchInfra({ name: 'bench-soak', pgDurable: false, onCleanup }),
-      bundleWorkflowsTo(dir, 'hookwise', WORKFLOWS_PATH),
-    ]);
-    if (infraR.status === 'rejected') throw infraR.reason;
-    if (bundleR.status === 'rejected') throw bundleR.reason;
-    const infra = infraR.value;
-    const bundlePath = bundleR.value;
-    log('running migrations…');
-    await migrate(infra.databaseUrl);
+    const { infra, bundlePath } = await startInfraWithBundle({ name: 'bench-soak', pgDurable: false, onCleanup });
     log(`infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 
     const receiver = await startReceiver();

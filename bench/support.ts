@@ -9,6 +9,8 @@ import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { postgresTarget, startLocalTemporal, temporalEngineFromEnv, type LocalPostgres } from '../src/dev/local-temporal.js';
+import { migrate } from '../src/db/migrate.js';
+import { WORKFLOWS_PATH } from '../src/roots/worker.js';
 import type { BaselineActivities, BaselineDeliveryInput } from './baseline-workflow.js';
 
 // Helpers of bench/delivery.ts: the receiver, the baseline's activity, statistics, CPU accounting.
@@ -165,6 +167,25 @@ export async function startBenchInfra(o: {
 // --- the receiver -------------------------------------------------------------------------------
 
 /** The headers a request is matched by: hookwise's delivery id header, then the baseline's. */
+/**
+ * The infrastructure (startBenchInfra) and hookwise's workflow bundle, made side by side, then the
+ * migrations. allSettled, so whatever did start is registered for cleanup before a failure is thrown.
+ */
+export async function startInfraWithBundle(o: {
+  name: string;
+  pgDurable: boolean;
+  onCleanup: (name: string, fn: () => Promise<unknown>) => void;
+}): Promise<{ infra: BenchInfra; bundlePath: string }> {
+  const dir = await mkdtemp(join(os.tmpdir(), `hookwise-${o.name}-bundle-`));
+  o.onCleanup('bundle dir', () => rm(dir, { recursive: true, force: true }));
+  const [infra, bundle] = await Promise.allSettled([startBenchInfra(o), bundleWorkflowsTo(dir, 'hookwise', WORKFLOWS_PATH)]);
+  if (infra.status === 'rejected') throw infra.reason;
+  if (bundle.status === 'rejected') throw bundle.reason;
+  log('running migrations…');
+  await migrate(infra.value.databaseUrl);
+  return { infra: infra.value, bundlePath: bundle.value };
+}
+
 export const ID_HEADERS = ['x-webhook-request-id', 'x-bench-request-id'] as const;
 
 export interface Receiver {
