@@ -1,6 +1,8 @@
 import { RECOVERABLE_FLOWS } from '../flows/registry.js';
 import { TemporalUnreachable, type RecoveryContext, type RecoveryResult } from '../flows/recovery.js';
 import type { Metrics } from '../metrics.js';
+import { whileHoldingLock } from '../db/session-lock.js';
+import { engineBacklogSeconds } from './backlog.js';
 
 /**
  * One recovery pass: every recoverable flow starts the workflows of work that reached PostgreSQL but
@@ -20,18 +22,42 @@ export async function recoverUnstarted(ctx: RecoveryContext, metrics?: Metrics):
   return total;
 }
 
-/** Runs a pass every `intervalSeconds` on work at least that old; passes never overlap. */
+/** The advisory lock that keeps recovery passes on several workers from overlapping. */
+const RECOVERY_LOCK = 'hookwise:recovery';
+
+/**
+ * The worker loop's pass: runs only where no other worker is in a pass (passes side by side would
+ * start the same rows twice over), and counts work as overdue only once it is older than the interval
+ * plus the engine's backlog. On a busy engine a started workflow waits that long for a worker, and its
+ * row looks unstarted until then: asking Temporal to start it again only adds load. Returns null when
+ * another worker's pass is running.
+ */
+export async function recoveryPass(
+  ctx: Omit<RecoveryContext, 'olderThanSeconds'>,
+  intervalSeconds: number,
+  metrics?: Metrics,
+): Promise<{ result: RecoveryResult; olderThanSeconds: number } | null> {
+  return whileHoldingLock(ctx.db, RECOVERY_LOCK, async () => {
+    const olderThanSeconds = intervalSeconds + Math.ceil(await engineBacklogSeconds(ctx.temporal));
+    return { result: await recoverUnstarted({ ...ctx, olderThanSeconds }, metrics), olderThanSeconds };
+  });
+}
+
+/** Runs a pass every `intervalSeconds`; passes never overlap, in this process or across workers. */
 export function startRecoveryLoop(ctx: Omit<RecoveryContext, 'olderThanSeconds'>, intervalSeconds: number, metrics?: Metrics) {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    recoverUnstarted({ ...ctx, olderThanSeconds: intervalSeconds }, metrics)
-      .then((r) => {
+    recoveryPass(ctx, intervalSeconds, metrics)
+      .then((pass) => {
+        if (!pass) return;
+        const { result: r, olderThanSeconds } = pass;
         if (r.started + r.retrying + r.refused > 0) {
           ctx.log(`recovery: started ${r.started}, retrying ${r.retrying}, refused ${r.refused} workflow(s) of work that had not reached Temporal`);
         }
         if (r.running > 0) ctx.log(`recovery: ${r.running} workflow(s) of overdue work already running (a busy engine); looked at again in 5 minutes`);
+        if (olderThanSeconds > intervalSeconds) ctx.log(`recovery: the engine's backlog is ${olderThanSeconds - intervalSeconds}s old; only work older than ${olderThanSeconds}s counted as overdue`);
       })
       .catch((err) => ctx.log(err instanceof TemporalUnreachable ? `recovery: ${err.message}; next pass in ${intervalSeconds}s` : `recovery: ${(err as Error).message}`))
       .finally(() => {

@@ -10,6 +10,8 @@ import { createPool, withTransaction } from '../../src/db/pool.js';
 import { createEventFeed } from '../../src/stream/event-feed.js';
 import { newId } from '../../src/domain/ids.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
+import { recoveryPass } from '../../src/temporal/recovery.js';
+import { engineBacklogSeconds } from '../../src/temporal/backlog.js';
 
 // The defects a fault drill and a code review found, each with the test that keeps it out: processes
 // ride out their dependencies, recovery survives poisoned rows, settings are read when they are used,
@@ -184,6 +186,36 @@ describe('recovery on a busy engine', () => {
     expect(await h.recoverDetailed()).toMatchObject({ started: 0, running: 0 });
     const { rows } = await h.db.query(`SELECT start_error, start_retry_at > now() AS later FROM deliveries WHERE id = $1`, [delivery]);
     expect(rows[0]).toEqual({ start_error: null, later: true });
+  });
+
+  it('a worker’s pass counts work as overdue only past the engine’s backlog, and skips while another worker is in a pass', async () => {
+    const { orgId } = await orgApi(h);
+    // A queue holding a workflow nobody picks up stands for an engine that is behind.
+    const queue = `nobody-polls-${newId('evt')}`;
+    const behind = { ...h.temporal, taskQueue: queue };
+    const handle = await h.temporal.client.workflow.start('deliverWebhook', { workflowId: `backlog:${queue}`, taskQueue: queue, args: [{ deliveryId: 'none' }] });
+    cleanups.push(() => handle.terminate('test over'));
+    const age = await waitFor(
+      async () => {
+        const seconds = await engineBacklogSeconds(behind);
+        return seconds >= 2 ? seconds : null;
+      },
+      { timeoutMs: 30_000, what: 'Temporal to report the waiting task’s age' },
+    );
+    const ctx = { db: h.db, temporal: behind, organizationIds: [orgId], log: () => {}, roomTickSeconds: 1 };
+    const pass = await recoveryPass(ctx, 30);
+    expect(pass?.olderThanSeconds).toBeGreaterThanOrEqual(30 + Math.floor(age));
+
+    // Another worker's pass holds the lock: this worker's pass does nothing and says so.
+    const other = await h.db.connect();
+    try {
+      await other.query(`SELECT pg_advisory_lock(hashtext('hookwise:recovery'))`);
+      expect(await recoveryPass(ctx, 30)).toBeNull();
+      await other.query(`SELECT pg_advisory_unlock(hashtext('hookwise:recovery'))`);
+    } finally {
+      other.release();
+    }
+    expect(await recoveryPass(ctx, 30)).toMatchObject({ result: { started: 0, refused: 0 } });
   });
 });
 
