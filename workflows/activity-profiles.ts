@@ -8,8 +8,14 @@ import type { ActivityOptions } from '@temporalio/workflow';
  * instead of waiting out the whole ceiling.
  */
 
-/** Database work and short calls to Temporal. */
+/** Database work and short calls to Temporal, including fan-outs that start many workflows. */
 export const quick: ActivityOptions = { startToCloseTimeout: '30 seconds' };
+
+/**
+ * One step on a few rows (a claim, a match, an admission): done in well under a second, so a step lost
+ * with a killed worker, or whose start Temporal failed to hand over, is retried after 10 s, not 30.
+ */
+export const step: ActivityOptions = { startToCloseTimeout: '10 seconds' };
 
 /** One delivery attempt: the POST (HOOKWISE_DELIVERY_TIMEOUT_MS ≤ 90 s) plus its two statements. */
 export const deliveryAttempt: ActivityOptions = {

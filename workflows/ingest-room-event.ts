@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
-import { llmCall, quick } from './activity-profiles.js';
+import { llmCall, step } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
 
 export interface IngestRoomEventInput {
@@ -18,7 +18,7 @@ export type IngestRoomEventResult =
   | { outcome: 'dropped'; definitionId: string }
   | { outcome: 'admitted'; definitionId: string; itemId: string };
 
-const { matchRoomEvent, settleRoomEvent } = proxyActivities<RoomActivities>(quick);
+const { matchRoomEvent, settleRoomEvent } = proxyActivities<RoomActivities>(step);
 const { judgeRoomEvent } = proxyActivities<RoomActivities>(llmCall);
 
 /** While the model can't be reached at all, ask again this often; the event is never dropped for it. */

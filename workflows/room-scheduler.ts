@@ -1,6 +1,6 @@
 import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
-import { agentRun, quick } from './activity-profiles.js';
+import { agentRun, step } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
 import { backlogChanged, triggerImmediate } from './signals.js';
 
@@ -8,7 +8,7 @@ export interface RoomSchedulerInput {
   roomId: string;
 }
 
-const { untilNextTick, claimBacklogItems, failBacklogItem } = proxyActivities<RoomActivities>(quick);
+const { untilNextTick, claimBacklogItems, failBacklogItem } = proxyActivities<RoomActivities>(step);
 const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
 
 /**
