@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 
 export interface LlmSettings {
@@ -60,19 +60,21 @@ const choiceSchema = z.object({
 
 export function createLlm(s: LlmSettings): Llm {
   const configured = Boolean(s.apiKey || s.baseURL);
-  const client = configured
-    ? new OpenAI({
-        apiKey: s.apiKey || PLACEHOLDER_API_KEY,
-        // Passed explicitly so the settings are the only source (the client would otherwise read env vars).
-        baseURL: s.baseURL || DEFAULT_BASE_URL,
-        timeout: s.timeoutMs,
-        // Temporal retries the activity with its own policy; client retries would multiply that.
-        maxRetries: 0,
-      })
-    : null;
-
-  const requireClient = (): OpenAI => {
-    if (!client) throw new LlmNotConfigured('no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL');
+  // The client library is loaded on the first call, not at boot: a restarted worker polls sooner.
+  let client: Promise<OpenAI> | null = null;
+  const requireClient = (): Promise<OpenAI> => {
+    if (!configured) throw new LlmNotConfigured('no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL');
+    client ??= import('openai').then(
+      ({ default: OpenAI }) =>
+        new OpenAI({
+          apiKey: s.apiKey || PLACEHOLDER_API_KEY,
+          // Passed explicitly so the settings are the only source (the client would otherwise read env vars).
+          baseURL: s.baseURL || DEFAULT_BASE_URL,
+          timeout: s.timeoutMs,
+          // Temporal retries the activity with its own policy; client retries would multiply that.
+          maxRetries: 0,
+        }),
+    );
     return client;
   };
 
@@ -82,7 +84,7 @@ export function createLlm(s: LlmSettings): Llm {
     async chooseDefinition(payload, definitions) {
       // Nothing to choose from: the answer is known without a model (configured or not).
       if (definitions.length === 0) return { definitionId: null, reason: 'no definitions to match against', decidedBy: [] };
-      const openai = requireClient();
+      const openai = await requireClient();
 
       const completion = await openai.chat.completions.create({
         model: s.models.fast,
@@ -104,7 +106,7 @@ export function createLlm(s: LlmSettings): Llm {
     },
 
     async runAgent({ tier, instructions, messages }) {
-      const openai = requireClient();
+      const openai = await requireClient();
       const completion = await openai.chat.completions.create({
         model: s.models[tier],
         messages: [{ role: 'system', content: instructions }, ...messages],
