@@ -1,4 +1,4 @@
-import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
 import { agentRun, step } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
@@ -6,7 +6,18 @@ import { backlogChanged, triggerImmediate } from './signals.js';
 
 export interface RoomSchedulerInput {
   roomId: string;
+  /** Set by a run that handed over in the middle of a round: the backlog is not empty, go on at once. */
+  resume?: boolean;
 }
+
+/**
+ * A run hands over to a new one past this many history events, even in the middle of a round. A busy
+ * room's round never ends, and a history that only grows is replayed whole by the next worker to pick
+ * the scheduler up after a crash (and ends the workflow at Temporal's 50,000-event limit).
+ */
+export const SCHEDULER_HISTORY_LIMIT = 500;
+/** Runs started before the limit existed replay without it (they check only Temporal's suggestion). */
+const HISTORY_LIMIT_PATCH = 'room-scheduler-history-limit';
 
 const { untilNextTick, claimBacklogItems, failBacklogItem } = proxyActivities<RoomActivities>(step);
 const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
@@ -18,8 +29,8 @@ const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
  * in priority order and runs the room's agent on each; when a round ends with no new signal, the
  * backlog is empty and the workflow ends, so an idle room costs nothing.
  */
-export async function roomScheduler({ roomId }: RoomSchedulerInput): Promise<void> {
-  let now = false;
+export async function roomScheduler({ roomId, resume = false }: RoomSchedulerInput): Promise<void> {
+  let now = resume;
   let changed = false;
   setHandler(triggerImmediate, () => {
     now = true;
@@ -37,6 +48,7 @@ export async function roomScheduler({ roomId }: RoomSchedulerInput): Promise<voi
     now = false;
     changed = false;
     for (;;) {
+      if (historyTooLong() && patched(HISTORY_LIMIT_PATCH)) await continueAsNew<typeof roomScheduler>({ roomId, resume: true });
       const itemIds = await claimBacklogItems({ roomId });
       if (itemIds.length === 0) break;
       for (const itemId of itemIds) {
@@ -49,6 +61,14 @@ export async function roomScheduler({ roomId }: RoomSchedulerInput): Promise<voi
       }
     }
     if (!now && !changed) return;
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof roomScheduler>({ roomId });
+    // A reply that came during the round (now) is not lost to the hand-over: the next run starts at once.
+    if (workflowInfo().continueAsNewSuggested || (historyTooLong() && patched(HISTORY_LIMIT_PATCH))) {
+      await continueAsNew<typeof roomScheduler>({ roomId, resume: now });
+    }
   }
+}
+
+function historyTooLong(): boolean {
+  const info = workflowInfo();
+  return info.historyLength > SCHEDULER_HISTORY_LIMIT || info.continueAsNewSuggested;
 }

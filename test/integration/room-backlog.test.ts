@@ -7,6 +7,7 @@ import { quiesce, waitParked } from '../support/quiesce.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
+import { SCHEDULER_HISTORY_LIMIT } from '../../workflows/room-scheduler.js';
 
 // The room backlog: the per-source cap, priority order, the scheduler's tick and triggerImmediate,
 // and what a failing agent leaves behind.
@@ -161,6 +162,32 @@ describe('the scheduler', () => {
     const both = await waitForItems(s, 'done', 2, 10_000);
     expect(both.data.map((i: any) => i.eventId)).toContain(next);
   });
+
+  it('a long round hands over to a new run past the history limit, and every item still runs once', async () => {
+    const s = await setup(slow, [{ name: 'bulk', priority: 1, type: 'bulk' }]);
+    const items = 95;
+    await Promise.all(Array.from({ length: items }, (_, i) => send(s, { type: 'bulk', n: i })));
+    await waitForItems(s, 'pending', items);
+    await waitSchedulerParked(s);
+    // One round over all of them, at once: about 6 history events per item, past the limit of 500.
+    const reply = await s.hw.request('POST', `/api/v1/rooms/${s.roomId}/replies`, { key: s.key, body: { text: 'go', author: 'op' } });
+    expect(reply.status, reply.text).toBe(202);
+    await waitForItems(s, 'done', items, 120_000, 200);
+    expect(agentCalls(s.marker)).toHaveLength(items);
+
+    const runs = await waitFor(
+      async () => {
+        const found = [];
+        for await (const w of s.hw.temporal.client.workflow.list({ query: `WorkflowId = '${roomSchedulerWorkflowId(s.roomId)}'` })) found.push(w);
+        return found.length >= 2 ? found : null;
+      },
+      { timeoutMs: 20_000, what: 'the scheduler to have handed over to a second run' },
+    );
+    const closed = runs.filter((w) => w.status.name === 'CONTINUED_AS_NEW');
+    expect(closed.length).toBeGreaterThanOrEqual(1);
+    // Each run stopped near the limit: at most one batch of items (10 by default) past it.
+    for (const w of closed) expect(w.historyLength).toBeLessThan(SCHEDULER_HISTORY_LIMIT + 100);
+  }, 180_000);
 
   it('an agent that keeps failing: the item ends failed with an error, and room.agent.failed is delivered', async () => {
     const s = await setup(fast, [{ name: 'doomed', priority: 1, type: 'doomed' }]);
