@@ -16,11 +16,12 @@ export function createPool(databaseUrl: string, max = 10, log: (line: string) =>
 }
 
 /**
- * Runs fn in one transaction, rolled back if it throws. The checked-out client gets its own 'error'
- * listener: a connection that dies mid-transaction emits 'error' on the client, which would otherwise
- * crash the process; the query in flight fails with the same error, and the client is discarded.
+ * Runs fn on a client checked out of the pool. The client gets its own 'error' listener: a connection
+ * that dies while checked out emits 'error' on the client, which would otherwise crash the process; the
+ * query in flight fails with the same error, and the client is destroyed instead of going back to the
+ * pool. `broken()` tells fn whether that happened.
  */
-export async function withTransaction<T>(db: Db, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(db: Db, fn: (client: pg.PoolClient, broken: () => boolean) => Promise<T>): Promise<T> {
   const client = await db.connect();
   let broken: Error | undefined;
   const onError = (err: Error) => {
@@ -28,18 +29,26 @@ export async function withTransaction<T>(db: Db, fn: (tx: pg.PoolClient) => Prom
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    if (!broken) await client.query('ROLLBACK').catch(() => {});
-    throw err;
+    return await fn(client, () => broken !== undefined);
   } finally {
     client.off('error', onError);
-    // A broken connection goes back as destroyed, so the pool never hands it out again.
     client.release(broken ?? false);
   }
+}
+
+/** Runs fn in one transaction, rolled back if it throws. */
+export function withTransaction<T>(db: Db, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(db, async (client, broken) => {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (!broken()) await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  });
 }
 
 /**
