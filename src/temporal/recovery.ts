@@ -57,7 +57,8 @@ export function startRecoveryLoop(ctx: Omit<RecoveryContext, 'olderThanSeconds'>
           ctx.log(`recovery: started ${r.started}, retrying ${r.retrying}, refused ${r.refused} workflow(s) of work that had not reached Temporal`);
         }
         if (r.running > 0) ctx.log(`recovery: ${r.running} workflow(s) of overdue work already running (a busy engine); looked at again in 5 minutes`);
-        if (olderThanSeconds > intervalSeconds) ctx.log(`recovery: the engine's backlog is ${olderThanSeconds - intervalSeconds}s old; only work older than ${olderThanSeconds}s counted as overdue`);
+        // Worth a line only when the engine is well behind, not for the second or two of a busy queue.
+        if (olderThanSeconds >= 2 * intervalSeconds) ctx.log(`recovery: the engine's backlog is ${olderThanSeconds - intervalSeconds}s old; only work older than ${olderThanSeconds}s counted as overdue`);
       })
       .catch((err) => ctx.log(err instanceof TemporalUnreachable ? `recovery: ${err.message}; next pass in ${intervalSeconds}s` : `recovery: ${(err as Error).message}`))
       .finally(() => {
