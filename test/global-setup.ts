@@ -64,6 +64,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       dataDir: join(tempDir!, 'pgdata'),
       database: 'hookwise_test',
       persistent: false,
+      // Two test files run at once, each with several APIs and workers (pools of 20) beside Temporal's
+      // own connections: at the default 100, a burst test in one file could starve the other of
+      // connections and see 503s that no sized deployment would.
+      settings: { max_connections: '300' },
       log,
     });
     stopPostgres = pg.stop;

@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { GenericEventActivities } from '../activities/generic-events.js';
-import { agentRun as agentRunProfile, step } from './activity-profiles.js';
+import { agentRun as agentRunProfile, quick } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
 
 export interface AgentRunInput {
@@ -8,7 +8,7 @@ export interface AgentRunInput {
 }
 
 const { runAgentInChat } = proxyActivities<GenericEventActivities>(agentRunProfile);
-const { failAgentRun } = proxyActivities<GenericEventActivities>(step);
+const { failAgentRun } = proxyActivities<GenericEventActivities>(quick);
 
 /**
  * One workspace agent answering one event in its chat; failures after retries are recorded, not lost.

@@ -31,15 +31,16 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
   });
 }
 
-/** Every migration file is recorded as run (node-pg-migrate records each by its name without extension). */
+/** Every migration file is recorded as run, in the table node-pg-migrate keeps (schema public). */
 async function schemaIsCurrent(databaseUrl: string): Promise<boolean> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -'.sql'.length));
+  // node-pg-migrate's rule: every file not hidden is a migration, named without its extension.
+  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => !f.startsWith('.')).map((f) => f.replace(/\.[^.]*$/, ''));
   const client = new pg.Client({ connectionString: databaseUrl });
   // A connection dying mid-query fails the query; without a listener its 'error' event would crash us.
   client.on('error', () => {});
   await client.connect();
   try {
-    const { rows } = await client.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`);
+    const { rows } = await client.query<{ name: string }>(`SELECT name FROM public.${MIGRATIONS_TABLE}`);
     const run = new Set(rows.map((r) => r.name));
     return files.every((f) => run.has(f));
   } catch (err) {

@@ -8,7 +8,9 @@ export type Queryable = pg.Pool | pg.PoolClient;
 
 export function createPool(databaseUrl: string, max = 10, log: (line: string) => void = console.error): Db {
   // A connect that hangs (a black-holed host) gives up after 30 s and counts as unavailable (503).
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 30_000 });
+  // keepAlive: a connection whose peer vanished without a word (a host gone) is found by TCP probes
+  // instead of hanging whoever holds it, such as the recovery lock's session.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 30_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
   // An idle client losing its connection (PostgreSQL restarting) must not crash the process; the pool
   // replaces it.
   pool.on('error', (err) => log(`postgres pool: ${err.message}`));

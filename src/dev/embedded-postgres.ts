@@ -17,6 +17,8 @@ export interface EmbeddedPostgresOptions {
   database: string;
   /** false: tuned for throw-away data (no fsync) and the data dir is deleted on stop(). */
   persistent: boolean;
+  /** Extra server settings (`-c name=value`). */
+  settings?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -203,7 +205,7 @@ async function runServer(
   },
 ): Promise<EmbeddedPostgresHandle> {
   const { dataDir, port, log, tail } = o;
-  const args = postgresArgs({ dataDir, port, persistent: o.persistent });
+  const args = postgresArgs({ dataDir, port, persistent: o.persistent, settings: o.settings });
   const started = Date.now();
   log(`[postgres] starting on 127.0.0.1:${port} (data: ${dataDir})`);
   const child = spawn(await postgresBinary(), args, {

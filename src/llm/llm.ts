@@ -74,6 +74,10 @@ export function createLlm(s: LlmSettings): Llm {
           // Temporal retries the activity with its own policy; client retries would multiply that.
           maxRetries: 0,
         }),
+      (err: unknown) => {
+        client = null; // a failed load is tried again on the next call
+        throw err;
+      },
     );
     return client;
   };

@@ -23,7 +23,7 @@ export async function engineBacklogSeconds(temporal: Temporal): Promise<number> 
     return age ? Number(age.seconds ?? 0) + (age.nanos ?? 0) / 1e9 : 0;
   };
   try {
-    return Math.max(await ageOf(WORKFLOW_TASKS), await ageOf(ACTIVITY_TASKS));
+    return Math.max(...(await Promise.all([ageOf(WORKFLOW_TASKS), ageOf(ACTIVITY_TASKS)])));
   } catch {
     return 0;
   }

@@ -24,6 +24,8 @@ export async function recoverUnstarted(ctx: RecoveryContext, metrics?: Metrics):
 
 /** The advisory lock that keeps recovery passes on several workers from overlapping. */
 const RECOVERY_LOCK = 'hookwise:recovery';
+/** The engine's backlog delays recovery by at most this many intervals. */
+const MAX_BACKLOG_WAIT = 10;
 
 /**
  * The worker loop's pass: runs only where no other worker is in a pass (passes side by side would
@@ -38,7 +40,9 @@ export async function recoveryPass(
   metrics?: Metrics,
 ): Promise<{ result: RecoveryResult; olderThanSeconds: number } | null> {
   return whileHoldingLock(ctx.db, RECOVERY_LOCK, async () => {
-    const olderThanSeconds = intervalSeconds + Math.ceil(await engineBacklogSeconds(ctx.temporal));
+    // Capped: work that truly never reached Temporal must not wait on a backlog without end.
+    const backlog = Math.min(Math.ceil(await engineBacklogSeconds(ctx.temporal)), MAX_BACKLOG_WAIT * intervalSeconds);
+    const olderThanSeconds = intervalSeconds + backlog;
     return { result: await recoverUnstarted({ ...ctx, olderThanSeconds }, metrics), olderThanSeconds };
   });
 }

@@ -10,7 +10,7 @@ import { createPool, withTransaction } from '../../src/db/pool.js';
 import { createEventFeed } from '../../src/stream/event-feed.js';
 import { newId } from '../../src/domain/ids.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
-import { recoveryPass } from '../../src/temporal/recovery.js';
+import { recoverUnstarted, recoveryPass } from '../../src/temporal/recovery.js';
 import { engineBacklogSeconds } from '../../src/temporal/backlog.js';
 
 // The defects a fault drill and a code review found, each with the test that keeps it out: processes
@@ -189,7 +189,7 @@ describe('recovery on a busy engine', () => {
   });
 
   it('a worker’s pass counts work as overdue only past the engine’s backlog, and skips while another worker is in a pass', async () => {
-    const { orgId } = await orgApi(h);
+    const { orgId, call } = await orgApi(h);
     // A queue holding a workflow nobody picks up stands for an engine that is behind.
     const queue = `nobody-polls-${newId('evt')}`;
     const behind = { ...h.temporal, taskQueue: queue };
@@ -198,24 +198,42 @@ describe('recovery on a busy engine', () => {
     const age = await waitFor(
       async () => {
         const seconds = await engineBacklogSeconds(behind);
-        return seconds >= 2 ? seconds : null;
+        return seconds >= 8 ? seconds : null;
       },
-      { timeoutMs: 30_000, what: 'Temporal to report the waiting task’s age' },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'Temporal to report the waiting task’s age' },
+    );
+    // A delivery recorded 34 s ago and never started: past the 30 s interval, but not past the
+    // interval plus the engine's backlog, so this pass leaves it to the engine.
+    const webhook = await call('POST', '/api/v1/webhooks', { url: 'https://example.com/hook', events: ['*'] });
+    const eventId = newId('evt');
+    const body = JSON.stringify({ id: eventId, type: 'young', timestamp: Date.now(), organizationId: orgId, data: {} });
+    await h.db.query(`INSERT INTO events (id, organization_id, type, body) VALUES ($1, $2, 'young', $3)`, [eventId, orgId, body]);
+    const delivery = newId('dlv');
+    await h.db.query(
+      `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, workflow_id, created_at) VALUES ($1, $2, $3, $4, $5, now() - interval '34 seconds')`,
+      [delivery, orgId, webhook.id, eventId, `deliver:${webhook.id}:${eventId}`],
     );
     const ctx = { db: h.db, temporal: behind, organizationIds: [orgId], log: () => {}, roomTickSeconds: 1 };
     const pass = await recoveryPass(ctx, 30);
     expect(pass?.olderThanSeconds).toBeGreaterThanOrEqual(30 + Math.floor(age));
+    expect(pass?.result).toMatchObject({ started: 0, running: 0, retrying: 0, refused: 0 });
+    // The same row with no backlog to allow for is overdue: what the pass above left alone was only young.
+    expect((await recoverUnstarted({ ...ctx, olderThanSeconds: 30 })).started).toBe(1);
+    cleanups.push(() => h.temporal.client.workflow.getHandle(`deliver:${webhook.id}:${eventId}`).terminate('test over'));
 
     // Another worker's pass holds the lock: this worker's pass does nothing and says so.
     const other = await h.db.connect();
+    let unlocked = false;
     try {
       await other.query(`SELECT pg_advisory_lock(hashtext('hookwise:recovery'))`);
       expect(await recoveryPass(ctx, 30)).toBeNull();
       await other.query(`SELECT pg_advisory_unlock(hashtext('hookwise:recovery'))`);
+      unlocked = true;
     } finally {
-      other.release();
+      // A connection still holding the lock must not go back to the pool.
+      other.release(!unlocked);
     }
-    expect(await recoveryPass(ctx, 30)).toMatchObject({ result: { started: 0, refused: 0 } });
+    expect(await recoveryPass(ctx, 30)).not.toBeNull();
   });
 });
 

@@ -65,6 +65,9 @@ async function waitForItems(s: Setup, status: string, n: number, timeoutMs = 20_
   );
 }
 
+/** "At once" for a reply, against the slow instance's tick of an hour. */
+const AT_ONCE_MS = 5_000;
+
 /** The room's scheduler is running and waits on its tick timer, with nothing else to do. */
 const waitSchedulerParked = (s: Setup) => waitParked(s.hw, roomSchedulerWorkflowId(s.roomId));
 
@@ -166,7 +169,10 @@ describe('the scheduler', () => {
   it('a long round hands over to a new run past the history limit, and every item still runs once', async () => {
     const s = await setup(slow, [{ name: 'bulk', priority: 1, type: 'bulk' }]);
     const items = 95;
-    await Promise.all(Array.from({ length: items }, (_, i) => send(s, { type: 'bulk', n: i })));
+    // In groups of 10: this is about the round, not about admission under a burst (tested above).
+    for (let i = 0; i < items; i += 10) {
+      await Promise.all(Array.from({ length: Math.min(10, items - i) }, (_, j) => send(s, { type: 'bulk', n: i + j })));
+    }
     await waitForItems(s, 'pending', items);
     await waitSchedulerParked(s);
     // One round over all of them, at once: about 6 history events per item, past the limit of 500.
@@ -220,7 +226,7 @@ describe('the scheduler', () => {
     }
   }, 60_000);
 
-  it('POST /rooms/:id/replies stores the reply in the room chat and runs a pending item within 1 s', async () => {
+  it('POST /rooms/:id/replies stores the reply in the room chat and runs a pending item at once, not on the hour-long tick', async () => {
     const s = await setup(slow, [{ name: 'ask', priority: 1, type: 'ask' }]);
     let n = 0;
     agents.set(s.marker, () => `answer ${++n}`);
@@ -239,8 +245,10 @@ describe('the scheduler', () => {
     const done = await waitForItems(s, 'done', 1, 5_000, 20);
     const woken = done.data.find((i: any) => i.eventId === first);
     expect(woken).toMatchObject({ result: 'answer 1' });
-    // Timed by the item's own timestamps, so the polling above doesn't count against it.
-    expect(woken.completedAt - replied, `started after ${woken.startedAt - replied} ms`).toBeLessThan(1_000);
+    // Timed by the item's own timestamps, so the polling above doesn't count against it. Well under a
+    // second on an idle machine; the bound only has to tell "at once" from the tick of an hour, on a
+    // machine busy with the rest of the suite.
+    expect(woken.completedAt - replied, `started after ${woken.startedAt - replied} ms`).toBeLessThan(AT_ONCE_MS);
 
     // With nothing left, the scheduler ended; a reply still starts one that runs what is pending at once.
     await s.hw.temporal.client.workflow.getHandle(roomSchedulerWorkflowId(s.roomId)).result();
@@ -250,7 +258,7 @@ describe('the scheduler', () => {
     await s.call('POST', `/api/v1/rooms/${s.roomId}/replies`, { text: 'and this one', author: 'Maria' });
     const both = await waitForItems(s, 'done', 2, 5_000, 20);
     const woken2 = both.data.find((i: any) => i.eventId === second);
-    expect(woken2.completedAt - again).toBeLessThan(1_000);
+    expect(woken2.completedAt - again).toBeLessThan(AT_ONCE_MS);
 
     const chats = (await s.call('GET', `/api/v1/workspaces/${s.workspaceId}/chats`)).data;
     expect(chats).toEqual([expect.objectContaining({ id: reply.body.chatId, roomId: s.roomId })]);
