@@ -338,6 +338,16 @@ export async function seedDataset(lanes: pg.Client[], o: SeedOptions): Promise<S
   return counts;
 }
 
+/**
+ * The FROM-clause part shared by every slice's rows of one kind (`ev`, `rev`, `inb`): this batch's
+ * share of each org's rows (g.i), and each row's time t, row i of n at (i + 0.5)/n of the span. The
+ * statement's parameters are $1 batch, $2 batches, $3 anchor, $4 span in seconds; `extra` adds columns
+ * beside t.
+ */
+const batchSlice = (kind: 'ev' | 'rev' | 'inb', extra = '') =>
+  `generate_series(o.${kind}_lo + floor(o.n_${kind} * $1::float8 / $2)::bigint, o.${kind}_lo + floor(o.n_${kind} * ($1 + 1)::float8 / $2)::bigint - 1) g(i),
+            LATERAL (SELECT $3::timestamptz - make_interval(secs => $4 * (1 - (g.i - o.${kind}_lo + 0.5) / o.n_${kind})) AS t${extra}) x`;
+
 /** One time slice of every org: events, deliveries (and replays), attempts, room events, backlog, inbox. */
 async function seedSlice(c: pg.Client, s: { b: number; batches: number; anchor: string; span: number; add: (t: string, n: number) => void }) {
   const { b, batches, anchor, span, add } = s;
@@ -349,8 +359,7 @@ async function seedSlice(c: pg.Client, s: { b: number; batches: number; anchor: 
                  WHEN u < 0.75 THEN 'session.started' WHEN u < 0.85 THEN 'session.ended' ELSE 'tool.called' END AS type,
             CASE WHEN growth_seed.r(g.i, 2) < 0.3 THEN 'sess_' || (g.i % 5000) END AS session_id
        FROM growth_seed.seed_orgs o,
-            generate_series(o.ev_lo + floor(o.n_ev * $1::float8 / $2)::bigint, o.ev_lo + floor(o.n_ev * ($1 + 1)::float8 / $2)::bigint - 1) g(i),
-            LATERAL (SELECT $3::timestamptz - make_interval(secs => $4 * (1 - (g.i - o.ev_lo + 0.5) / o.n_ev)) AS t, growth_seed.r(g.i, 1) AS u) x`,
+            ${batchSlice('ev', ', growth_seed.r(g.i, 1) AS u')}`,
     [b, batches, anchor, span],
   );
   add(
@@ -459,8 +468,7 @@ async function seedSlice(c: pg.Client, s: { b: number; batches: number; anchor: 
             1 + floor(growth_seed.r(g.i, 31) * 3)::int AS d,
             CASE WHEN $3::timestamptz - x.t < interval '1 minute' THEN NULL WHEN growth_seed.r(g.i, 30) < 0.6 THEN 'matched' ELSE 'no_match' END AS outcome
        FROM growth_seed.seed_orgs o,
-            generate_series(o.rev_lo + floor(o.n_rev * $1::float8 / $2)::bigint, o.rev_lo + floor(o.n_rev * ($1 + 1)::float8 / $2)::bigint - 1) g(i),
-            LATERAL (SELECT $3::timestamptz - make_interval(secs => $4 * (1 - (g.i - o.rev_lo + 0.5) / o.n_rev)) AS t) x`,
+            ${batchSlice('rev')}`,
     [b, batches, anchor, span],
   );
   add(
@@ -521,8 +529,7 @@ async function seedSlice(c: pg.Client, s: { b: number; batches: number; anchor: 
             (ARRAY['stripe', 'github', 'custom'])[1 + (g.i % 3)::int] AS kind,
             growth_seed.r(g.i, 40) < 0.1 AS to_agent, (g.i % 2)::int AS agent
        FROM growth_seed.seed_orgs o,
-            generate_series(o.inb_lo + floor(o.n_inb * $1::float8 / $2)::bigint, o.inb_lo + floor(o.n_inb * ($1 + 1)::float8 / $2)::bigint - 1) g(i),
-            LATERAL (SELECT $3::timestamptz - make_interval(secs => $4 * (1 - (g.i - o.inb_lo + 0.5) / o.n_inb)) AS t) x`,
+            ${batchSlice('inb')}`,
     [b, batches, anchor, span],
   );
   add(
