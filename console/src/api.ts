@@ -148,6 +148,7 @@ export interface StatsPoint {
   attempts: number;
   succeeded: number;
   failed: number;
+  inFlight: number;
   dead: number;
   p50LatencyMs: number | null;
   p99LatencyMs: number | null;

@@ -5,6 +5,8 @@ export interface DeliveryBucket {
   attempts: number;
   succeeded: number;
   failed: number;
+  /** Attempts started and not yet answered: counted in `attempts`, in neither outcome. */
+  inFlight: number;
   dead: number;
   p50LatencyMs: number | null;
   p99LatencyMs: number | null;
@@ -37,6 +39,7 @@ export async function deliveryBuckets(db: Queryable, organizationId: string, win
             count(a.status)::int AS attempts,
             count(*) FILTER (WHERE a.status = 'succeeded')::int AS succeeded,
             count(*) FILTER (WHERE a.status IN ('failed', 'lost'))::int AS failed,
+            count(*) FILTER (WHERE a.status = 'in_flight')::int AS "inFlight",
             coalesce(max(dead.dead), 0) AS dead,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY a.latency_ms) AS "p50LatencyMs",
             percentile_cont(0.99) WITHIN GROUP (ORDER BY a.latency_ms) AS "p99LatencyMs"

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
 import { orgApi, postRoomEvent, roomBacklog, roomFixture } from '../support/fixtures.js';
-import { quiesce, waitParked } from '../support/quiesce.js';
+import { AT_ONCE_MS, quiesce, waitParked } from '../support/quiesce.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
@@ -64,9 +64,6 @@ async function waitForItems(s: Setup, status: string, n: number, timeoutMs = 20_
     { timeoutMs, intervalMs, what: `${n} ${status} item(s) in room ${s.roomId}` },
   );
 }
-
-/** "At once" for a reply, against the slow instance's tick of an hour. */
-const AT_ONCE_MS = 5_000;
 
 /** The room's scheduler is running and waits on its tick timer, with nothing else to do. */
 const waitSchedulerParked = (s: Setup) => waitParked(s.hw, roomSchedulerWorkflowId(s.roomId));
@@ -242,7 +239,7 @@ describe('the scheduler', () => {
     });
     expect(reply.status, reply.text).toBe(202);
     expect(reply.body).toMatchObject({ id: expect.any(String), chatId: expect.any(String), triggered: true });
-    const done = await waitForItems(s, 'done', 1, 5_000, 20);
+    const done = await waitForItems(s, 'done', 1, 2 * AT_ONCE_MS, 20);
     const woken = done.data.find((i: any) => i.eventId === first);
     expect(woken).toMatchObject({ result: 'answer 1' });
     // Timed by the item's own timestamps, so the polling above doesn't count against it. Well under a
@@ -256,7 +253,7 @@ describe('the scheduler', () => {
     await waitForItems(s, 'pending', 1);
     const again = Date.now();
     await s.call('POST', `/api/v1/rooms/${s.roomId}/replies`, { text: 'and this one', author: 'Maria' });
-    const both = await waitForItems(s, 'done', 2, 5_000, 20);
+    const both = await waitForItems(s, 'done', 2, 2 * AT_ONCE_MS, 20);
     const woken2 = both.data.find((i: any) => i.eventId === second);
     expect(woken2.completedAt - again).toBeLessThan(AT_ONCE_MS);
 

@@ -156,3 +156,9 @@ export async function streamCaughtUp(
     'events' in stream ? stream.events.map((e) => JSON.parse(e.data).id as string) : stream.messages.map((m) => JSON.parse(m).id as string);
   await waitFor(() => received().includes(last.id), { what: `the stream to receive ${last.type} ${last.id}` });
 }
+
+/**
+ * "At once" for a room woken by a reply or a channel message, against the hour-long tick the tests
+ * configure: far enough from the tick to tell them apart, loose enough for a loaded CI machine.
+ */
+export const AT_ONCE_MS = 5_000;

@@ -18,17 +18,19 @@ export function statsRoutes(router: ApiRouter, { db }: ApiDeps): void {
     const { window } = parse(statsQuery, ctx.query);
     const w = WINDOWS[window];
     const [buckets, latency] = await Promise.all([deliveryBuckets(db, orgOf(ctx), w.seconds, w.bucket), deliveryLatency(db, orgOf(ctx), w.seconds)]);
-    const sum = (k: 'attempts' | 'succeeded' | 'failed' | 'dead') => buckets.reduce((n, b) => n + b[k], 0);
-    const attempts = sum('attempts');
+    const sum = (k: 'attempts' | 'succeeded' | 'failed' | 'inFlight' | 'dead') => buckets.reduce((n, b) => n + b[k], 0);
+    const [succeeded, failed] = [sum('succeeded'), sum('failed')];
     ctx.body = {
       window,
       bucketSeconds: w.bucket,
       totals: {
-        attempts,
-        succeeded: sum('succeeded'),
-        failed: sum('failed'),
+        attempts: sum('attempts'),
+        succeeded,
+        failed,
+        inFlight: sum('inFlight'),
         dead: sum('dead'),
-        successRate: attempts === 0 ? null : sum('succeeded') / attempts,
+        // Over answered attempts: one still waiting on its receiver is neither a success nor a failure yet.
+        successRate: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
         p50LatencyMs: round(latency.p50),
         p99LatencyMs: round(latency.p99),
       },
