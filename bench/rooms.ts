@@ -366,6 +366,7 @@ async function main(): Promise<number> {
         ['idle: tasks / room / min', fmt(perRoom(hookwiseIdle, p.rooms), 3), `${fmt(baselinePerRoomMin, 2)} (ideal ${3 * tickRounds})`],
         ['idle: baseline polls kept on time', '', `${fmt((100 * baselineIdle.tasks.activity) / (p.baselineRooms * tickRounds * p.idleMinutes), 0)} %`],
         [`idle: tasks / min for ${p.rooms} rooms`, fmt(hookwiseIdle.perMinute.workflow + hookwiseIdle.perMinute.activity), `${scaled(baselineIdle.perMinute.workflow + baselineIdle.perMinute.activity)} (scaled from ${p.baselineRooms})`],
+        ["idle: the server's own tasks (its Schedules worker), not counted above", fmt(hookwiseIdle.tasks.server.workflow + hookwiseIdle.tasks.server.activity), fmt(baselineIdle.tasks.server.workflow + baselineIdle.tasks.server.activity)],
         ['idle: workflows started in the window', String(hookwiseIdle.startedDuring), String(baselineIdle.startedDuring)],
         ['idle: Temporal server CPU, s / min', cpuPerMin(hookwiseIdle, 'temporal'), cpuPerMin(baselineIdle, 'temporal')],
         ["idle: Temporal's PostgreSQL CPU, s / min", cpuPerMin(hookwiseIdle, 'postgres: temporal'), cpuPerMin(baselineIdle, 'postgres: temporal')],

@@ -66,6 +66,12 @@ export interface TaskCounts {
   matched: Record<string, { workflow: number; activity: number }>;
   /** Every frontend operation of the namespace that changed, for the record. */
   operations: Record<string, number>;
+  /**
+   * Tasks of the server's own per-namespace worker (it runs Schedules, such as the paused retention
+   * schedule, in the app's namespace): matched on its `temporal-sys-*` queue, and taken out of
+   * `workflow` and `activity` above, which count the app's.
+   */
+  server: { workflow: number; activity: number };
 }
 
 const WORKFLOW_TASK_OPS = new Set(['RespondWorkflowTaskCompleted', 'RespondWorkflowTaskFailed']);
@@ -80,7 +86,7 @@ const ACTIVITY_TASK_OPS = new Set([
 
 /** Tasks of one namespace over a diff. */
 export function tasksOf(delta: Sample[], namespace: string): TaskCounts {
-  const out: TaskCounts = { workflow: 0, activity: 0, matched: {}, operations: {} };
+  const out: TaskCounts = { workflow: 0, activity: 0, matched: {}, operations: {}, server: { workflow: 0, activity: 0 } };
   for (const s of delta) {
     if (s.labels.namespace !== namespace) continue;
     if (s.name === 'service_requests' && s.labels.service_name === 'frontend') {
@@ -96,5 +102,12 @@ export function tasksOf(delta: Sample[], namespace: string): TaskCounts {
       q[kind] += s.value;
     }
   }
+  for (const [queue, n] of Object.entries(out.matched)) {
+    if (!/^temporal[-_]sys/.test(queue)) continue;
+    out.server.workflow += n.workflow;
+    out.server.activity += n.activity;
+  }
+  out.workflow = Math.max(0, out.workflow - out.server.workflow);
+  out.activity = Math.max(0, out.activity - out.server.activity);
   return out;
 }
