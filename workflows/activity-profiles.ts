@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * The fixed option profiles every workflow calls its activities with. Timeouts here are ceilings, not
@@ -16,6 +16,16 @@ export const quick: ActivityOptions = { startToCloseTimeout: '30 seconds' };
  * with a killed worker, or whose start Temporal failed to hand over, is retried after 10 s, not 30.
  */
 export const step: ActivityOptions = { startToCloseTimeout: '10 seconds' };
+
+/**
+ * The same one-row steps run as local activities: inside the workflow task that needs them, so a step
+ * costs no activity task, no second workflow task and no trip through matching (the room flow was
+ * 8 workflow tasks and 5 activity tasks per item with them as activities). A step lost with a killed
+ * worker runs again when its workflow task is retried; every step is idempotent.
+ */
+export const localStep: LocalActivityOptions = { startToCloseTimeout: '10 seconds' };
+/** Marks runs that take their steps as local activities; runs started before replay them as activities. */
+export const LOCAL_STEPS_PATCH = 'room-steps-local';
 
 /** One delivery attempt: the POST (HOOKWISE_DELIVERY_TIMEOUT_MS ≤ 90 s) plus its two statements. */
 export const deliveryAttempt: ActivityOptions = {

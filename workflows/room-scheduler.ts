@@ -1,6 +1,6 @@
-import { ActivityFailure, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
-import { agentRun, quick, step } from './activity-profiles.js';
+import { agentRun, LOCAL_STEPS_PATCH, localStep, quick, step } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
 import { backlogChanged, triggerImmediate } from './signals.js';
 
@@ -19,7 +19,8 @@ export const SCHEDULER_HISTORY_LIMIT = 500;
 /** Runs started before the limit existed replay without it (they check only Temporal's suggestion). */
 const HISTORY_LIMIT_PATCH = 'room-scheduler-history-limit';
 
-const { untilNextTick, claimBacklogItems } = proxyActivities<RoomActivities>(step);
+const localSteps = proxyLocalActivities<RoomActivities>(localStep);
+const activitySteps = proxyActivities<RoomActivities>(step);
 // Publishes room.agent.failed, which fans out to the org's webhooks: not a one-row step.
 const { failBacklogItem } = proxyActivities<RoomActivities>(quick);
 const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
@@ -32,6 +33,7 @@ const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
  * backlog is empty and the workflow ends, so an idle room costs nothing.
  */
 export async function roomScheduler({ roomId, resume = false }: RoomSchedulerInput): Promise<void> {
+  const { untilNextTick, claimBacklogItems } = patched(LOCAL_STEPS_PATCH) ? localSteps : activitySteps;
   let now = resume;
   let changed = false;
   setHandler(triggerImmediate, () => {

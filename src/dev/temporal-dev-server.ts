@@ -58,6 +58,8 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   // The dev server hands tasks to workers through a poller throttled to 20/s by default, which alone
   // adds 25–40 ms to every workflow and activity task; production servers are tuned far higher.
   args.push('--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000');
+  // As on the production engine (src/dev/temporal-server-config.ts): activities handed back eagerly.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
 
   const address = `127.0.0.1:${port}`;
   const uiUrl = o.ui ? `http://127.0.0.1:${uiPort}` : null;

@@ -153,6 +153,13 @@ history.persistenceMaxQPS:
 history.transferProcessorMaxPollRPS:
   - value: 1000
 
+# An activity a workflow task schedules on its own task queue goes back to that worker in the reply
+# to the task's completion ("eager" dispatch), when the worker has a free slot, instead of through
+# matching and a second poll: one round trip less per delivery attempt and agent run, and one task
+# less for matching to hand over under load. Off by default in the server; the SDK asks for it.
+system.enableActivityEagerExecution:
+  - value: true
+
 # Visibility (list/count workflows) is limited to 10 requests per second per namespace by default; the
 # UI's polling and operators' searches use it. The dev server uses 100.
 frontend.namespaceRPS.visibility:

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 import { TEMPORAL_SERVER, TEMPORAL_UI, withoutV } from '../../src/dev/temporal-versions.js';
+import { DYNAMIC_CONFIG } from '../../src/dev/temporal-server-config.js';
 
 // docker-compose.yml can't be run here (no Docker engine), so what can drift is checked instead:
 // hookwise's commands and variables against the code, Temporal's images against the local tooling.
@@ -20,7 +21,7 @@ interface Service {
   restart?: string;
 }
 
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; configs: Record<string, { content: string }> };
 const services = Object.entries(compose.services);
 // hookwise's own services are the ones built from this repository's Dockerfile.
 const hookwise = services.filter(([, s]) => s.build !== undefined);
@@ -73,5 +74,9 @@ describe('docker-compose.yml', () => {
     const [jobName] = services.find(([, s]) => s === job)!;
     expect(temporal.depends_on[jobName]).toEqual({ condition: 'service_completed_successfully' });
     expect(temporal.restart).toBe('unless-stopped');
+  });
+
+  it("gives the Temporal server the same dynamic config as the local engine's", () => {
+    expect(parse(compose.configs['temporal-dynamic-config'].content)).toEqual(parse(DYNAMIC_CONFIG));
   });
 });
