@@ -21,9 +21,10 @@ export interface GenericEventActivityDeps {
   metrics: Metrics;
 }
 
-/** A queued agent run, with what its child workflow shows to operators. */
+/** A queued agent run, with what operators see of it in Temporal. */
 export interface QueuedRun {
   runId: string;
+  /** `agent-run:<agent>:<inbox>`: the run's activity id (its workflow id, for runs started as child workflows). */
   workflowId: string;
   agentId: string;
   organizationId: string;

@@ -7,14 +7,15 @@ export interface AgentRunInput {
   runId: string;
 }
 
-const { runAgentInChat } = proxyActivities<GenericEventActivities>(agentRunProfile);
 const { failAgentRun } = proxyActivities<GenericEventActivities>(quick);
 
 /**
  * One workspace agent answering one event in its chat; failures after retries are recorded, not lost.
- * A database outage is waited out rather than recorded as the run's failure.
+ * A database outage is waited out rather than recorded as the run's failure. `activityId` names the
+ * run's activity in the workflow's history (`agent-run:<agent>:<inbox>`).
  */
-export async function agentRun({ runId }: AgentRunInput): Promise<'done' | 'failed'> {
+export async function runAgentToEnd(runId: string, activityId?: string): Promise<'done' | 'failed'> {
+  const { runAgentInChat } = proxyActivities<GenericEventActivities>(activityId ? { ...agentRunProfile, activityId } : agentRunProfile);
   try {
     await outlastingOutages(() => runAgentInChat({ runId }));
     return 'done';
@@ -23,4 +24,12 @@ export async function agentRun({ runId }: AgentRunInput): Promise<'done' | 'fail
     await failAgentRun({ runId, error: err.cause?.message ?? err.message });
     return 'failed';
   }
+}
+
+/**
+ * An agent run as its own workflow: how `ingestGenericEvent` ran agents before it ran them itself.
+ * Kept so that runs started by earlier versions finish; nothing starts it any more.
+ */
+export async function agentRun({ runId }: AgentRunInput): Promise<'done' | 'failed'> {
+  return runAgentToEnd(runId);
 }

@@ -3,6 +3,8 @@ import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
 import { orgApi, postGeneric, subscribeReceiver } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
+import { genericEventWorkflowId } from '../../src/flows/generic-event.js';
+import { agentRunWorkflowId } from '../../src/flows/agent-run.js';
 
 let h: Hookwise;
 let llm: FakeLlm;
@@ -61,5 +63,15 @@ it('a generic event is normalized, published to webhooks, and answered by the ag
   expect(chat.agentId).toBe(agent.id);
   expect(chat.messages.map((m: any) => m.role)).toEqual(['event', 'assistant']);
   expect(chat.messages[1].content).toBe('Thank you for your payment!');
+
+  // One workflow for the event: the agent ran as its activity, named for the run, not as a child.
+  const handle = h.temporal.client.workflow.getHandle(genericEventWorkflowId(ws.id, 'wh-msg-1', ''));
+  const { inboxId } = (await handle.describe()).memo as { inboxId: string };
+  const scheduled = (await handle.fetchHistory()).events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+  expect(scheduled.map((a) => [a.activityType?.name, a.activityId])).toEqual([
+    ['processInboxEvent', expect.any(String)],
+    ['runAgentInChat', agentRunWorkflowId(agent.id, inboxId)],
+  ]);
+  expect((await h.temporal.client.workflow.count(`WorkflowType = 'agentRun' AND HookwiseWorkspace = '${ws.id}'`)).count).toBe(0);
   await receiver.close();
 });
