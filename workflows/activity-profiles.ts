@@ -12,8 +12,9 @@ import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow
 export const quick: ActivityOptions = { startToCloseTimeout: '30 seconds' };
 
 /**
- * One step on a few rows (a claim, a match, an admission): done in well under a second, so a step lost
- * with a killed worker, or whose start Temporal failed to hand over, is retried after 10 s, not 30.
+ * One step on a few rows (a claim, a match, an admission) as an activity: how runs started before
+ * `localStep` take them. A step lost with a killed worker, or whose start Temporal failed to hand
+ * over, is retried after 10 s.
  */
 export const step: ActivityOptions = { startToCloseTimeout: '10 seconds' };
 
@@ -23,6 +24,7 @@ export const step: ActivityOptions = { startToCloseTimeout: '10 seconds' };
  * 8 workflow tasks and 5 activity tasks per item with them as activities). A step lost with a killed
  * worker runs again when its workflow task is retried; every step is idempotent.
  */
+// Retried like an activity (no limit, backing off); past a minute the waits between tries are timers.
 export const localStep: LocalActivityOptions = { startToCloseTimeout: '10 seconds' };
 /** Marks runs that take their steps as local activities; runs started before replay them as activities. */
 export const LOCAL_STEPS_PATCH = 'room-steps-local';

@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { freePorts } from './free-port.js';
+import { dynamicConfigArgs } from './temporal-server-config.js';
 import { killWithParent } from './processes.js';
 
 export interface TemporalDevServerOptions {
@@ -55,11 +56,8 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   args.push('--namespace', 'default');
   if (namespace !== 'default') args.push('--namespace', namespace);
   args.push('--log-level', 'warn');
-  // The dev server hands tasks to workers through a poller throttled to 20/s by default, which alone
-  // adds 25–40 ms to every workflow and activity task; production servers are tuned far higher.
-  args.push('--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000');
-  // As on the production engine (src/dev/temporal-server-config.ts): activities handed back eagerly.
-  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  // The same dynamic config as the production engine's (why each: src/dev/temporal-server-config.ts).
+  args.push(...dynamicConfigArgs());
 
   const address = `127.0.0.1:${port}`;
   const uiUrl = o.ui ? `http://127.0.0.1:${uiPort}` : null;

@@ -128,43 +128,58 @@ export function serverConfig(o: ServerConfigOptions): Record<string, unknown> {
 }
 
 /**
- * hookwise's dynamic config: only what hookwise needs from the server, and what the CLI's dev server
- * sets (and we set on it) to be responsive on one machine. Everything else keeps Temporal's defaults.
+ * hookwise's dynamic config: only what hookwise needs from the server, and what makes it responsive
+ * on one machine. Everything else keeps Temporal's defaults. The production engine reads it as a file
+ * (DYNAMIC_CONFIG), the CLI's dev server as `--dynamic-config-value` arguments (dynamicConfigArgs), and
+ * docker-compose.yml carries a copy that test/integration/compose.test.ts keeps equal.
  */
-export const DYNAMIC_CONFIG = `# Dynamic config of hookwise's local Temporal server (written by src/dev/temporal-server-config.ts).
+export const DYNAMIC_SETTINGS: ReadonlyArray<{ key: string; value: boolean | number; why: string }> = [
+  {
+    key: 'system.forceSearchAttributesCacheRefreshOnRead',
+    value: true,
+    why: `hookwise registers its custom search attributes when it starts and uses them at once. The server
+caches search attributes for 60 s, so without this a freshly registered one is rejected for up to a
+minute. The dev server sets it too; Temporal advises against it in production, where attributes are
+registered ahead of time.`,
+  },
+  {
+    key: 'frontend.persistenceMaxQPS',
+    value: 10000,
+    why: `With that cache bypassed, each search-attribute lookup is a database read. The dev server raises
+the persistence rate limits for this reason, to these values (defaults: 2000 and 9000 per second).`,
+  },
+  { key: 'history.persistenceMaxQPS', value: 45000, why: '' },
+  {
+    key: 'history.transferProcessorMaxPollRPS',
+    value: 1000,
+    why: `The transfer queue hands new workflow and activity tasks to matching. Its reader is throttled to 20
+polls per second per shard by default, which adds 25-40 ms to task hand-offs under a steady trickle
+of work.`,
+  },
+  {
+    key: 'system.enableActivityEagerExecution',
+    value: true,
+    why: `An activity a workflow task schedules on its own task queue goes back to that worker in the reply
+to the task's completion ("eager" dispatch), when the worker has a free slot, instead of through
+matching and a second poll: one round trip less per delivery attempt and agent run, and one task
+less for matching to hand over under load. Off by default in the server; the SDK asks for it.`,
+  },
+  {
+    key: 'frontend.namespaceRPS.visibility',
+    value: 100,
+    why: `Visibility (list/count workflows) is limited to 10 requests per second per namespace by default; the
+UI's polling and operators' searches use it. The dev server uses 100.`,
+  },
+];
 
-# hookwise registers its custom search attributes when it starts and uses them at once. The server
-# caches search attributes for 60 s, so without this a freshly registered one is rejected for up to a
-# minute. The dev server sets it too; Temporal advises against it in production, where attributes are
-# registered ahead of time.
-system.forceSearchAttributesCacheRefreshOnRead:
-  - value: true
+export const DYNAMIC_CONFIG =
+  "# Dynamic config of hookwise's local Temporal server (written by src/dev/temporal-server-config.ts).\n" +
+  DYNAMIC_SETTINGS.map(({ key, value, why }) => `${why ? `\n${why.replace(/^/gm, '# ')}\n` : ''}${key}:\n  - value: ${value}\n`).join('');
 
-# With that cache bypassed, each search-attribute lookup is a database read. The dev server raises
-# the persistence rate limits for this reason, to these values (defaults: 2000 and 9000 per second).
-frontend.persistenceMaxQPS:
-  - value: 10000
-history.persistenceMaxQPS:
-  - value: 45000
-
-# The transfer queue hands new workflow and activity tasks to matching. Its reader is throttled to 20
-# polls per second per shard by default, which adds 25-40 ms to task hand-offs under a steady trickle
-# of work; hookwise starts its dev server with the same value (src/dev/temporal-dev-server.ts).
-history.transferProcessorMaxPollRPS:
-  - value: 1000
-
-# An activity a workflow task schedules on its own task queue goes back to that worker in the reply
-# to the task's completion ("eager" dispatch), when the worker has a free slot, instead of through
-# matching and a second poll: one round trip less per delivery attempt and agent run, and one task
-# less for matching to hand over under load. Off by default in the server; the SDK asks for it.
-system.enableActivityEagerExecution:
-  - value: true
-
-# Visibility (list/count workflows) is limited to 10 requests per second per namespace by default; the
-# UI's polling and operators' searches use it. The dev server uses 100.
-frontend.namespaceRPS.visibility:
-  - value: 100
-`;
+/** The same settings as arguments of `temporal server start-dev`. */
+export function dynamicConfigArgs(): string[] {
+  return DYNAMIC_SETTINGS.flatMap(({ key, value }) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+}
 
 /** Writes <dir>/development.yaml for one server process. */
 export async function writeServerConfig(dir: string, o: ServerConfigOptions): Promise<void> {
