@@ -45,6 +45,8 @@ afterAll(async () => {
  */
 async function save(name: string, workflowId: string): Promise<void> {
   const handle = h.temporal.client.workflow.getHandle(workflowId);
+  // Workflows start after the sender's answer: wait for it to exist first.
+  await waitFor(async () => (await handle.describe().then(() => true, () => false)), { what: `workflow ${workflowId}` });
   await handle.result();
   const history = await handle.fetchHistory();
   await writeFile(join(DIR, `${name}.pb`), temporal.api.history.v1.History.encode(history).finish());
@@ -90,7 +92,11 @@ it('a room: an event matched by a rule, one asked of the model, and the schedule
   const ruled = await postRoomEvent(h, room.token, { type: 'invoice.paid' }, { accepted: true });
   await waitFor(async () => (await roomBacklog(api, room.roomId, 'done')).data.length === 1, { what: 'the item run' });
   const asked = await postRoomEvent(h, room.token, { type: 'something.else' }, { accepted: true });
-  const events = await workflowIdsOf('ingestRoomEvent', since);
+  // Visibility lags a little behind the starts.
+  const events = await waitFor(async () => {
+    const ids = await workflowIdsOf('ingestRoomEvent', since);
+    return ids.length === 2 ? ids : null;
+  }, { what: 'both room event workflows listed' });
   const idOf = (eventId: string) => events.find((id) => id.endsWith(eventId))!;
   await save('ingest-room-event-rule', idOf(ruled.body.eventId));
   await save('ingest-room-event-llm', idOf(asked.body.eventId));
