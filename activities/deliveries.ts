@@ -15,7 +15,7 @@ import { wakeDelivery } from '../src/flows/delivery.js';
 import type { Temporal } from '../src/temporal/client.js';
 import type { DeliverySettings } from '../src/settings.js';
 import { statusClass, type Metrics } from '../src/metrics.js';
-import { withHeartbeat } from './heartbeat.js';
+import { heartbeating } from './heartbeat.js';
 
 export interface DeliveryActivityDeps {
   db: Db;
@@ -45,25 +45,22 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
   /** Opens the keys that sign right now, newest first. */
   const signingSecrets = (w: WebhookRow) => activeKeys(w.signingKeys, Date.now()).map((k) => deps.secretBox.open(k.secret));
 
-  /** POSTs with a heartbeat, so a worker killed mid-request is noticed in seconds, not at the timeout. */
   function post(webhook: WebhookRow, event: { id: string; body: string }) {
-    return withHeartbeat(() =>
-      postWebhook({
-        url: webhook.url,
+    return postWebhook({
+      url: webhook.url,
+      body: event.body,
+      headers: deliveryHeaders({
         body: event.body,
-        headers: deliveryHeaders({
-          body: event.body,
-          eventId: event.id,
-          timestampMs: Date.now(),
-          secrets: signingSecrets(webhook),
-          version: deps.version,
-          customHeaders: webhook.customHeaders,
-        }),
-        timeoutMs: settings.timeoutMs,
-        allowHttp: settings.allowHttp,
-        allowPrivate: settings.allowPrivate,
+        eventId: event.id,
+        timestampMs: Date.now(),
+        secrets: signingSecrets(webhook),
+        version: deps.version,
+        customHeaders: webhook.customHeaders,
       }),
-    );
+      timeoutMs: settings.timeoutMs,
+      allowHttp: settings.allowHttp,
+      allowPrivate: settings.allowPrivate,
+    });
   }
 
   return {
@@ -72,7 +69,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
      * record the result (one statement), and tell the workflow whether and when to come back. HTTP
      * failures are results, not exceptions; only infrastructure failures throw, and Temporal retries those.
      */
-    async attemptDelivery({ deliveryId }: { deliveryId: string }): Promise<AttemptResult> {
+    attemptDelivery: heartbeating(async ({ deliveryId }: { deliveryId: string }): Promise<AttemptResult> => {
       const attemptId = newId('atm');
       const claimInput = {
         deliveryId,
@@ -165,7 +162,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
       return outcome.status === 'dead'
         ? { kind: 'done', status: 'dead', reason: outcome.reason, notices }
         : { kind: 'done', status: 'succeeded', notices };
-    },
+    }),
 
     /**
      * Publishes the operational events an attempt gave rise to, to the org's other subscribers and

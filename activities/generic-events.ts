@@ -11,7 +11,7 @@ import type { Llm } from '../src/llm/llm.js';
 import { runAgent } from '../src/agents/agent-runner.js';
 import { agentRunWorkflowId } from '../src/flows/agent-run.js';
 import { ApplicationFailure } from '@temporalio/activity';
-import { callModel } from './heartbeat.js';
+import { callModel, heartbeating } from './heartbeat.js';
 import type { Metrics } from '../src/metrics.js';
 
 export interface GenericEventActivityDeps {
@@ -94,7 +94,7 @@ export function createGenericEventActivities(deps: GenericEventActivityDeps) {
     },
 
     /** The agent answers in its chat; its answer is kept once and published as `agent.run.completed`. */
-    async runAgentInChat({ runId }: { runId: string }): Promise<void> {
+    runAgentInChat: heartbeating(async ({ runId }: { runId: string }): Promise<void> => {
       const run = await findAgentRun(db, runId);
       if (!run || run.status !== 'queued') return;
       const agent = await findAgent(db, null, run.agentId);
@@ -121,7 +121,7 @@ export function createGenericEventActivities(deps: GenericEventActivityDeps) {
         type: 'agent.run.completed',
         data: { runId, agentId: agent.id, chatId: run.chatId, workspaceId: agent.workspaceId, inboxEventId: run.inboxId, answer },
       });
-    },
+    }),
 
     async failAgentRun({ runId, error }: { runId: string; error: string }): Promise<void> {
       const run = await findAgentRun(db, runId);

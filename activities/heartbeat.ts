@@ -18,12 +18,21 @@ export async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * A model call from an activity: heartbeating, and with "no model configured" made non-retryable,
- * since no retry can fix configuration.
+ * An activity that heartbeats from its start to its end, not only around its slow call: a worker that
+ * is alive but slowed (the tail of a database outage, cores starved by a busy engine) must not be taken
+ * for dead at the heartbeat timeout, which would run the work again (for a delivery, a second POST).
+ */
+export function heartbeating<A extends unknown[], R>(activity: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => withHeartbeat(() => activity(...args));
+}
+
+/**
+ * A model call from a `heartbeating` activity, with "no model configured" made non-retryable, since
+ * no retry can fix configuration.
  */
 export async function callModel<T>(fn: () => Promise<T>, counted: (outcome: 'ok' | 'error') => void): Promise<T> {
   try {
-    const answer = await withHeartbeat(fn);
+    const answer = await fn();
     counted('ok');
     return answer;
   } catch (err) {

@@ -18,7 +18,7 @@ import { wakeRoomScheduler } from '../src/flows/room-scheduler.js';
 import type { Temporal } from '../src/temporal/client.js';
 import type { RoomSettings } from '../src/settings.js';
 import type { Metrics } from '../src/metrics.js';
-import { callModel } from './heartbeat.js';
+import { callModel, heartbeating } from './heartbeat.js';
 
 export interface RoomActivityDeps {
   db: Db;
@@ -131,7 +131,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
     },
 
     /** One model call on the `fast` tier; its answer is cached for payloads of the same shape. */
-    async judgeRoomEvent({ eventId }: { eventId: string }): Promise<Choice> {
+    judgeRoomEvent: heartbeating(async ({ eventId }: { eventId: string }): Promise<Choice> => {
       const { payload, plan, cacheKey } = await question(await eventOf(eventId));
       const cached = await remembered(cacheKey, payload);
       if (cached) return cached;
@@ -141,7 +141,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       const decidedBy = choice.decidedBy ?? [WHOLE_PAYLOAD];
       if (settings.matchCache) await cacheAnswer(db, { ...cacheKey, ...answer, decidedBy, valuesKey: valuesKey(payload, decidedBy) });
       return answer;
-    },
+    }),
 
     settleRoomEvent: ({ eventId, ...choice }: { eventId: string } & Choice) => settle(eventId, choice),
 
@@ -160,7 +160,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
      * Runs the room's agent on one item and publishes the result. Safe to retry at any point: the
      * first stored answer sticks, and the item's end and its event commit together, once.
      */
-    async runBacklogItem({ itemId }: { itemId: string }): Promise<void> {
+    runBacklogItem: heartbeating(async ({ itemId }: { itemId: string }): Promise<void> => {
       const item = await findItem(db, itemId);
       if (!item || item.status !== 'processing') return;
       const room = await findRoom(db, null, item.roomId);
@@ -197,7 +197,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
           result,
         },
       });
-    },
+    }),
 
     async failBacklogItem({ itemId, error }: { itemId: string; error: string }): Promise<void> {
       const item = await findItem(db, itemId);

@@ -270,6 +270,41 @@ it('routing: an event whose role no agent holds opens no chat and runs nothing, 
   expect(callsFor(marker)).toHaveLength(0);
 });
 
+it('a run slowed past its heartbeat timeout by its own database work is not taken for dead: one model call, done', async () => {
+  const api = await setup();
+  const { orgId, ws, call, marker } = api;
+  const { of } = await withReceiver(api);
+  const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'patient', instructions: `Answer. ${marker}`, roles: ['webhook.generic.received'] });
+  // While the model answers, another transaction locks the run's row for longer than the activity's
+  // 10 s heartbeat timeout, so storing the answer waits on it: only a heartbeat from the whole activity,
+  // not just the model call, keeps Temporal from running the attempt again.
+  const HELD_MS = 13_000;
+  let locked: Promise<void> | null = null;
+  replies.set(marker, () => {
+    locked ??= (async () => {
+      const client = await h.db.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT 1 FROM agent_runs WHERE agent_id = $1 FOR UPDATE', [agent.id]);
+        setTimeout(() => void client.query('COMMIT').finally(() => client.release()), HELD_MS);
+      } catch (err) {
+        client.release();
+        throw err;
+      }
+    })();
+    return { content: 'Worth the wait.', delayMs: 500 };
+  });
+
+  await ingest(ws.id, '', { slow: true });
+  await waitFor(() => of('agent.run.completed').length === 1, { timeoutMs: 40_000, what: 'agent.run.completed' });
+  await locked;
+  await quiesce(h, orgId);
+  expect(callsFor(marker)).toHaveLength(1);
+  expect(of('agent.run.failed')).toHaveLength(0);
+  const runs = await h.db.query(`SELECT status, answer FROM agent_runs WHERE agent_id = $1`, [agent.id]);
+  expect(runs.rows).toEqual([{ status: 'done', answer: 'Worth the wait.' }]);
+}, 60_000);
+
 it('an LLM that fails every time: the run ends failed, agent.run.failed is emitted, the chat holds only the event', async () => {
   const api = await setup();
   const { orgId, ws, call, marker } = api;
