@@ -56,6 +56,13 @@ async function save(name: string, workflowId: string): Promise<void> {
   await writeFile(indexFile, JSON.stringify(index, null, 2) + '\n');
 }
 
+/** The ids of the workflows of `type` started since `since`, once there are `n` of them (visibility lags behind starts). */
+const listed = (type: string, since: Date, n: number, what: string) =>
+  waitFor(async () => {
+    const ids = await workflowIdsOf(type, since);
+    return ids.length === n ? ids : null;
+  }, { what });
+
 async function workflowIdsOf(type: string, since: Date): Promise<string[]> {
   const ids: string[] = [];
   for await (const w of h.temporal.client.workflow.list({ query: `WorkflowType = '${type}' AND StartTime > '${since.toISOString()}'` })) ids.push(w.workflowId);
@@ -92,11 +99,7 @@ it('a room: an event matched by a rule, one asked of the model, and the schedule
   const ruled = await postRoomEvent(h, room.token, { type: 'invoice.paid' }, { accepted: true });
   await waitFor(async () => (await roomBacklog(api, room.roomId, 'done')).data.length === 1, { what: 'the item run' });
   const asked = await postRoomEvent(h, room.token, { type: 'something.else' }, { accepted: true });
-  // Visibility lags a little behind the starts.
-  const events = await waitFor(async () => {
-    const ids = await workflowIdsOf('ingestRoomEvent', since);
-    return ids.length === 2 ? ids : null;
-  }, { what: 'both room event workflows listed' });
+  const events = await listed('ingestRoomEvent', since, 2, 'both room event workflows listed');
   const idOf = (eventId: string) => events.find((id) => id.endsWith(eventId))!;
   await save('ingest-room-event-rule', idOf(ruled.body.eventId));
   await save('ingest-room-event-llm', idOf(asked.body.eventId));
@@ -111,7 +114,7 @@ it('a generic event routed to an agent, and its agent run', async () => {
   const ws = await api.call('POST', '/api/v1/workspaces', { name: 'replay' });
   await api.call('POST', `/api/v1/workspaces/${ws.id}/agents`, { name: 'bot', instructions: 'Answer.', roles: ['webhook.billing.invoice_paid'] });
   await postGeneric(h, ws.id, { event: 'invoice.paid', amount: 7 }, { query: '?source=billing', accepted: true });
-  const generic = await waitFor(async () => ((await workflowIdsOf('ingestGenericEvent', since)).length === 1 ? await workflowIdsOf('ingestGenericEvent', since) : null), { what: 'the generic event workflow' });
+  const generic = await listed('ingestGenericEvent', since, 1, 'the generic event workflow');
   await save('ingest-generic-event', generic[0]);
   // Code before agents ran inside the event's workflow started a child per agent: keep its history too.
   const children = await workflowIdsOf('agentRun', since);
