@@ -22,12 +22,10 @@ export const step: ActivityOptions = { startToCloseTimeout: '10 seconds' };
  * The same one-row steps run as local activities: inside the workflow task that needs them, so a step
  * costs no activity task, no second workflow task and no trip through matching (the room flow was
  * 8 workflow tasks and 5 activity tasks per item with them as activities). A step lost with a killed
- * worker runs again when its workflow task is retried; every step is idempotent.
+ * worker runs again when its workflow task is retried; every step is idempotent. Retried like an
+ * activity (no limit, backing off); past a minute the waits between tries are timers.
  */
-// Retried like an activity (no limit, backing off); past a minute the waits between tries are timers.
 export const localStep: LocalActivityOptions = { startToCloseTimeout: '10 seconds' };
-/** Marks runs that take their steps as local activities; runs started before replay them as activities. */
-export const LOCAL_STEPS_PATCH = 'room-steps-local';
 
 /** One delivery attempt: the POST (HOOKWISE_DELIVERY_TIMEOUT_MS ≤ 90 s) plus its two statements. */
 export const deliveryAttempt: ActivityOptions = {

@@ -1,7 +1,8 @@
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
-import { LOCAL_STEPS_PATCH, llmCall, localStep, step } from './activity-profiles.js';
+import { llmCall } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
+import { roomSteps } from './room-steps.js';
 
 export interface IngestRoomEventInput {
   eventId: string;
@@ -18,8 +19,6 @@ export type IngestRoomEventResult =
   | { outcome: 'dropped'; definitionId: string }
   | { outcome: 'admitted'; definitionId: string; itemId: string };
 
-const localSteps = proxyLocalActivities<RoomActivities>(localStep);
-const activitySteps = proxyActivities<RoomActivities>(step);
 const { judgeRoomEvent } = proxyActivities<RoomActivities>(llmCall);
 
 /** While the model can't be reached at all, ask again this often; the event is never dropped for it. */
@@ -31,7 +30,7 @@ const LLM_UNREACHABLE_PAUSE = '1 minute';
  * ranks above the first matching rule is the LLM asked, and then the rule (if any) is the fallback.
  */
 export async function ingestRoomEvent(input: IngestRoomEventInput): Promise<IngestRoomEventResult> {
-  const { matchRoomEvent, settleRoomEvent } = patched(LOCAL_STEPS_PATCH) ? localSteps : activitySteps;
+  const { matchRoomEvent, settleRoomEvent } = roomSteps();
   const match = await matchRoomEvent(input);
   if (match.kind === 'settled') return match.result;
   for (;;) {

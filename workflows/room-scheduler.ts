@@ -1,7 +1,8 @@
-import { ActivityFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
-import { agentRun, LOCAL_STEPS_PATCH, localStep, quick, step } from './activity-profiles.js';
+import { agentRun, quick } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
+import { roomSteps } from './room-steps.js';
 import { backlogChanged, triggerImmediate } from './signals.js';
 
 export interface RoomSchedulerInput {
@@ -19,8 +20,6 @@ export const SCHEDULER_HISTORY_LIMIT = 500;
 /** Runs started before the limit existed replay without it (they check only Temporal's suggestion). */
 const HISTORY_LIMIT_PATCH = 'room-scheduler-history-limit';
 
-const localSteps = proxyLocalActivities<RoomActivities>(localStep);
-const activitySteps = proxyActivities<RoomActivities>(step);
 // Publishes room.agent.failed, which fans out to the org's webhooks: not a one-row step.
 const { failBacklogItem } = proxyActivities<RoomActivities>(quick);
 const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
@@ -33,7 +32,7 @@ const { runBacklogItem } = proxyActivities<RoomActivities>(agentRun);
  * backlog is empty and the workflow ends, so an idle room costs nothing.
  */
 export async function roomScheduler({ roomId, resume = false }: RoomSchedulerInput): Promise<void> {
-  const { untilNextTick, claimBacklogItems } = patched(LOCAL_STEPS_PATCH) ? localSteps : activitySteps;
+  const { untilNextTick, claimBacklogItems } = roomSteps();
   let now = resume;
   let changed = false;
   setHandler(triggerImmediate, () => {
