@@ -146,3 +146,43 @@ it('a worker SIGKILLed while the model judges a match: a new worker matches the 
   expect(log[0].at - killedAt).toBeLessThan(30_000);
   await kill(second.child, 'SIGTERM');
 }, 150_000);
+
+it('a worker lost three times over in one agent run: the lost attempts are not counted, the run ends done', async () => {
+  const api = await orgApi(h);
+  const { call } = api;
+  const { room, token } = await roomFixture(api, {
+    workspaceName: 'lost workers',
+    room: { name: 'lost room', instructions: 'You outlive workers.' },
+    definitions: [{ name: 'job', description: 'a job to do', priority: 1, rule: { path: 'type', equals: 'job' } }],
+  });
+  // The agent run's retry policy allows 3 attempts. Each of the first three is lost with its worker;
+  // lost work is not the run's failure (as a database outage is not), so a fourth attempt answers.
+  const LOSSES = 3;
+  let agentCalls = 0;
+  llm.script(() => (++agentCalls <= LOSSES ? { content: 'never heard', delayMs: 120_000 } : 'answer after three lost workers'));
+
+  let worker = spawnEntry('worker', h.env);
+  children.push(worker);
+  await postRoomEvent(h, token, { type: 'job', data: { id: 'job_lost' } });
+  await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=pending`)).data.length === 1, {
+    timeoutMs: 30_000,
+    what: 'the item admitted',
+  });
+  await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'go' });
+  for (let loss = 1; loss <= LOSSES; loss++) {
+    await waitFor(() => agentCalls >= loss, { timeoutMs: 60_000, intervalMs: 10, what: `agent call ${loss}` });
+    await kill(worker.child, 'SIGKILL');
+    worker = spawnEntry('worker', h.env);
+    children.push(worker);
+  }
+  const done = await waitFor(
+    async () => {
+      const items = (await call('GET', `/api/v1/rooms/${room.id}/backlog`)).data;
+      return items[0]?.status === 'done' || items[0]?.status === 'failed' ? items : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 200, what: 'the item to finish' },
+  );
+  expect(done[0]).toMatchObject({ status: 'done', result: 'answer after three lost workers', error: null });
+  expect(agentCalls).toBe(LOSSES + 1);
+  await kill(worker.child, 'SIGTERM');
+}, 180_000);
