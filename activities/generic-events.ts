@@ -114,6 +114,8 @@ export function createGenericEventActivities(deps: GenericEventActivityDeps) {
           (outcome) => deps.metrics.llmCalls.inc({ purpose: 'agent', outcome }),
         );
         answer = await storeFirstAnswer(db, runId, reply);
+        // The run ended while the model answered (this attempt was taken for lost): write nothing.
+        if (answer === null) return;
       }
       await appendMessage(db, { id: relatedId('msg', runId), chatId: run.chatId, role: 'assistant', author: agent.name, content: answer });
       await endRun(runId, { status: 'done', answer }, {

@@ -183,6 +183,9 @@ export function createRoomActivities(deps: RoomActivityDeps) {
           (outcome) => deps.metrics.llmCalls.inc({ purpose: 'agent', outcome }),
         );
         result = await storeFirstResult(db, itemId, answer);
+        // The item ended while the model answered (this attempt was taken for lost, and the item
+        // failed or was finished by another): nothing of this answer is written.
+        if (result === null) return;
       }
       await appendMessage(db, { id: relatedId('msg', itemId), chatId, role: 'assistant', author: 'agent', content: result });
       await endItem(item, { status: 'done', result }, {

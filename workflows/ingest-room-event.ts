@@ -35,7 +35,8 @@ export async function ingestRoomEvent(input: IngestRoomEventInput): Promise<Inge
   if (match.kind === 'settled') return match.result;
   for (;;) {
     try {
-      const choice = await outlastingOutages(() => judgeRoomEvent({ eventId: input.eventId }));
+      // A judgment is asked again every minute whatever failed (below), lost workers included.
+      const choice = await outlastingOutages(() => judgeRoomEvent({ eventId: input.eventId }), { workerLoss: false });
       // The model picked none of the definitions ranked above the first matching rule: the rule wins.
       return await settleRoomEvent({ eventId: input.eventId, ...(choice.definitionId === null && match.fallback ? match.fallback : choice) });
     } catch (err) {

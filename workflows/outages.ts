@@ -19,20 +19,22 @@ const WORKER_LOSS_PATCH = 'worker-loss-outlasted';
 /**
  * How many times in a row the retries may run out on a lost worker before it counts as the work's
  * failure. Bounded because an activity that takes its own worker down (runs it out of memory, blocks
- * its event loop past the heartbeat timeout) would otherwise be retried forever.
+ * its event loop past the heartbeat timeout) would otherwise be retried forever, taking other work
+ * down with each worker.
  */
-export const WORKER_LOSS_ROUNDS = 5;
+export const WORKER_LOSS_ROUNDS = 3;
 
 /**
  * Calls an activity whose retries are bounded (a model call, an agent run) and calls it again when
  * those retries ran out only because of the infrastructure:
  * - the database was down: wait, for as long as the outage lasts;
- * - the last attempt was lost with its worker (a heartbeat timeout: the worker was killed or
- *   restarted mid-run): at once, up to `WORKER_LOSS_ROUNDS` times. In the fault drill, with a worker
- *   killed every 10 s, 8 of 692 agent runs lost all three attempts this way and ended failed.
+ * - the last two attempts were lost with their workers (heartbeat timeouts: killed or restarted
+ *   mid-run), unless `workerLoss` is false: at once, up to `WORKER_LOSS_ROUNDS` times. In the fault
+ *   drill, with a worker killed every 10 s, 8 of 692 agent runs lost all three attempts this way and
+ *   ended failed.
  * Any other failure is the caller's to handle.
  */
-export async function outlastingOutages<T>(call: () => Promise<T>): Promise<T> {
+export async function outlastingOutages<T>(call: () => Promise<T>, { workerLoss = true } = {}): Promise<T> {
   let workerLosses = 0;
   for (;;) {
     try {
@@ -40,7 +42,7 @@ export async function outlastingOutages<T>(call: () => Promise<T>): Promise<T> {
     } catch (err) {
       if (isDatabaseOutage(err)) {
         await sleep(OUTAGE_PAUSE);
-      } else if (!(isWorkerLoss(err) && workerLosses++ < WORKER_LOSS_ROUNDS && patched(WORKER_LOSS_PATCH))) {
+      } else if (!(workerLoss && isWorkerLoss(err) && workerLosses++ < WORKER_LOSS_ROUNDS && patched(WORKER_LOSS_PATCH))) {
         throw err;
       }
     }
@@ -50,7 +52,16 @@ export async function outlastingOutages<T>(call: () => Promise<T>): Promise<T> {
 const isDatabaseOutage = (err: unknown): boolean =>
   err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === DATABASE_UNAVAILABLE;
 
-// Every long activity heartbeats from start to end (activities/heartbeat.ts): a missed heartbeat means
-// the worker running it went away, not that the work failed.
-const isWorkerLoss = (err: unknown): boolean =>
-  err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT';
+const isHeartbeatTimeout = (failure: unknown): boolean => failure instanceof TimeoutFailure && failure.timeoutType === 'HEARTBEAT';
+
+/**
+ * Every long activity heartbeats from start to end (activities/heartbeat.ts): a missed heartbeat means
+ * the worker running it went away, not that the work failed. The engine puts the attempt before the
+ * last one's failure under the timeout: when that one failed for the work's own reasons (a model
+ * error, say), the retries were spent on the work, and they count.
+ */
+function isWorkerLoss(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure) || !isHeartbeatTimeout(err.cause)) return false;
+  const before = err.cause!.cause;
+  return before === undefined || isHeartbeatTimeout(before) || (before instanceof ApplicationFailure && before.type === DATABASE_UNAVAILABLE);
+}

@@ -110,7 +110,10 @@ export async function finishAgentRun(db: Queryable, f: { id: string; status: 'do
   return (rowCount ?? 0) > 0;
 }
 
-export async function storeFirstAnswer(db: Queryable, id: string, answer: string): Promise<string> {
-  const { rows } = await db.query(`UPDATE agent_runs SET answer = coalesce(answer, $2) WHERE id = $1 RETURNING answer`, [id, answer]);
-  return rows[0].answer;
+export async function storeFirstAnswer(db: Queryable, id: string, answer: string): Promise<string | null> {
+  const { rows } = await db.query(
+    `UPDATE agent_runs SET answer = coalesce(answer, $2) WHERE id = $1 AND status = 'queued' RETURNING answer`,
+    [id, answer],
+  );
+  return rows[0]?.answer ?? null;
 }

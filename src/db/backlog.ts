@@ -124,13 +124,13 @@ export async function backlogCounters(
   };
 }
 
-/** Stores an agent's answer unless an earlier attempt already stored one; returns the one that stuck. */
-export async function storeFirstResult(db: Queryable, id: string, result: string): Promise<string> {
+/** Stores an agent's answer unless an earlier attempt already stored one; returns the one that stuck, or null when the item is no longer processing. */
+export async function storeFirstResult(db: Queryable, id: string, result: string): Promise<string | null> {
   const { rows } = await db.query(
-    `UPDATE backlog_items SET result = coalesce(result, $2) WHERE id = $1 RETURNING result`,
+    `UPDATE backlog_items SET result = coalesce(result, $2) WHERE id = $1 AND status = 'processing' RETURNING result`,
     [id, result],
   );
-  return rows[0].result;
+  return rows[0]?.result ?? null;
 }
 
 /**

@@ -86,3 +86,33 @@ it('an inbound event is matched by rule, admitted, run by the agent on a reply, 
   expect(second.completedAt - replied).toBeLessThan(AT_ONCE_MS);
   await receiver.close();
 });
+
+it('an item that ends while its agent waits on the model (its attempt taken for lost): the late answer writes nothing', async () => {
+  const api = await orgApi(h);
+  const { call } = api;
+  const { workspaceId, room, token } = await roomFixture(api, {
+    workspaceName: 'late answer',
+    room: { name: 'late', instructions: 'You answer late.' },
+    definitions: [{ name: 'job', description: 'a job', priority: 1, rule: { path: 'type', equals: 'job' } }],
+  });
+  // While the model "thinks", the item ends elsewhere, as failBacklogItem ends it when every attempt
+  // was taken for lost while one still ran on a starved worker.
+  llm.script(async () => {
+    await h.db.query(`UPDATE backlog_items SET status = 'failed', error = 'ended elsewhere', completed_at = now() WHERE room_id = $1`, [room.id]);
+    return { content: 'too late', delayMs: 300 };
+  });
+  const before = llm.requests.length;
+  await postRoomEvent(h, token, { type: 'job' });
+  await waitFor(async () => (await call('GET', `/api/v1/rooms/${room.id}/backlog?status=pending`)).data.length === 1);
+  await call('POST', `/api/v1/rooms/${room.id}/replies`, { text: 'go' });
+  // The round ends with the item: the scheduler closes once its attempt returned.
+  await waitFor(() => llm.requests.length > before, { what: 'the agent call' });
+  await h.temporal.client.workflow.getHandle(`room-scheduler:${room.id}`).result();
+
+  const [item] = (await call('GET', `/api/v1/rooms/${room.id}/backlog`)).data;
+  expect(item).toMatchObject({ status: 'failed', error: 'ended elsewhere', result: null });
+  const chats = (await call('GET', `/api/v1/workspaces/${workspaceId}/chats`)).data;
+  const chat = await call('GET', `/api/v1/chats/${chats[0].id}`);
+  expect(chat.messages.map((m: any) => m.role)).toEqual(['user']);
+  expect(llm.requests.length - before).toBe(1);
+});
