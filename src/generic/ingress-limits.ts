@@ -22,6 +22,9 @@ export function payloadProblem(payload: unknown): AppError | null {
  */
 export const MAX_FIELD_LENGTH = { source: 64, event_type: 160, source_identifier: 32_768, dedupe_key: 32_768 } as const;
 
+/** The longest role an event can have (`webhook.` + source + `.` + event type slug): longer ones could never match. */
+export const MAX_ROLE_LENGTH = 'webhook.'.length + MAX_FIELD_LENGTH.source + 1 + MAX_FIELD_LENGTH.event_type;
+
 export function fieldsProblem(fields: GenericEnvelopeFields): AppError | null {
   for (const [name, max] of Object.entries(MAX_FIELD_LENGTH)) {
     const value = { source: fields.source, event_type: fields.eventType, source_identifier: fields.sourceIdentifier, dedupe_key: fields.dedupeKey }[

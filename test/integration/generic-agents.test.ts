@@ -107,6 +107,8 @@ it('422 for roles not shaped webhook.<source>.<event_type_slug> and other malfor
     'hook.generic.received',
     'webhook.generic.received ',
     '',
+    // Longer than any event's role can be (source ≤ 64, event type ≤ 160).
+    `webhook.${'s'.repeat(64)}.${'t'.repeat(161)}`,
   ];
   for (const role of badRoles) {
     const res = await h.request('POST', `/api/v1/workspaces/${ws.id}/agents`, { key, body: { name: 'a', instructions: 'b', roles: [role] } });

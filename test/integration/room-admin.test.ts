@@ -75,6 +75,11 @@ describe('validation', () => {
       { name: 's', verification: { scheme: 'hmac-sha256', secret: 'k', header: 'X Bad Header' } },
     ],
     [
+      'verification with a header name over 100 characters',
+      () => `/api/v1/rooms/${a.room.id}/event-sources`,
+      { name: 's', verification: { scheme: 'hmac-sha256', secret: 'k', header: `X-${'a'.repeat(99)}` } },
+    ],
+    [
       'an unknown verification scheme',
       () => `/api/v1/rooms/${a.room.id}/event-sources`,
       { name: 's', verification: { scheme: 'md5', secret: 'k' } },

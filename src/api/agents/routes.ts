@@ -8,10 +8,12 @@ import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
 import { storableString } from '../../domain/storable-text.js';
+import { MAX_ROLE_LENGTH } from '../../generic/ingress-limits.js';
 
 // A role names the events an agent answers: `webhook.<source>.<event_type_slug>`.
 const role = z
   .string()
+  .max(MAX_ROLE_LENGTH)
   .regex(/^webhook\.[a-z0-9_-]+\.[a-z0-9_]+$/, 'roles look like webhook.<source>.<event_type_slug>, e.g. webhook.stripe.payment_succeeded');
 
 const fields = {

@@ -24,7 +24,7 @@ export const eventSourceSchema = z
       .object({
         scheme: z.enum(VERIFICATION_SCHEMES),
         secret: storableString().min(1).max(512),
-        header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name').optional(),
+        header: z.string().max(100).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name').optional(),
       })
       .strict()
       .refine((v) => !v.scheme.startsWith('hmac-') || v.header, {
