@@ -7,8 +7,9 @@ import { VERSION } from '../version.js';
 /**
  * The OpenAPI 3.1 document, built from the routers themselves: every route carries a `doc()`
  * middleware naming its summary and the same zod schemas its handler validates with, and its
- * capability middleware says what it needs. So the document lists exactly the routes that are served,
- * with the request shapes that are enforced, and cannot drift from either.
+ * capability middleware says what it needs. So the document lists the HTTP routes that are served,
+ * with the request shapes that are enforced, and cannot drift from either (the WebSocket upgrade, the
+ * console and the health and metrics routes are not routers' routes, and are not in it).
  */
 
 export interface RouteDoc {
@@ -26,6 +27,8 @@ export interface RouteDoc {
   public?: boolean;
   /** The body is not JSON (form bodies, raw bytes a signature covers). */
   bodyContentTypes?: string[];
+  /** Any path parameter is taken (an unknown one is answered in the body, not with a 404). */
+  anyParams?: boolean;
 }
 
 const DOC = Symbol('openapi');
@@ -120,7 +123,8 @@ export function openApiDocument(routers: Router[]): Record<string, unknown> {
     const d = layer.stack.find((m) => m[DOC])?.[DOC];
     const capability = layer.stack.find((m) => m[CAPABILITY])?.[CAPABILITY];
     const openPath = path.replace(/:([A-Za-z]+)/g, '{$1}');
-    const parameters: unknown[] = layer.paramNames.map((p) => ({ name: p.name, in: 'path', required: true, schema: { type: 'string', maxLength: 200 } }));
+    const paramSchema = d?.anyParams ? { type: 'string' } : { type: 'string', maxLength: 200 };
+    const parameters: unknown[] = layer.paramNames.map((p) => ({ name: p.name, in: 'path', required: true, schema: paramSchema }));
     if (d?.query) {
       const q = jsonSchema(d.query) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, schema] of Object.entries(q.properties ?? {})) {
@@ -132,7 +136,7 @@ export function openApiDocument(routers: Router[]): Record<string, unknown> {
     const err = (code: number, description: string) => (errors[code] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
     if (!d?.public) err(401, 'No credentials, or bad credentials');
     if (capability) err(403, `The key lacks the \`${capability}\` capability`);
-    if (layer.paramNames.length > 0) err(404, 'Not found (another org’s resources are not found either)');
+    if (layer.paramNames.length > 0 && !d?.anyParams) err(404, 'Not found (another org’s resources are not found either)');
     if (d?.body || d?.query) err(422, 'The request is invalid; `details.issues` lists each field');
     err(503, 'Temporarily unavailable; retry');
     paths[openPath] ??= {};

@@ -56,6 +56,9 @@ describe('the OpenAPI document', () => {
     expect(document.paths['/api/v1/events'].post['x-capability']).toBe('send');
     // Sender-facing routes need no bearer token.
     expect(document.paths['/webhooks/{token}'].post.security).toEqual([]);
+    // An unknown token is answered 200 {ok: false}: no 404, and any token is taken.
+    expect(Object.keys(document.paths['/webhooks/{token}'].post.responses).sort()).toEqual(['200', '503']);
+    expect(document.paths['/webhooks/{token}'].post.parameters[0].schema).toEqual({ type: 'string' });
     expect(document.paths['/api/v1/webhooks/generic/{workspaceId}'].post.security).toEqual([]);
   });
 

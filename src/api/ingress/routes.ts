@@ -42,8 +42,10 @@ export function ingressRouter(deps: ApiDeps): Router {
     '/webhooks/:token',
     doc({
       summary: 'Room event webhook: a sender posts an event to a room’s event source',
-      description: 'Always 200 `{ok: true, eventId}` or `{ok: false, error}`; 503 only when the event could not be recorded at all. Body up to 64 KB.',
+      description:
+        'Always 200 `{ok: true, eventId}` or `{ok: false, error}` (an unknown token included); 503 only when PostgreSQL could not be reached to look the token up, or the event could not be recorded at all. Body up to 64 KB.',
       public: true,
+      anyParams: true,
       bodyContentTypes: ['application/json', 'application/x-www-form-urlencoded'],
     }),
     counted('room', async (ctx) => {
