@@ -135,21 +135,6 @@ export function serverConfig(o: ServerConfigOptions): Record<string, unknown> {
  */
 export const DYNAMIC_SETTINGS: ReadonlyArray<{ key: string; value: boolean | number; why: string }> = [
   {
-    key: 'system.forceSearchAttributesCacheRefreshOnRead',
-    value: true,
-    why: `hookwise registers its custom search attributes when it starts and uses them at once. The server
-caches search attributes for 60 s, so without this a freshly registered one is rejected for up to a
-minute. The dev server sets it too; Temporal advises against it in production, where attributes are
-registered ahead of time.`,
-  },
-  {
-    key: 'frontend.persistenceMaxQPS',
-    value: 10000,
-    why: `With that cache bypassed, each search-attribute lookup is a database read. The dev server raises
-the persistence rate limits for this reason, to these values (defaults: 2000 and 9000 per second).`,
-  },
-  { key: 'history.persistenceMaxQPS', value: 45000, why: '' },
-  {
     key: 'history.transferProcessorMaxPollRPS',
     value: 1000,
     why: `The transfer queue hands new workflow and activity tasks to matching. Its reader is throttled to 20

@@ -35,20 +35,42 @@ export function createTemporal(s: { address: string; namespace: string; taskQueu
   };
 }
 
-/** Adds hookwise's custom search attributes to the namespace; those that exist already are fine. */
+/** How long a newly registered attribute may take to be usable (the server's namespace cache: 2 s). */
+const USABLE_WITHIN_MS = 30_000;
+
+/**
+ * Adds hookwise's custom search attributes to the namespace (those that exist already are fine), then
+ * waits until the server takes them. It reads them from a namespace cache it refreshes every 2 s, so
+ * a start right after the registration could be refused for naming an unknown attribute. (Servers set
+ * up for tests often bypass that cache instead, `system.forceSearchAttributesCacheRefreshOnRead`; that
+ * reads the namespace from the database, under one lock, for every start, upsert and visibility
+ * record, which a production engine can't afford.)
+ */
 async function registerSearchAttributes(client: Client, namespace: string): Promise<void> {
   const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
   const missing = SEARCH_ATTRIBUTES.filter((a) => !(a.name in (customAttributes ?? {})));
-  if (missing.length === 0) return;
-  try {
-    await client.connection.operatorService.addSearchAttributes({
-      namespace,
-      // 2 = INDEXED_VALUE_TYPE_KEYWORD; every hookwise attribute is a keyword.
-      searchAttributes: Object.fromEntries(missing.map((a) => [a.name, 2])),
-    });
-  } catch (err) {
-    // Another process registered them between our list and add.
-    if (!(isGrpcServiceError(err) && err.code === GrpcStatus.ALREADY_EXISTS)) throw err;
+  if (missing.length > 0) {
+    try {
+      await client.connection.operatorService.addSearchAttributes({
+        namespace,
+        // 2 = INDEXED_VALUE_TYPE_KEYWORD; every hookwise attribute is a keyword.
+        searchAttributes: Object.fromEntries(missing.map((a) => [a.name, 2])),
+      });
+    } catch (err) {
+      // Another process registered them between our list and add.
+      if (!(isGrpcServiceError(err) && err.code === GrpcStatus.ALREADY_EXISTS)) throw err;
+    }
+  }
+  // Also when they were listed: another process may have registered them a moment ago.
+  const query = SEARCH_ATTRIBUTES.map((a) => `${a.name} = ''`).join(' AND ');
+  for (const deadline = Date.now() + USABLE_WITHIN_MS; ; ) {
+    try {
+      await client.workflowService.countWorkflowExecutions({ namespace, query });
+      return;
+    } catch (err) {
+      if (!(isGrpcServiceError(err) && err.code === GrpcStatus.INVALID_ARGUMENT) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
 
