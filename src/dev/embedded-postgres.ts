@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './free-port.js';
 import { killWithParent } from './processes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -32,7 +33,6 @@ const USER = 'postgres';
 const PASSWORD_FILE = 'hookwise-password';
 const READY_TIMEOUT_MS = 60_000;
 const execAsync = promisify(exec);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isRoot = () => process.getuid?.() === 0;
 
 /**

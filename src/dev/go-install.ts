@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { cacheDir } from './cache-dir.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // "go install into hookwise's cache, once per machine": the Temporal CLI, the Temporal server with its
 // SQL tool and schema, and the Temporal UI are all built this way.
@@ -232,8 +233,6 @@ function isAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface LockInfo {
   pid: number;

@@ -179,4 +179,3 @@ export function killWithParent(pid: number | undefined, sig: NodeJS.Signals): ()
   };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

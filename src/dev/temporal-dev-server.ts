@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import { freePorts } from './free-port.js';
 import { dynamicConfigArgs } from './temporal-server-config.js';
 import { killWithParent } from './processes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface TemporalDevServerOptions {
   cliPath: string;
@@ -120,8 +121,6 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   log(`[temporal] dev server ready at ${address}${uiUrl ? `, UI ${uiUrl}` : ''} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   return { address, uiUrl, pid: child.pid ?? -1, stop };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((res) => {

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { spawnProcess, sleep, type Running } from './processes.js';
+import { spawnProcess, type Running } from './processes.js';
 import type { TemporalServerBinaries } from './temporal-binaries.js';
 import { setupTemporalSchemas } from './temporal-schema.js';
 import {
@@ -17,6 +17,7 @@ import {
   type ServicePorts,
   type TemporalDatabases,
 } from './temporal-server-config.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // The production Temporal server on one machine, all four services (frontend, history, matching,
 // worker) in one process, on PostgreSQL. The cluster (src/main/cluster.ts) runs them as four

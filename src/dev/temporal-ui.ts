@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { freePortsInRange } from './free-port.js';
-import { sleep, spawnProcess, type Running } from './processes.js';
+import { spawnProcess, type Running } from './processes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // The Temporal UI server (github.com/temporalio/ui-server) in front of a frontend: config in
 // <dir>/development.yaml, started as `server --root <dir> --config . --env development start`.

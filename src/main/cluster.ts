@@ -7,7 +7,7 @@ import { clusterPortNames, workerPortEnv } from '../dev/cluster-ports.js';
 import { freePortsInRange } from '../dev/free-port.js';
 import { entryCommand, envValue as env, localAppEnv, localSecrets, REPO_ROOT, show, type LocalSecrets } from '../dev/local-app.js';
 import { postgresTarget } from '../dev/local-temporal.js';
-import { adoptProcess, isAlive, sleep, spawnProcess, type Running } from '../dev/processes.js';
+import { adoptProcess, isAlive, spawnProcess, type Running } from '../dev/processes.js';
 import { supervise, type Supervised, type SupervisedSpec } from '../dev/supervisor.js';
 import { findOrBuildTemporalServer, findOrBuildTemporalUi, type TemporalServerBinaries } from '../dev/temporal-binaries.js';
 import { databaseName, setupTemporalSchemas } from '../dev/temporal-schema.js';
@@ -23,6 +23,7 @@ import {
   type TemporalService,
 } from '../dev/temporal-server-config.js';
 import { uiArgs, uiUrl, waitForUi, writeUiConfig } from '../dev/temporal-ui.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // `npm run start:cluster`: hookwise's production topology on one machine, each part its own process
 // under a small supervisor that restarts whatever exits or is killed (like docker-compose's

@@ -5,6 +5,7 @@ import { isPortFree } from '../dev/free-port.js';
 import { entryCommand, envValue as env, localAppEnv, localSecrets, REPO_ROOT, show } from '../dev/local-app.js';
 import { ENGINE_VARIABLE, startLocalTemporal, temporalEngineFromEnv, type LocalPostgres } from '../dev/local-temporal.js';
 import { spawnProcess, type Running } from '../dev/processes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // `npm start`: everything for local use in one terminal. Brings up PostgreSQL and Temporal unless
 // DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, then the API and the worker as child processes.
@@ -14,8 +15,6 @@ const STATE_DIR = join(process.cwd(), '.hookwise');
 const READY_TIMEOUT_MS = 180_000;
 
 const log = (line: string) => process.stderr.write(`[hookwise] ${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 // --- lifecycle: what to stop, in order (children, then Temporal, then PostgreSQL) ---------------
 
 const children: Array<{ name: string; process: Running }> = [];

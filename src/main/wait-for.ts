@@ -1,5 +1,4 @@
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Retries a start-up step (migrations need PostgreSQL) until it succeeds, with a growing pause, so a
  * process started before its database waits for it instead of exiting.

@@ -19,6 +19,7 @@ import { createOperationActivities } from '../../activities/operations.js';
 import { createRetentionActivities } from '../../activities/retention.js';
 import { markDatabaseOutages } from '../temporal/outages.js';
 import { ensureRetentionSchedule } from '../flows/retention.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 /** Made at build time (`npm run build`); a worker started from the build loads it instead of bundling. */
@@ -33,8 +34,6 @@ export interface HookwiseWorker {
   /** After run() has resolved: closes the connections. */
   close(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The worker process's composition root: every activity gets its dependencies here, once, from the

@@ -1,5 +1,6 @@
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // The gRPC status codes this module tells apart (grpc.io status codes).
 const GrpcStatus = { INVALID_ARGUMENT: 3, ALREADY_EXISTS: 6, UNAVAILABLE: 14 } as const;
@@ -69,7 +70,7 @@ async function registerSearchAttributes(client: Client, namespace: string): Prom
       return;
     } catch (err) {
       if (!(isGrpcServiceError(err) && err.code === GrpcStatus.INVALID_ARGUMENT) || Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
     }
   }
 }
