@@ -36,7 +36,7 @@ export function createTemporal(s: { address: string; namespace: string; taskQueu
   };
 }
 
-/** How long a newly registered attribute may take to be usable (the server's namespace cache: 2 s). */
+/** The longest wait for newly registered attributes to be taken (the server's namespace cache refreshes every 2 s). */
 const USABLE_WITHIN_MS = 30_000;
 
 /**
