@@ -19,7 +19,8 @@ export function createOperationActivities(deps: OperationActivityDeps) {
     /**
      * Replays the operation's next candidates, in order, as long as each one's webhook has fewer of
      * this operation's replays open than its in-flight limit; stops at the first that has none, so
-     * order is kept. Safe to retry: a candidate with an open or successful replay is no candidate.
+     * order is kept. Safe to retry, even while a try timed out still runs: an original is replayed
+     * once per operation (a unique index), and a candidate with an open or successful replay is none.
      */
     async replayNextBatch({ operationId }: { operationId: string }): Promise<{ done: true } | { done: false; waitMs: number }> {
       const op = await findOperation(db, null, operationId);
@@ -43,7 +44,7 @@ export function createOperationActivities(deps: OperationActivityDeps) {
           }
         }
         // A disabled webhook's deliveries are passed over: replaying them would only be cancelled.
-        await advanceCursor(db, operationId, c);
+        await advanceCursor(db, operationId, c.id);
       }
       return { done: false, waitMs: WAIT_MS };
     },

@@ -4,14 +4,16 @@ import { AppError } from '../errors.js';
 /**
  * Keyset pagination for lists ordered newest first by (time, id): `nextCursor` names the last row
  * returned, and the next page starts after it. Cursors are opaque to callers (base64url JSON) and
- * stay valid however many rows arrive meanwhile; "" means there is no next page.
+ * stay valid however many rows arrive meanwhile; "" means there is no next page. The list query takes
+ * the named row's own time (microseconds, where `at` has milliseconds) and falls back to `at` only
+ * when that row is gone.
  */
 export interface Position {
   at: Date;
   id: string;
 }
 
-const shape = z.object({ t: z.number().int(), i: z.string().min(1).max(200) });
+const shape = z.object({ t: z.number().int().min(0).max(8_640_000_000_000_000), i: z.string().min(1).max(200) });
 
 export function encodeCursor(p: Position): string {
   return Buffer.from(JSON.stringify({ t: p.at.getTime(), i: p.id })).toString('base64url');

@@ -41,15 +41,18 @@ const COLUMNS = `
   d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
 
 /** A replay: a new delivery of an event to a webhook, pointing at the delivery it replays. */
+/** Records a replay; false when its operation has already replayed that original (nothing recorded). */
 export async function insertReplay(
   db: Queryable,
   d: { id: string; organizationId: string; webhookId: string; eventId: string; workflowId: string; replayOf: string; operationId: string | null },
-): Promise<void> {
-  await db.query(
+): Promise<boolean> {
+  const { rowCount } = await db.query(
     `INSERT INTO deliveries (id, organization_id, webhook_id, event_id, replay_of, workflow_id, operation_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (operation_id, replay_of) WHERE operation_id IS NOT NULL DO NOTHING`,
     [d.id, d.organizationId, d.webhookId, d.eventId, d.replayOf, d.workflowId, d.operationId],
   );
+  return rowCount === 1;
 }
 
 export async function organizationOfDelivery(db: Queryable, id: string): Promise<string | null> {
@@ -100,7 +103,9 @@ export async function listDeliveries(db: Queryable, organizationId: string, f: D
         AND ($4::text IS NULL OR d.event_id IN (SELECT id FROM events WHERE organization_id = $1 AND type = $4))
         AND ($5::timestamptz IS NULL OR d.created_at >= $5)
         AND ($6::timestamptz IS NULL OR d.created_at < $6)
-        AND ($7::timestamptz IS NULL OR (d.created_at, d.id) < ($7, $8))
+        -- The cursor row's own created_at: the cursor carries milliseconds and the column keeps
+        -- microseconds, so a fan-out's deliveries (one now()) would otherwise be skipped mid-page.
+        AND ($7::timestamptz IS NULL OR (d.created_at, d.id) < (coalesce((SELECT c.created_at FROM deliveries c WHERE c.id = $8 AND c.organization_id = $1), $7), $8))
       ORDER BY d.created_at DESC, d.id DESC
       LIMIT $9`,
     [

@@ -128,8 +128,16 @@ export async function openReplaysByWebhook(db: Queryable, operationId: string): 
   return new Map(rows.map((r) => [r.webhookId, r.n]));
 }
 
-export async function advanceCursor(db: Queryable, operationId: string, to: { createdAt: Date; id: string }): Promise<void> {
-  await db.query(`UPDATE operations SET cursor_at = $2, cursor_id = $3 WHERE id = $1`, [operationId, to.createdAt, to.id]);
+/**
+ * Moves the operation's cursor onto a candidate, never back. The time is the row's own: a JavaScript
+ * Date keeps milliseconds and created_at microseconds, and a truncated cursor would name the row again.
+ */
+export async function advanceCursor(db: Queryable, operationId: string, deliveryId: string): Promise<void> {
+  await db.query(
+    `UPDATE operations o SET cursor_at = d.created_at, cursor_id = d.id FROM deliveries d
+      WHERE o.id = $1 AND d.id = $2 AND (o.cursor_at IS NULL OR (d.created_at, d.id) > (o.cursor_at, o.cursor_id))`,
+    [operationId, deliveryId],
+  );
 }
 
 export async function completeOperation(db: Queryable, operationId: string): Promise<void> {

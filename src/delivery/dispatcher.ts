@@ -113,7 +113,9 @@ export function createDispatcher(deps: DispatcherDeps) {
       organizationId: string,
       deliveryId: string,
       options: { operationId?: string } = {},
-    ): Promise<{ kind: 'ok'; delivery: DeliveryRow } | { kind: 'not_found' } | { kind: 'webhook_disabled'; reason: string | null }> {
+    ): Promise<
+      { kind: 'ok'; delivery: DeliveryRow } | { kind: 'not_found' } | { kind: 'webhook_disabled'; reason: string | null } | { kind: 'already_replayed' }
+    > {
       const original = await findDelivery(db, organizationId, deliveryId);
       if (!original) return { kind: 'not_found' };
       const webhook = await findWebhook(db, organizationId, original.webhookId);
@@ -129,7 +131,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         url: webhook.url,
         workflowId: deliveryWorkflowId(webhook.id, original.eventId, id),
       };
-      await insertReplay(db, { ...toStart, replayOf: original.id, operationId: options.operationId ?? null });
+      if (!(await insertReplay(db, { ...toStart, replayOf: original.id, operationId: options.operationId ?? null }))) {
+        return { kind: 'already_replayed' };
+      }
       await startAll([toStart]);
       return { kind: 'ok', delivery: (await findDelivery(db, organizationId, id))! };
     },

@@ -4,6 +4,10 @@ import { orgApi } from '../support/fixtures.js';
 import { quiesce } from '../support/quiesce.js';
 import { startReceiver } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
+import { createOperationActivities } from '../../activities/operations.js';
+import { insertOperation } from '../../src/db/operations.js';
+import { createDispatcher } from '../../src/delivery/dispatcher.js';
+import { newId } from '../../src/domain/ids.js';
 
 // What an operator gets beyond delivery itself: payload filters at fan-out, operational events about
 // the org's own webhooks (disabled, failing, recovered, dead letters), auto-disable, and bulk recovery.
@@ -202,5 +206,51 @@ describe('bulk recovery', () => {
     expect(typesSeen(target)).toEqual(['a', 'a']);
     const listed = await call('GET', '/api/v1/operations');
     expect(listed.data[0]).toMatchObject({ id: op.operationId, kind: 'dead_letters.replay', succeeded: 2 });
+  });
+
+  it('a recovery whose replays fail again ends, having replayed each one once', async () => {
+    // The cursor used to be read back through a JavaScript Date (milliseconds) while created_at keeps
+    // microseconds: it named its own row again, which was replayed every round, without end.
+    const { call } = await org();
+    const target = await receiver({ fallback: { status: 500 } });
+    const hook = await call('POST', '/api/v1/webhooks', { url: target.url, events: ['*'], retryPolicy: once(1) });
+    for (let i = 0; i < 2; i++) await call('POST', '/api/v1/events', { type: 'still.failing', data: { i } });
+    await waitFor(async () => (await call('GET', '/api/v1/dead-letters')).data.length === 2, { what: '2 dead letters' });
+    target.requests.length = 0;
+    const op = await call('POST', `/api/v1/webhooks/${hook.id}/recover`, { since: Date.now() - 60_000 });
+    expect(op.total).toBe(2);
+    const done = await waitFor(
+      async () => {
+        const o = await call('GET', `/api/v1/operations/${op.operationId}`);
+        return o.status === 'completed' ? o : null;
+      },
+      { timeoutMs: 30_000, what: 'the operation to complete' },
+    );
+    expect(done).toMatchObject({ total: 2, started: 2, succeeded: 0, failed: 2, inFlight: 0 });
+    expect(target.requests).toHaveLength(2);
+  });
+
+  it('two tries of one batch at once (a timed-out try still running) replay each original once', async () => {
+    const { orgId, call } = await org();
+    const target = await receiver({ fallback: { status: 500 } });
+    const hook = await call('POST', '/api/v1/webhooks', { url: target.url, events: ['*'], retryPolicy: once(1) });
+    for (let i = 0; i < 3; i++) await call('POST', '/api/v1/events', { type: 'twice.tried', data: { i } });
+    await waitFor(async () => (await call('GET', '/api/v1/dead-letters')).data.length === 3, { what: '3 dead letters' });
+    target.setScript({ fallback: { status: 200 } });
+
+    // The operation's workflow is not started: this test plays both of its tries itself.
+    const operationId = newId('op');
+    await insertOperation(h.db, { id: operationId, organizationId: orgId, kind: 'webhook.recover', params: { webhookId: hook.id, statuses: ['dead', 'cancelled'] }, total: 3 });
+    const dispatcher = createDispatcher({ db: h.db, temporal: h.temporal, log: () => {} });
+    const { replayNextBatch } = createOperationActivities({ db: h.db, dispatcher, defaultInFlight: 10 });
+    await Promise.all([replayNextBatch({ operationId }), replayNextBatch({ operationId })]);
+
+    const { rows } = await h.db.query(`SELECT replay_of, count(*)::int AS n FROM deliveries WHERE operation_id = $1 GROUP BY replay_of`, [operationId]);
+    expect(rows.map((r) => r.n)).toEqual([1, 1, 1]);
+    const delivered = async () =>
+      (await h.db.query(`SELECT count(*)::int AS n FROM deliveries WHERE operation_id = $1 AND status = 'succeeded'`, [operationId])).rows[0].n;
+    await waitFor(async () => (await delivered()) === 3, { what: 'the 3 replays delivered' });
+    // Each event reached the receiver twice in all: its failed first delivery and its one replay.
+    expect(typesSeen(target).filter((t) => t === 'twice.tried')).toHaveLength(3 + 3);
   });
 });

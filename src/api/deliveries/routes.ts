@@ -28,7 +28,8 @@ export function deliveryRoutes(router: ApiRouter, { db, dispatcher }: ApiDeps): 
     if (result.kind === 'not_found') throw notFound('delivery');
     if (result.kind === 'webhook_disabled') throw webhookDisabled(result.reason);
     // Gone already: its webhook was deleted while the replay was being recorded (the rows cascade).
-    if (!result.delivery) throw notFound('delivery');
+    // (`already_replayed` is an operation's answer; a replay asked for here has no operation.)
+    if (result.kind !== 'ok' || !result.delivery) throw notFound('delivery');
     ctx.status = 202;
     ctx.body = presentDelivery(result.delivery);
   });

@@ -8,18 +8,16 @@ import { startBulkReplay } from '../../flows/bulk-replay.js';
 import { orgOf, requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
+import { instant } from '../instant.js';
 
 // Bulk recovery: replay a webhook's failures since a time, or dead letters by filter. Each is an
 // operation worked through by a workflow; GET /operations/:id shows its progress.
 
-/** Epoch milliseconds or an ISO 8601 date-time. */
-const instant = z
-  .union([z.number().int().min(0), z.iso.datetime({ offset: true })])
-  .transform((v) => new Date(v).toISOString());
+const at = instant().transform((d) => d.toISOString());
 
-export const recoverSchema = z.object({ since: instant, until: instant.optional() }).strict();
+export const recoverSchema = z.object({ since: at, until: at.optional() }).strict();
 export const replayDeadLettersSchema = z
-  .object({ webhookId: z.string().min(1).max(200).optional(), type: z.string().min(1).max(200).optional(), since: instant.optional(), until: instant.optional() })
+  .object({ webhookId: z.string().min(1).max(200).optional(), type: z.string().min(1).max(200).optional(), since: at.optional(), until: at.optional() })
   .strict();
 export const listOperationsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 

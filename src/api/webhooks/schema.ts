@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ruleSchema } from '../../domain/rules.js';
 import { storableString } from '../../domain/storable-text.js';
+import { instant } from '../instant.js';
 
 // Header names are RFC 9110 tokens. Values are what Node will send: tab, visible ASCII and Latin-1
 // (no CR/LF, so no header injection; no NUL; nothing Node would refuse at delivery time, every time).
@@ -57,15 +58,14 @@ export const rotateSecretSchema = z
   .object({ secret: storableString().min(16, 'must be at least 16 characters').max(512).optional() })
   .strict();
 
-/** Epoch milliseconds or an ISO 8601 date-time, in a query string. */
-const instant = z.union([z.coerce.number().int().min(0), z.iso.datetime({ offset: true })]).transform((v) => new Date(v));
+const at = instant({ fromQuery: true });
 
 export const listDeliveriesQuery = z.object({
   status: z.enum(['pending', 'retrying', 'succeeded', 'dead', 'cancelled']).optional(),
   webhookId: z.string().min(1).max(200).optional(),
   eventType: z.string().min(1).max(200).optional(),
-  since: instant.optional(),
-  until: instant.optional(),
+  since: at.optional(),
+  until: at.optional(),
   cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
