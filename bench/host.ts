@@ -38,6 +38,8 @@ export interface StatementStats {
 export interface HostStats {
   statements: Record<string, StatementStats>;
   memory: NodeJS.MemoryUsage;
+  /** CPU used since the process started, microseconds (process.cpuUsage: the GC's threads included). */
+  cpu: NodeJS.CpuUsage;
   /** Log lines at warn or above since the start. */
   logLines: number;
   /** Of those, workflow starts given up (left to the recovery loop). */
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
   let stopping = false;
   process.on('message', (m: ToHost) => {
     if (m.type === 'stats') {
-      const stats: HostStats = { statements: Object.fromEntries(statements), memory: process.memoryUsage(), ...logCounts };
+      const stats: HostStats = { statements: Object.fromEntries(statements), memory: process.memoryUsage(), cpu: process.cpuUsage(), ...logCounts };
       if (m.reset) {
         statements = new Map();
         countersSince = performance.now();

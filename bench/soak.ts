@@ -23,6 +23,7 @@ import { createCleanups, fmt, log, postJson, runBenchmark, sleep, startInfraWith
 //   --rate R           requests per second of the mixed load (default: half the measured delivery throughput)
 //   --sample S         seconds between memory samples (default 5)
 //   --timeout S        hard limit for the whole run (default: the load's length + 6 minutes)
+//   --heap-growth P    HOOKWISE_HEAP_GROWTH_PERCENT for the API and the worker (default: the configuration's)
 
 const AIM_GROWTH = 0.1;
 /** Of every 4 requests: 2 publishes, 1 room event, 1 generic event. */
@@ -49,6 +50,7 @@ function readParams() {
       rate: { type: 'string' },
       sample: { type: 'string' },
       timeout: { type: 'string' },
+      'heap-growth': { type: 'string' },
     },
     strict: true,
   });
@@ -61,6 +63,8 @@ function readParams() {
     rate: positiveNumber('--rate', values.rate, null),
     sampleSeconds: positiveNumber('--sample', values.sample, 5)!,
     timeoutSeconds: positiveNumber('--timeout', values.timeout, Math.round(minutes * 60 + 360))!,
+    /** HOOKWISE_HEAP_GROWTH_PERCENT for both processes; null keeps the configuration's default. */
+    heapGrowthPercent: positiveNumber('--heap-growth', values['heap-growth'], null, -1),
   };
 }
 type Params = ReturnType<typeof readParams>;
@@ -241,21 +245,35 @@ function startLoad(apiUrl: string, s: Setup, rate: number): { stats: LoadStats; 
 interface MemorySample {
   /** Seconds since the load started. */
   t: number;
-  api: { rss: number | null; heapUsed: number | null };
-  worker: { rss: number | null; heapUsed: number | null };
+  api: ProcessSample;
+  worker: ProcessSample;
   temporalRss: number | null;
   delivered: number;
   sent: number;
   streamEvents: number;
 }
 
-async function memoryOf(h: HostProcess): Promise<{ rss: number | null; heapUsed: number | null }> {
+/** Resident and heap memory, and the CPU the process has used so far (ms, user + system). */
+interface ProcessSample {
+  rss: number | null;
+  heapUsed: number | null;
+  cpuMs: number | null;
+}
+
+async function memoryOf(h: HostProcess): Promise<ProcessSample> {
   const rss = h.rss();
-  const heapUsed = await h
-    .stats(true)
-    .then((s) => s.memory.heapUsed)
-    .catch(() => null);
-  return { rss, heapUsed };
+  const stats = await h.stats(true).catch(() => null);
+  return { rss, heapUsed: stats?.memory.heapUsed ?? null, cpuMs: stats ? (stats.cpu.user + stats.cpu.system) / 1000 : null };
+}
+
+/** CPU per request sent after the warm-up, ms: what a change to the memory settings costs. */
+function cpuPerRequest(samples: MemorySample[], cpu: (s: MemorySample) => number | null, warmupSeconds: number): number | null {
+  const from = samples.find((s) => s.t >= warmupSeconds);
+  const to = samples[samples.length - 1];
+  if (!from || from === to) return null;
+  const a = cpu(from);
+  const b = cpu(to);
+  return a === null || b === null || to.sent === from.sent ? null : (b - a) / (to.sent - from.sent);
 }
 
 interface Verdict {
@@ -333,6 +351,7 @@ async function main(): Promise<number> {
       OPENAI_API_KEY: 'bench',
       // Rooms run their backlog every 5 s, so the scheduler works all through the soak.
       HOOKWISE_ROOM_TICK_SECONDS: '5',
+      ...(p.heapGrowthPercent !== null ? { HOOKWISE_HEAP_GROWTH_PERCENT: String(p.heapGrowthPercent) } : {}),
       // No timing samples kept in the processes: their memory is what is measured.
       BENCH_STATEMENT_SAMPLES: '0',
     };
@@ -402,6 +421,10 @@ async function main(): Promise<number> {
       workerHeap: judge(samples, (s) => s.worker.heapUsed, warmupSeconds),
       temporal: judge(samples, (s) => s.temporalRss, warmupSeconds),
     };
+    const cpu = {
+      apiMsPerRequest: cpuPerRequest(samples, (s) => s.api.cpuMs, warmupSeconds),
+      workerMsPerRequest: cpuPerRequest(samples, (s) => s.worker.cpuMs, warmupSeconds),
+    };
     const mib = (x: number | null) => (x === null ? '–' : (x / 2 ** 20).toFixed(1));
     const pct = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`);
     const yes = (x: boolean | null) => (x === null ? '–' : x ? 'yes' : 'NO');
@@ -442,6 +465,7 @@ async function main(): Promise<number> {
       `engine: ${samples[samples.length - 1].delivered} deliveries received, ${backlog.open} of ${backlog.total} deliveries still pending when the load stopped; ` +
         `${stream.events()} events on the live stream; ${llm.requests()} LLM calls`,
     );
+    out.push(`CPU after warm-up, ms per request sent: API ${fmt(cpu.apiMsPerRequest, 2)}, worker ${fmt(cpu.workerMsPerRequest, 2)}`);
     const ok10 = verdicts.api.within10Pct && verdicts.worker.within10Pct;
     out.push(`aim: API and worker RSS stay within 10 % of their level after warm-up: ${ok10 === null ? 'not measured' : ok10 ? 'met' : 'NOT met'}`);
     process.stdout.write(out.join('\n') + '\n');
@@ -457,6 +481,7 @@ async function main(): Promise<number> {
         calibratedDeliveriesPerSecond: measured,
         rate,
         verdicts,
+        cpu,
         requests: load.stats,
         backlog,
         streamEvents: stream.events(),

@@ -49,6 +49,8 @@ const schema = z.object({
   // The worker's /metrics and /healthz port (the API serves /metrics on PORT); 0 picks a free port.
   HOOKWISE_METRICS_PORT: int(0).max(65535).default(9464),
   HOOKWISE_METRICS_TOKEN: z.string().min(16).optional(),
+  // Percent the V8 heap may grow past its live set between full collections; 0 is V8's own choice.
+  HOOKWISE_HEAP_GROWTH_PERCENT: int(0).max(400).default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { createPool, type Db } from '../db/pool.js';
 import { createDispatcher, type Dispatcher } from '../delivery/dispatcher.js';
+import { applyHeapGrowth } from '../heap-growth.js';
 import { createLogger, warnLine, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createTemporal, type Temporal } from '../temporal/client.js';
@@ -16,6 +17,7 @@ export interface Common {
 
 /** What both processes are built on: the logger, the pool, the Temporal client, the dispatcher, metrics. */
 export function buildCommon(config: Config, service: 'api' | 'worker', logger?: Logger): Common {
+  applyHeapGrowth(config.HOOKWISE_HEAP_GROWTH_PERCENT);
   const chosen = logger ?? createLogger({ level: config.LOG_LEVEL, service });
   const log = warnLine(chosen);
   const db = createPool(config.DATABASE_URL, 20, log);
