@@ -25,7 +25,8 @@ const ITEM = `id, room_id AS "roomId", source_id AS "sourceId", event_id AS "eve
 /**
  * Admits a matched event as a pending item unless its source already holds `cap` pending ones; then
  * the event is dropped and counted. The source row's lock makes count-then-insert atomic, so
- * concurrent events cannot slip past the cap. Admitting the same event twice admits it once.
+ * concurrent events cannot slip past the cap. Admitting the same event twice admits it once, and an
+ * event once dropped stays dropped and counted once (the mark on its row), whatever the room's depth.
  */
 export async function admitToBacklog(
   db: Db,
@@ -33,13 +34,19 @@ export async function admitToBacklog(
 ): Promise<{ admitted: true; itemId: string } | { admitted: false }> {
   return withTransaction(db, async (tx) => {
     await tx.query(`SELECT 1 FROM event_sources WHERE id = $1 FOR UPDATE`, [a.sourceId]);
-    const existing = await tx.query(`SELECT id, status FROM backlog_items WHERE event_id = $1`, [a.eventId]);
-    if (existing.rows[0]) return { admitted: true, itemId: existing.rows[0].id };
+    const existing = await tx.query(
+      `SELECT b.id AS "itemId", e.backlog_dropped_at IS NOT NULL AS dropped
+         FROM room_events e LEFT JOIN backlog_items b ON b.event_id = e.id WHERE e.id = $1`,
+      [a.eventId],
+    );
+    if (existing.rows[0]?.itemId) return { admitted: true, itemId: existing.rows[0].itemId };
+    if (existing.rows[0]?.dropped) return { admitted: false };
     const { rows } = await tx.query(
       `SELECT count(*)::int AS n FROM backlog_items WHERE source_id = $1 AND status = 'pending'`,
       [a.sourceId],
     );
     if (rows[0].n >= a.cap) {
+      await tx.query(`UPDATE room_events SET backlog_dropped_at = now() WHERE id = $1`, [a.eventId]);
       await tx.query(`UPDATE event_sources SET dropped_count = dropped_count + 1 WHERE id = $1`, [a.sourceId]);
       return { admitted: false };
     }

@@ -12,7 +12,10 @@ export interface GenericRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Already checked to be a JSON object; stored unchanged elsewhere, only read here. */
   payload: Record<string, unknown>;
-  /** `null`: the workspace has no signing secret, so nothing was checked. */
+  /**
+   * `null`: the workspace has no signing secret, so nothing was checked. `true`: a Standard Webhooks
+   * signature verified, and it covers the `webhook-id` header.
+   */
   signatureVerified: boolean | null;
 }
 
@@ -84,13 +87,17 @@ export function normalizeGenericEvent(r: GenericRequest): GenericEnvelopeFields 
     payloadString(r.payload, 'type') ??
     payloadString(r.payload, 'action') ??
     DEFAULT_EVENT_TYPE;
-  // After the seed's two headers, the Standard Webhooks message id: a signed sender's retries repeat it.
+  // A verified signature covers webhook-id and nothing else here: the query and the other headers
+  // could be changed (a proxy adds a fresh x-request-id) to get a retry or a replay in twice.
+  // Unsigned, after the seed's two headers, the Standard Webhooks message id: a sender's retries repeat it.
   const dedupeKey =
-    queryParam(r.query, 'dedupe_key') ??
-    headerValue(r.headers, 'x-webhook-id') ??
-    headerValue(r.headers, 'x-request-id') ??
-    headerValue(r.headers, 'webhook-id') ??
-    null;
+    r.signatureVerified === true
+      ? (headerValue(r.headers, 'webhook-id') ?? null)
+      : (queryParam(r.query, 'dedupe_key') ??
+        headerValue(r.headers, 'x-webhook-id') ??
+        headerValue(r.headers, 'x-request-id') ??
+        headerValue(r.headers, 'webhook-id') ??
+        null);
   const sourceIdentifier =
     queryParam(r.query, 'source_identifier') ?? dedupeKey ?? payloadString(r.payload, 'id') ?? `${source}:${r.workspaceId}`;
   return {

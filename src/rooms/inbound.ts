@@ -29,7 +29,8 @@ function parseBody(raw: Buffer, contentType: string): unknown {
   const text = raw.toString('utf8');
   if (/application\/x-www-form-urlencoded/i.test(contentType)) {
     const params = new URLSearchParams(text);
-    const out: Record<string, string | string[]> = {};
+    // No prototype: a field named `constructor` or `__proto__` is a plain field, not Object.prototype's.
+    const out: Record<string, string | string[]> = Object.create(null);
     for (const [k, v] of params) {
       const prev = out[k];
       out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];

@@ -306,6 +306,40 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
   });
 });
 
+it('workspace signing: a retry with the same signed webhook-id is a duplicate whatever unsigned key a proxy adds', async () => {
+  const { key, ws, orgId, published } = await setup();
+  const created = await h.request('POST', `/api/v1/workspaces/${ws.id}/ingress-secret`, { key });
+  expect(created.status, created.text).toBeLessThan(300);
+  const body = JSON.stringify({ m: 'once', type: 'invoice.paid' });
+  const at = new Date();
+  const signedHeaders = {
+    'webhook-id': 'msg_retried',
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(created.body.secret).sign('msg_retried', at, body),
+  };
+
+  const first = await postGeneric(h, ws.id, body, { headers: { ...signedHeaders, 'x-request-id': 'req-first' } });
+  expect(first.status, first.text).toBe(202);
+  expect(first.body).toEqual({ accepted: true });
+  // Envoy/Istio give every attempt a fresh x-request-id; the unsigned query and x-webhook-id can change too.
+  for (const opts of [
+    { headers: { ...signedHeaders, 'x-request-id': 'req-retry' } },
+    { headers: { ...signedHeaders, 'x-webhook-id': 'wh-retry' } },
+    { headers: signedHeaders, query: { dedupe_key: 'q-retry' } },
+  ]) {
+    const again = await postGeneric(h, ws.id, body, opts);
+    expect(again.status, again.text).toBe(202);
+    expect(again.body, JSON.stringify(opts)).toEqual({ accepted: false });
+  }
+
+  expect(await inboxCount(ws.id)).toBe(1);
+  await published(1);
+  await quiesce(h, orgId);
+  const events = await published(1);
+  expect(events).toHaveLength(1);
+  expect(events[0].data.dedupe_key).toBe('msg_retried');
+});
+
 it('the ingress-secret routes need manage and never reach another org’s workspace', async () => {
   const { orgId, ws } = await setup();
   const readOnly = await h.newKey(orgId, ['read', 'send']);

@@ -74,6 +74,22 @@ describe('POST /webhooks/:token', () => {
     expect(entry.reason).toContain('type = "form.sent"');
   });
 
+  it('form fields named like Object.prototype members (constructor, __proto__, toString) are plain fields', async () => {
+    const api = await orgApi(h);
+    const rule = { all: [{ path: 'constructor', equals: 'x' }, { path: '__proto__', equals: 'y' }, { path: 'toString.1', equals: 'b' }] };
+    const room = await roomFixture(api, { workspaceName: 'ingress', definitions: [{ name: 'proto fields', priority: 1, rule }] });
+    const ack = await send(h.baseUrl, room.token, 'constructor=x&__proto__=y&toString=a&toString=b', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(ack.body).toMatchObject({ ok: true, eventId: expect.any(String) });
+
+    const { rows } = await h.db.query(`SELECT payload FROM room_events WHERE id = $1`, [ack.body.eventId]);
+    // Compared as text: an object literal with a __proto__ key would set its prototype instead.
+    expect(rows[0].payload).toBe('{"constructor":"x","__proto__":"y","toString":["a","b"]}');
+    const entry = await matchLogEntry(api, room.roomId, ack.body.eventId);
+    expect(entry.matched).toBe(room.definitions['proto fields']);
+  });
+
   it('an unknown token → 200 {ok: false, error: "unknown token"}', async () => {
     const ack = await send(h.baseUrl, 'whtok_does_not_exist_0123456789', JSON.stringify({ type: 'test.event' }));
     expect(ack).toMatchObject({ status: 200, body: { ok: false, error: 'unknown token' } });

@@ -126,7 +126,7 @@ describe('normalizeGenericEvent: dedupeKey', () => {
     ['x-request-id', {}, { 'x-request-id': 'req-1' }, 'req-1'],
     ['x-request-id array → first', {}, { 'x-request-id': ['req-a', 'req-b'] }, 'req-a'],
     ['header names matched case-insensitively', {}, { 'X-Webhook-Id': 'wh-1' }, 'wh-1'],
-    ['x-request-id over webhook-id', {}, { 'x-request-id': 'req-1', 'webhook-id': 'msg_1' }, 'req-1'],
+    ['unsigned: x-request-id over webhook-id', {}, { 'x-request-id': 'req-1', 'webhook-id': 'msg_1' }, 'req-1'],
     ['webhook-id (Standard Webhooks) last', {}, { 'webhook-id': 'msg_1' }, 'msg_1'],
     ['x-request-id empty → null', {}, { 'x-request-id': '' }, null],
     ['empty array → null', {}, { 'x-webhook-id': [] }, null],
@@ -134,6 +134,16 @@ describe('normalizeGenericEvent: dedupeKey', () => {
     ['unrelated headers → null', {}, { 'x-correlation-id': 'c-1' }, null],
   ])('%s', (_name, query, headers, expected) => {
     expect(normalizeGenericEvent(req({ query, headers })).dedupeKey).toBe(expected);
+  });
+
+  // The Standard Webhooks signature covers webhook-id; the query and the other headers are not signed.
+  it.each<[string, GenericRequest['query'], GenericRequest['headers'], string]>([
+    ['signed: webhook-id over x-request-id', {}, { 'x-request-id': 'req-1', 'webhook-id': 'msg_1' }, 'msg_1'],
+    ['signed: webhook-id over x-webhook-id', {}, { 'x-webhook-id': 'wh-1', 'webhook-id': 'msg_1' }, 'msg_1'],
+    ['signed: webhook-id over the query', { dedupe_key: 'q-key' }, { 'webhook-id': 'msg_1' }, 'msg_1'],
+    ['signed: webhook-id trimmed', {}, { 'webhook-id': ' msg_1 ' }, 'msg_1'],
+  ])('%s', (_name, query, headers, expected) => {
+    expect(normalizeGenericEvent(req({ query, headers, signatureVerified: true })).dedupeKey).toBe(expected);
   });
 
   it('does not read the dedupe key from the payload', () => {
