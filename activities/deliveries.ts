@@ -1,6 +1,7 @@
 import type { Db } from '../src/db/pool.js';
 import type { SecretBox } from '../src/domain/secrets.js';
-import { cancelDelivery, claimAttempt, ensureSlots, finishAttempt } from '../src/db/delivery-attempts.js';
+import { abandonDelivery, cancelDelivery, claimAttempt, ensureSlots, finishAttempt } from '../src/db/delivery-attempts.js';
+import type { DeliveryStatus } from '../src/db/deliveries.js';
 import type { WebhookRow } from '../src/db/webhooks.js';
 import { decideOutcome } from '../src/domain/delivery-outcome.js';
 import { deliveryHeaders } from '../src/domain/signing.js';
@@ -163,6 +164,27 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         ? { kind: 'done', status: 'dead', reason: outcome.reason, notices }
         : { kind: 'done', status: 'succeeded', notices };
     }),
+
+    /**
+     * Ends a delivery whose workflow was cancelled (the Temporal UI's Cancel), unless it already ended:
+     * left pending or retrying, it would reach neither recovery, nor retention, nor the end of a bulk
+     * replay. Returns the delivery's status now (null when it is gone).
+     */
+    async endCancelledDelivery({ deliveryId }: { deliveryId: string }): Promise<DeliveryStatus | null> {
+      const ended = await abandonDelivery(db, deliveryId, 'the delivery workflow was cancelled');
+      if (ended.cancelled) deps.metrics.deliveries.inc({ outcome: 'cancelled' });
+      if (ended.wakeWorkflowId) {
+        await wakeDelivery(deps.temporal, ended.wakeWorkflowId).catch((err) =>
+          deps.log(`delivery ${deliveryId}: could not wake ${ended.wakeWorkflowId}: ${(err as Error).message}`),
+        );
+      }
+      if (ended.endedOperationId) {
+        await wakeBulkReplay(deps.temporal, ended.endedOperationId).catch((err) =>
+          deps.log(`delivery ${deliveryId}: could not wake operation ${ended.endedOperationId}: ${(err as Error).message}`),
+        );
+      }
+      return ended.status;
+    },
 
     /**
      * Publishes the operational events an attempt gave rise to, to the org's other subscribers and

@@ -27,7 +27,7 @@ const schema = z.object({
   HOOKWISE_DELIVERY_TIMEOUT_MS: int(100).max(90_000).default(30_000),
   HOOKWISE_ENDPOINT_MAX_IN_FLIGHT: int(1).max(1000).default(10),
   HOOKWISE_ENDPOINT_MAX_PER_MINUTE: int(1).max(10_000).default(100),
-  HOOKWISE_MAX_RETRY_AFTER_SECONDS: int(0).default(3600),
+  HOOKWISE_MAX_RETRY_AFTER_SECONDS: int(0).max(604_800).default(3600),
   HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS: int(0).default(86_400),
   HOOKWISE_RECOVERY_INTERVAL_SECONDS: z.coerce.number().positive().default(30),
   OPENAI_API_KEY: z.string().optional(),

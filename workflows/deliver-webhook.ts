@@ -1,4 +1,14 @@
-import { condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AttemptResult, DeliveryActivities } from '../activities/deliveries.js';
 import { deliveryAttempt, quick } from './activity-profiles.js';
 import { HookwiseDeliveryStatus } from './search-attributes.js';
@@ -9,7 +19,14 @@ export interface DeliverWebhookInput {
 }
 
 const { attemptDelivery } = proxyActivities<DeliveryActivities>(deliveryAttempt);
-const { publishNotices } = proxyActivities<DeliveryActivities>(quick);
+const { publishNotices, endCancelledDelivery } = proxyActivities<DeliveryActivities>(quick);
+
+/**
+ * Runs cancelled on code from before a cancellation ended the delivery's row replay without that
+ * activity (test/replay/histories/eb65d10-cancelled). Asked only on the cancellation path, so a run
+ * that was never cancelled carries no marker.
+ */
+const END_CANCELLED_PATCH = 'cancellation-ends-delivery';
 
 /**
  * Delivers one event to one webhook. Each attempt is one activity; it decides from the webhook's
@@ -30,17 +47,27 @@ export async function deliverWebhook({ deliveryId }: DeliverWebhookInput): Promi
     shown = status;
   };
 
-  for (;;) {
-    // Reset before the attempt: a wake-up that arrives while it runs is for the wait that follows.
-    woken = false;
-    const result = await attemptDelivery({ deliveryId });
-    if (result.notices.length > 0) await publishNotices({ deliveryId, notices: result.notices });
-    if (result.kind === 'done') {
-      show(result.status);
-      return result;
+  try {
+    for (;;) {
+      // Reset before the attempt: a wake-up that arrives while it runs is for the wait that follows.
+      woken = false;
+      const result = await attemptDelivery({ deliveryId });
+      if (result.notices.length > 0) await publishNotices({ deliveryId, notices: result.notices });
+      if (result.kind === 'done') {
+        show(result.status);
+        return result;
+      }
+      show(result.kind === 'retry' ? 'retrying' : 'waiting');
+      await condition(() => result.kind === 'wait' && woken, result.delayMs);
+      if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof deliverWebhook>({ deliveryId });
     }
-    show(result.kind === 'retry' ? 'retrying' : 'waiting');
-    await condition(() => result.kind === 'wait' && woken, result.delayMs);
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof deliverWebhook>({ deliveryId });
+  } catch (err) {
+    // Cancelled from Temporal (the UI's Cancel): end the row too, or it stays pending or retrying for
+    // good. The workflow still ends Canceled.
+    if (isCancellation(err) && patched(END_CANCELLED_PATCH)) {
+      const status = await CancellationScope.nonCancellable(() => endCancelledDelivery({ deliveryId }));
+      if (status) show(status);
+    }
+    throw err;
   }
 }

@@ -188,7 +188,8 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
           SET status = $9, last_status_code = $5, last_error = $13,
               next_attempt_at = CASE WHEN $10::int IS NULL THEN NULL ELSE now() + make_interval(secs => $10 / 1000.0) END,
               completed_at = CASE WHEN $11 THEN now() ELSE NULL END, updated_at = now()
-        WHERE id = $2 AND EXISTS (SELECT 1 FROM attempt)
+        -- A delivery cancelled while the attempt was in flight stays cancelled.
+        WHERE id = $2 AND status IN ('pending', 'retrying') AND EXISTS (SELECT 1 FROM attempt)
         RETURNING id, CASE WHEN $11 THEN operation_id END AS ended_operation_id
      ), slot AS (
        UPDATE endpoint_slots SET free_at = now(), attempt_id = NULL WHERE attempt_id = $1 RETURNING 1
@@ -212,7 +213,13 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
           AND (($4 AND failing_since IS NOT NULL)
                OR (NOT $4 AND failing_since IS NULL)
                OR (NOT $4 AND active AND ($12::text IS NOT NULL OR failing_since < now() - make_interval(secs => $15::float8 * 3600))))
-        RETURNING CASE WHEN $4 THEN 'recovered' WHEN NOT active THEN 'disabled' ELSE 'failing' END AS transition, disabled_reason
+        -- 'disabled' only when this attempt disabled it, not an operator while it was in flight: the
+        -- webhook was active before this statement (the subquery reads its snapshot, not this update)
+        -- and a disabling condition holds. Otherwise its first failure is just that.
+        RETURNING CASE WHEN $4 THEN 'recovered'
+                       WHEN NOT active AND (SELECT active FROM webhooks WHERE id = $3)
+                            AND ($12::text IS NOT NULL OR failing_since < now() - make_interval(secs => $15::float8 * 3600)) THEN 'disabled'
+                       ELSE 'failing' END AS transition, disabled_reason
      ), woken AS (
        UPDATE deliveries SET waiting_since = NULL
         WHERE id = (SELECT id FROM deliveries WHERE webhook_id = $3 AND waiting_since IS NOT NULL AND id <> $2
@@ -254,6 +261,53 @@ export async function cancelDelivery(db: Queryable, deliveryId: string, reason: 
       WHERE id = $1 AND status IN ('pending', 'retrying')`,
     [deliveryId, reason],
   );
+}
+
+export interface Abandoned {
+  /** This call cancelled the delivery (false: it had already ended, or is gone). */
+  cancelled: boolean;
+  /** The delivery's status now; null when it is gone. */
+  status: DeliveryStatus | null;
+  /** A delivery that was waiting for the slot the lost attempt held: wake its workflow. */
+  wakeWorkflowId: string | null;
+  /** The bulk operation this delivery replays for: its workflow can go on. */
+  endedOperationId: string | null;
+}
+
+/**
+ * Ends a delivery whose workflow was cancelled, unless it already ended. An attempt it left in flight
+ * is marked lost and its slot released at once: the workflow no longer waits for that attempt, and
+ * whatever the POST returns changes nothing (finishAttempt finds no attempt in flight).
+ */
+export async function abandonDelivery(db: Queryable, deliveryId: string, reason: string): Promise<Abandoned> {
+  const { rows } = await db.query(
+    `WITH cancelled AS (
+       UPDATE deliveries SET status = 'cancelled', last_error = $2, next_attempt_at = NULL, waiting_since = NULL,
+                             completed_at = now(), updated_at = now()
+        WHERE id = $1 AND status IN ('pending', 'retrying')
+        RETURNING webhook_id, operation_id
+     ), lost AS (
+       UPDATE delivery_attempts SET status = 'lost', error = 'the delivery was cancelled during the attempt', finished_at = now()
+        WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM cancelled)
+        RETURNING id
+     ), freed AS (
+       UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
+         FROM lost WHERE s.attempt_id = lost.id AND s.free_at > now()
+        RETURNING 1
+     ), woken AS (
+       UPDATE deliveries SET waiting_since = NULL
+        WHERE id = (SELECT id FROM deliveries WHERE webhook_id = (SELECT webhook_id FROM cancelled) AND waiting_since IS NOT NULL AND id <> $1
+                     ORDER BY waiting_since LIMIT 1 FOR UPDATE SKIP LOCKED)
+          AND EXISTS (SELECT 1 FROM freed)
+        RETURNING workflow_id
+     )
+     SELECT EXISTS (SELECT 1 FROM cancelled) AS cancelled,
+            CASE WHEN EXISTS (SELECT 1 FROM cancelled) THEN 'cancelled' ELSE (SELECT status FROM deliveries WHERE id = $1) END AS status,
+            (SELECT workflow_id FROM woken) AS "wakeWorkflowId",
+            (SELECT operation_id FROM cancelled) AS "endedOperationId"`,
+    [deliveryId, reason],
+  );
+  return rows[0];
 }
 
 function describeHours(hours: number): string {

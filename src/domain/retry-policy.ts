@@ -8,6 +8,13 @@ export type RetryPolicy = {
   maxDelaySeconds?: number;
 };
 
+/**
+ * The longest wait between two attempts, whatever the policy: no delay the API takes is longer, and an
+ * exponential policy stops doubling here (from 2 s, at the 20th wait) instead of growing past what a
+ * delay in milliseconds can be stored as (an int: 24.8 days).
+ */
+export const MAX_RETRY_DELAY_SECONDS = 7 * 86_400;
+
 export const DEFAULT_RETRY_POLICY = { attempts: 15, delaySeconds: 2, policy: 'exponential' } as const satisfies RetryPolicy;
 
 /** Total attempts including the first: `attempts`, else one more than an explicit schedule, else 15. */
@@ -36,7 +43,7 @@ export function retryDelaySeconds(p: RetryPolicy, failedAttempts: number): numbe
     const policy = p.policy ?? DEFAULT_RETRY_POLICY.policy;
     delay = policy === 'fixed' ? base : base * 2 ** (failedAttempts - 1);
   }
-  return p.maxDelaySeconds !== undefined ? Math.min(delay, p.maxDelaySeconds) : delay;
+  return Math.min(delay, p.maxDelaySeconds ?? MAX_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS);
 }
 
 /** Every wait of the policy in order (one fewer than maxAttempts), for the API and docs. */

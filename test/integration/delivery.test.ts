@@ -1,10 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
+import { orgApi } from '../support/fixtures.js';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { quiesce } from '../support/quiesce.js';
 import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
+import { HookwiseDeliveryStatus } from '../../workflows/search-attributes.js';
 
 // The seeds' own verification recipes, written out independently of src/domain/signing.ts.
 function verifySha256(body: string, signature: string, secret: string): boolean {
@@ -381,5 +383,103 @@ describe('delivery', () => {
     await quiesce(h, org.orgId, { closed: [workflowId], leftPending: [published.deliveries[0]] });
     expect(receiver.requests).toHaveLength(1);
     await receiver.close();
+  });
+});
+
+describe('delivery ended from outside', () => {
+  it('a delivery whose workflow is cancelled between attempts ends cancelled, and so does the workflow', async () => {
+    const receiver = await startReceiver({ fallback: { status: 500 } });
+    await createWebhook({ url: receiver.url, events: ['cancel.me'], retryPolicy: { policy: 'fixed', attempts: 5, delaySeconds: 3600 } });
+    const published = await publish({ type: 'cancel.me', data: {} });
+    const retrying = await deliveryOf(published.deliveries[0], (d) => d.status === 'retrying');
+    const handle = h.temporal.client.workflow.getHandle(retrying.workflowId);
+    await handle.cancel();
+
+    const cancelled = await waitFor(
+      async () => {
+        const d = (await h.request('GET', `/api/v1/deliveries/${retrying.id}`, { key: org.key })).body;
+        return d.status === 'retrying' ? null : d;
+      },
+      { timeoutMs: 5_000, what: 'the delivery to end' },
+    );
+    expect(cancelled).toMatchObject({ status: 'cancelled', attemptCount: 1, nextAttemptAt: null, lastError: expect.stringMatching(/cancelled/) });
+    expect(cancelled.completedAt).toEqual(expect.any(Number));
+    const closed = await waitFor(async () => {
+      const described = await handle.describe();
+      return described.status.name === 'RUNNING' ? null : described;
+    });
+    expect(closed.status.name).toBe('CANCELLED');
+    expect(closed.typedSearchAttributes.get(HookwiseDeliveryStatus)).toBe('cancelled');
+    expect(receiver.requests).toHaveLength(1);
+    await receiver.close();
+  });
+});
+
+// The attempts these tests act on must still be in flight when they act: a longer delivery timeout.
+describe('delivery, acted on mid-attempt', () => {
+  let slow: Hookwise;
+  beforeAll(async () => {
+    slow = await startHookwise({ env: { HOOKWISE_DELIVERY_TIMEOUT_MS: '5000' } });
+  });
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  it('a delivery cancelled mid-attempt frees its in-flight slot at once for the next delivery', async () => {
+    const { orgId, call } = await orgApi(slow);
+    const receiver = await startReceiver({ replies: ['hang'], fallback: { status: 200 } });
+    await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['one.at.a.time'], rateLimit: { maxInFlight: 1 } });
+    const first = await call('POST', '/api/v1/events', { type: 'one.at.a.time', data: { n: 1 } });
+    await waitFor(() => receiver.requests.length === 1, { what: 'the first POST' });
+    const second = await call('POST', '/api/v1/events', { type: 'one.at.a.time', data: { n: 2 } });
+    await waitFor(async () => (await slow.db.query(`SELECT waiting_since FROM deliveries WHERE id = $1`, [second.deliveries[0]])).rows[0]?.waiting_since, {
+      what: 'the second delivery to wait for the slot',
+    });
+
+    const { workflowId } = await call('GET', `/api/v1/deliveries/${first.deliveries[0]}`);
+    await slow.temporal.client.workflow.getHandle(workflowId).cancel();
+    const cancelled = await waitFor(
+      async () => {
+        const d = await call('GET', `/api/v1/deliveries/${first.deliveries[0]}`);
+        return d.status === 'cancelled' ? d : null;
+      },
+      { timeoutMs: 4_000, what: 'the first delivery cancelled' },
+    );
+    // Lost, as an attempt of a lost worker is: whatever its POST returns now changes nothing.
+    expect(cancelled.attempts).toMatchObject([{ status: 'lost', error: expect.stringMatching(/cancelled/) }]);
+    const { rows } = await slow.db.query(`SELECT count(*)::int AS n FROM endpoint_slots WHERE attempt_id = $1`, [cancelled.attempts[0].id]);
+    expect(rows[0].n).toBe(0);
+    // Woken at once, not when the hanging POST times out (5 s).
+    await waitFor(
+      async () => (await call('GET', `/api/v1/deliveries/${second.deliveries[0]}`)).status === 'succeeded',
+      { timeoutMs: 4_000, what: 'the second delivery' },
+    );
+    await quiesce(slow, orgId);
+    expect(receiver.requests).toHaveLength(2);
+    await receiver.close();
+  });
+
+  it('an operator disabling a webhook mid-attempt yields webhook.failing, not webhook.disabled', async () => {
+    const { orgId, call } = await orgApi(slow);
+    const target = await startReceiver({ fallback: { status: 500, delayMs: 1_000 } });
+    const watcher = await startReceiver();
+    const hook = await call('POST', '/api/v1/webhooks', { url: target.url, events: ['order.created'], retryPolicy: fast(3) });
+    await call('POST', '/api/v1/webhooks', { url: watcher.url, events: ['webhook.disabled', 'webhook.failing'] });
+    const published = await call('POST', '/api/v1/events', { type: 'order.created', data: {} });
+    await waitFor(() => target.requests.length === 1, { what: 'the attempt in flight' });
+    await call('PATCH', `/api/v1/webhooks/${hook.id}`, { active: false });
+    const patchedAt = Date.now();
+
+    await waitFor(() => watcher.requests.length >= 1, { what: 'an operational event' });
+    await quiesce(slow, orgId);
+    expect(watcher.requests.map((r) => JSON.parse(r.body).type)).toEqual(['webhook.failing']);
+    // The attempt ended after the PATCH; the next one was not made.
+    const delivery = await call('GET', `/api/v1/deliveries/${published.deliveries[0]}`);
+    expect(delivery).toMatchObject({ status: 'cancelled', attemptCount: 1 });
+    expect(delivery.attempts[0]).toMatchObject({ statusCode: 500 });
+    expect(delivery.attempts[0].finishedAt).toBeGreaterThan(patchedAt);
+    expect(target.requests).toHaveLength(1);
+    await target.close();
+    await watcher.close();
   });
 });

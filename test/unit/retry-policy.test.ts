@@ -3,6 +3,7 @@ import { describe, it, expect } from 'vitest';
 import {
   DEFAULT_RETRY_POLICY,
   describeSchedule,
+  MAX_RETRY_DELAY_SECONDS,
   maxAttempts,
   retryDelaySeconds,
   type RetryPolicy,
@@ -63,6 +64,16 @@ describe('retryDelaySeconds', () => {
     expect(describeSchedule({ attempts: 8, maxDelaySeconds: 20 })).toEqual([2, 4, 8, 16, 20, 20, 20]);
     expect(describeSchedule({ policy: 'fixed', delaySeconds: 30, attempts: 3, maxDelaySeconds: 10 })).toEqual([10, 10]);
     expect(describeSchedule({ scheduleSeconds: [4, 8, 10], maxDelaySeconds: 5 })).toEqual([4, 5, 5]);
+  });
+
+  it('never waits longer than 7 days, however many attempts an exponential policy makes', () => {
+    expect(MAX_RETRY_DELAY_SECONDS).toBe(7 * 86_400);
+    const schedule = describeSchedule({ attempts: 100 });
+    expect(schedule[18]).toBe(2 * 2 ** 18);
+    expect(schedule.slice(19)).toEqual(Array(80).fill(MAX_RETRY_DELAY_SECONDS));
+    // Stored as milliseconds in an int (finishAttempt's next attempt time).
+    expect(Math.max(...schedule) * 1000).toBeLessThan(2 ** 31);
+    expect(retryDelaySeconds({ policy: 'fixed', delaySeconds: 30 * 86_400, attempts: 2 }, 1)).toBe(MAX_RETRY_DELAY_SECONDS);
   });
 
   it('allows fractional seconds', () => {
