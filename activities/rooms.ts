@@ -10,9 +10,9 @@ import { cacheAnswer, cachedAnswer, decidingPathSets, type CacheQuestion } from 
 import { admitToBacklog, claimItems, findItem, finishItem, storeFirstResult } from '../src/db/backlog.js';
 import { appendMessage, recentMessages, roomChat } from '../src/db/chats.js';
 import { planMatch, type MatchPlan } from '../src/domain/matching.js';
-import { payloadShapeKey, valuesKey, WHOLE_PAYLOAD } from '../src/domain/payload-shape.js';
+import { payloadShapeKey, resolvesAll, valuesKey, WHOLE_PAYLOAD } from '../src/domain/payload-shape.js';
 import { derivedId, relatedId } from '../src/domain/ids.js';
-import type { Llm } from '../src/llm/llm.js';
+import { LlmRequestRejected, type Llm } from '../src/llm/llm.js';
 import { runAgent } from '../src/agents/agent-runner.js';
 import { wakeRoomScheduler } from '../src/flows/room-scheduler.js';
 import type { Temporal } from '../src/temporal/client.js';
@@ -60,12 +60,14 @@ export function createRoomActivities(deps: RoomActivityDeps) {
 
   /**
    * An earlier answer that holds for this payload: same question, same values at the fields that
-   * answer said it depended on. Never a guess: an answer that named no fields was stored against the
-   * whole payload, so it holds only for an identical one.
+   * answer said it depended on. Never a guess: an answer that named no fields (or fields that don't
+   * resolve) was stored against the whole payload, so it holds only for an identical one.
    */
   async function remembered(q: CacheQuestion, payload: unknown): Promise<Choice | null> {
     if (!settings.matchCache) return null;
     for (const paths of await decidingPathSets(db, q)) {
+      // Entries stored before unresolvable paths were refused would match every payload.
+      if (!resolvesAll(payload, paths)) continue;
       const hit = await cachedAnswer(db, q, valuesKey(payload, paths));
       if (hit) return hit;
     }
@@ -74,7 +76,13 @@ export function createRoomActivities(deps: RoomActivityDeps) {
 
   /** Records how matching ended; a match is admitted to the backlog (under the cap) and wakes the scheduler. */
   async function settle(eventId: string, choice: Choice): Promise<IngestRoomEventResult> {
-    await recordMatch(db, { eventId, ...choice });
+    if (!(await recordMatch(db, { eventId, ...choice })) && choice.definitionId !== null) {
+      // The definition was deleted while the model judged (the workflow holds the choice and the
+      // fallback from before): decide by the rules as they stand, or the step would retry forever.
+      const { plan } = await question(await eventOf(eventId));
+      const deleted = `definition ${choice.definitionId} was deleted while the event was matched`;
+      return settle(eventId, plan.fallback ? { ...plan.fallback, reason: `${plan.fallback.reason} (${deleted})` } : { definitionId: null, reason: deleted });
+    }
     if (choice.definitionId === null) return { outcome: 'no_match', reason: choice.reason };
     const [event, definition] = await Promise.all([startedRoomEvent(db, eventId), findDefinition(db, choice.definitionId)]);
     const room = event ? await findRoom(db, null, event.roomId) : null;
@@ -135,10 +143,16 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       const { payload, plan, cacheKey } = await question(await eventOf(eventId));
       const cached = await remembered(cacheKey, payload);
       if (cached) return cached;
-      const choice = await callModel(() => llm.chooseDefinition(payload, plan.askable), (outcome) => deps.metrics.llmCalls.inc({ purpose: 'match', outcome }));
+      // A request the model refuses for good is refused again on every try: the workflow decides without it at once.
+      const ask = () =>
+        llm.chooseDefinition(payload, plan.askable).catch((err: unknown) => {
+          throw err instanceof LlmRequestRejected ? ApplicationFailure.nonRetryable(err.message, err.name) : err;
+        });
+      const choice = await callModel(ask, (outcome) => deps.metrics.llmCalls.inc({ purpose: 'match', outcome }));
       const answer = { definitionId: choice.definitionId, reason: choice.definitionId ? `LLM: ${choice.reason}` : `LLM found no match: ${choice.reason}` };
-      // A model that named no deciding fields is taken at its word only for this exact payload.
-      const decidedBy = choice.decidedBy ?? [WHOLE_PAYLOAD];
+      // A model that named no deciding fields, or fields this payload doesn't have, is taken at its
+      // word only for this exact payload.
+      const decidedBy = choice.decidedBy && resolvesAll(payload, choice.decidedBy) ? choice.decidedBy : [WHOLE_PAYLOAD];
       if (settings.matchCache) await cacheAnswer(db, { ...cacheKey, ...answer, decidedBy, valuesKey: valuesKey(payload, decidedBy) });
       return answer;
     }),

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { RoomActivities } from '../activities/rooms.js';
 import { llmCall } from './activity-profiles.js';
 import { outlastingOutages } from './outages.js';
@@ -24,6 +24,11 @@ const { judgeRoomEvent } = proxyActivities<RoomActivities>(llmCall);
 /** While the model can't be reached at all, ask again this often; the event is never dropped for it. */
 const LLM_UNREACHABLE_PAUSE = '1 minute';
 
+/** Runs started before a judgment failing for good settled the event waited on it; they replay so. */
+const SETTLE_ON_REFUSAL_PATCH = 'room-judge-refusal-settles';
+/** Runs started before the wait for the model continued as new kept waiting in one history; they replay so. */
+const CONTINUE_WAIT_PATCH = 'room-judge-wait-continues';
+
 /**
  * One inbound room event: which business event is it, and does it fit in the room's backlog? Rules
  * decide in the first activity (which also settles the event); only when a description-only definition
@@ -35,7 +40,7 @@ export async function ingestRoomEvent(input: IngestRoomEventInput): Promise<Inge
   if (match.kind === 'settled') return match.result;
   for (;;) {
     try {
-      // A judgment is asked again every minute whatever failed (below), lost workers included.
+      // A judgment that may yet succeed is asked again every minute (below), lost workers included.
       const choice = await outlastingOutages(() => judgeRoomEvent({ eventId: input.eventId }), { workerLoss: false });
       // The model picked none of the definitions ranked above the first matching rule: the rule wins.
       return await settleRoomEvent({ eventId: input.eventId, ...(choice.definitionId === null && match.fallback ? match.fallback : choice) });
@@ -46,7 +51,17 @@ export async function ingestRoomEvent(input: IngestRoomEventInput): Promise<Inge
         const reason = `LLM answered unusable output ${llmCall.retry?.maximumAttempts} times: ${err.cause.message}`;
         return settleRoomEvent({ eventId: input.eventId, ...(match.fallback ?? { definitionId: null, reason }) });
       }
+      // No try can succeed (no model configured, a request the model refuses for good): decide without it.
+      if (err.cause instanceof ApplicationFailure && err.cause.nonRetryable && patched(SETTLE_ON_REFUSAL_PATCH)) {
+        const reason = `LLM can't judge this event: ${err.cause.message}`;
+        return settleRoomEvent({ eventId: input.eventId, ...(match.fallback ?? { definitionId: null, reason }) });
+      }
       await sleep(LLM_UNREACHABLE_PAUSE);
+      // A wait without end must not run the history into Temporal's limit: carry on in a fresh run,
+      // which matches again (the payload is in PostgreSQL by now) and asks again.
+      if (workflowInfo().continueAsNewSuggested && patched(CONTINUE_WAIT_PATCH)) {
+        await continueAsNew<typeof ingestRoomEvent>({ eventId: input.eventId });
+      }
     }
   }
 }

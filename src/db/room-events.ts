@@ -38,14 +38,21 @@ export async function insertRoomEventByToken(
   return rows[0] ?? null;
 }
 
+/**
+ * Records how matching ended; false when the event is gone, or when the matched definition is (it was
+ * deleted meanwhile, or is not the event source's), rather than failing on the foreign key.
+ */
 export async function recordMatch(
   db: Queryable,
   m: { eventId: string; definitionId: string | null; reason: string },
-): Promise<void> {
-  await db.query(
-    `UPDATE room_events SET outcome = $2, matched_definition_id = $3, match_reason = $4, matched_at = now() WHERE id = $1`,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE room_events e SET outcome = $2, matched_definition_id = $3, match_reason = $4, matched_at = now()
+      WHERE e.id = $1
+        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM event_definitions d WHERE d.id = $3 AND d.source_id = e.source_id))`,
     [m.eventId, m.definitionId ? 'matched' : 'no_match', m.definitionId, m.reason],
   );
+  return (rowCount ?? 0) > 0;
 }
 
 export async function matchLog(

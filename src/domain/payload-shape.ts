@@ -42,6 +42,15 @@ export function valuesKey(payload: unknown, paths: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify(values)).digest('hex');
 }
 
+/**
+ * Whether every path resolves in the payload. A path that resolves in none (a bracket path such as
+ * `lines[0].amount`, a typo) reads as missing in every payload, so keying an answer on it would reuse
+ * that answer whatever the payload's values: such an answer is keyed on the whole payload instead.
+ */
+export function resolvesAll(payload: unknown, paths: readonly string[]): boolean {
+  return paths.every((p) => p === WHOLE_PAYLOAD || resolvePath(payload, p) !== undefined);
+}
+
 function describe(value: unknown, depth: number, budget: { nodes: number }): string {
   if (budget.nodes-- <= 0) return '…';
   if (value === null) return 'null';

@@ -22,6 +22,17 @@ export class LlmOutputInvalid extends Error {
   override name = 'LlmOutputInvalid';
 }
 
+/**
+ * The model's API refused the request for good (HTTP 4xx other than 408, 409 and 429: a payload past
+ * the context length, a bad key, an unknown model): the same request gets the same answer.
+ */
+export class LlmRequestRejected extends Error {
+  override name = 'LlmRequestRejected';
+}
+
+/** 4xx statuses a later try may well get past: a request timeout, a conflict, a rate limit. */
+const TRANSIENT_4XX = new Set([408, 409, 429]);
+
 export interface DefinitionChoice {
   definitionId: string | null;
   reason: string;
@@ -90,7 +101,7 @@ export function createLlm(s: LlmSettings): Llm {
       if (definitions.length === 0) return { definitionId: null, reason: 'no definitions to match against', decidedBy: [] };
       const openai = await requireClient();
 
-      const completion = await openai.chat.completions.create({
+      const completion = await rejectedForGood(() => openai.chat.completions.create({
         model: s.models.fast,
         temperature: 0,
         response_format: { type: 'json_object' },
@@ -98,7 +109,7 @@ export function createLlm(s: LlmSettings): Llm {
           { role: 'system', content: matcherPrompt(definitions) },
           { role: 'user', content: `Event payload:\n${payloadText(payload)}` },
         ],
-      });
+      }));
       const content = completion.choices[0]?.message?.content ?? '';
       const choice = parseChoice(content);
 
@@ -111,10 +122,10 @@ export function createLlm(s: LlmSettings): Llm {
 
     async runAgent({ tier, instructions, messages }) {
       const openai = await requireClient();
-      const completion = await openai.chat.completions.create({
+      const completion = await rejectedForGood(() => openai.chat.completions.create({
         model: s.models[tier],
         messages: [{ role: 'system', content: instructions }, ...messages],
-      });
+      }));
       const content = completion.choices[0]?.message?.content;
       if (!content || content.trim() === '') {
         throw new LlmOutputInvalid(`model returned no content (finish_reason ${completion.choices[0]?.finish_reason ?? 'none'})`);
@@ -122,6 +133,19 @@ export function createLlm(s: LlmSettings): Llm {
       return content;
     },
   };
+}
+
+/** Tells a request the API refused for good from a failure worth another try; keeps the API's message. */
+async function rejectedForGood<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500 && !TRANSIENT_4XX.has(status)) {
+      throw new LlmRequestRejected((err as Error).message, { cause: err });
+    }
+    throw err;
+  }
 }
 
 function matcherPrompt(definitions: Array<{ id: string; name: string; description: string }>): string {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm, type FakeReply, type FakeRequest } from '../support/fake-llm.js';
 import { matchLogEntry, orgApi, postRoomEvent, roomBacklog, roomFixture, type DefinitionSpec } from '../support/fixtures.js';
+import { waitFor } from '../support/wait.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 
 // Matching an inbound room event to a definition: rules in priority order, then the LLM (fast tier)
@@ -14,7 +15,7 @@ let noLlm: Hookwise;
 let llm: FakeLlm;
 
 /** Matcher answers per test, keyed by a definition id that appears in the matcher's prompt. */
-const matchers = new Map<string, (req: FakeRequest) => FakeReply>();
+const matchers = new Map<string, (req: FakeRequest) => FakeReply | Promise<FakeReply>>();
 const promptText = (req: FakeRequest) => req.messages.map((m: any) => String(m.content)).join('\n');
 /** The matcher requests that listed this definition. */
 const matcherCalls = (defId: string) => llm.requests.filter((r) => r.messages[0]?.content?.includes(`"${defId}"`));
@@ -150,6 +151,41 @@ describe('matching with an LLM configured', () => {
     expect(await outcome(s, eventId)).toMatchObject({ outcome: 'admitted' });
   });
 
+  it('a request the model refuses for good (HTTP 400 context_length_exceeded) is not asked again: the rule below decides', async () => {
+    const s = await setup(h, [
+      { name: 'described', priority: 1, description: 'something only a model can tell' },
+      { name: 'typed', priority: 2, rule: { path: 'type', equals: 'invoice.paid' } },
+    ]);
+    matchers.set(s.ids.described, () => ({
+      status: 400,
+      raw: JSON.stringify({
+        error: { message: "This model's maximum context length is 128000 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+      }),
+    }));
+    const eventId = await send(s, { type: 'invoice.paid', data: { id: 'in_1' } });
+    expect(await logEntry(s, eventId, 30_000)).toMatchObject({ matched: s.ids.typed, reason: 'rule matched: type = "invoice.paid"' });
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'admitted', definitionId: s.ids.typed });
+    expect(matcherCalls(s.ids.described)).toHaveLength(1);
+  });
+
+  it('the chosen definition deleted while the LLM judged: the event still settles, by the rules as they stand', async () => {
+    const s = await setup(h, [{ name: 'doomed', priority: 1, description: 'an order was created' }]);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    matchers.set(s.ids.doomed, async () => {
+      await released;
+      return choose(s.ids.doomed, 'an order');
+    });
+    const eventId = await send(s, { type: 'order.created' });
+    await waitFor(() => matcherCalls(s.ids.doomed).length === 1, { what: 'the matcher call' });
+    // Well inside the client's timeout, so this very call answers with the deleted definition.
+    await s.call('DELETE', `/api/v1/definitions/${s.ids.doomed}`, undefined, { status: 204 });
+    release();
+    const entry = await logEntry(s, eventId, 10_000);
+    expect(entry).toMatchObject({ matched: null, reason: `definition ${s.ids.doomed} was deleted while the event was matched` });
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'no_match' });
+  });
+
   it('a slow LLM (past HOOKWISE_LLM_TIMEOUT_MS) is retried: still matched, the event is not lost', async () => {
     const s = await setup(h, [{ name: 'churn', priority: 1, description: 'a subscription was cancelled' }]);
     let n = 0;
@@ -203,6 +239,21 @@ describe('matching with an LLM configured', () => {
     expect(await logEntry(s, big2)).toMatchObject({ matched: s.ids['big invoice'], reason: expect.stringMatching(/cached LLM answer/) });
     expect(await logEntry(s, small2)).toMatchObject({ matched: null, reason: expect.stringMatching(/cached LLM answer/) });
     expect(matcherCalls(s.ids['big invoice'])).toHaveLength(2);
+  });
+
+  it('an answer keyed on a path that resolves in no payload (a bracket path) is not reused for another value', async () => {
+    const s = await setup(h, [{ name: 'big order', priority: 1, description: 'an order whose first line is over 1,000' }]);
+    matchers.set(s.ids['big order'], (req) => {
+      const amount = JSON.parse(String(req.messages.at(-1).content).replace(/^Event payload:\n/, '')).data.lines[0].amount;
+      const decidedBy = ['data.lines[0].amount'];
+      return amount > 1000 ? choose(s.ids['big order'], 'over 1,000', decidedBy) : choose(null, 'not over 1,000', decidedBy);
+    });
+    const order = (amount: number) => ({ type: 'order.created', data: { lines: [{ amount }] } });
+    const big = await send(s, order(5000));
+    expect(await logEntry(s, big)).toMatchObject({ matched: s.ids['big order'] });
+    const small = await send(s, order(50));
+    expect(await logEntry(s, small)).toMatchObject({ matched: null, reason: 'LLM found no match: not over 1,000' });
+    expect(matcherCalls(s.ids['big order'])).toHaveLength(2);
   });
 
   it('an answer that names no deciding fields is reused only for an identical payload', async () => {
