@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/pool.js';
 
@@ -90,6 +91,18 @@ export function createMetrics(service: 'api' | 'worker') {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Whether an `Authorization` header is `Bearer <token>`, for /metrics on the API and on workers. Both
+ * sides are compared as SHA-256 digests, always of one length, in constant time: how long a wrong
+ * guess takes tells nothing of the token, its length included.
+ */
+export function carriesMetricsToken(authorization: string | undefined, token: string): boolean {
+  // bearerToken's parse (src/api/auth.ts), repeated: workers serve /metrics without the API's modules.
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
 
 /** Result class of a delivery attempt, for the attempts counter. */
 export function statusClass(statusCode: number | null): string {

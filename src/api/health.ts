@@ -4,7 +4,7 @@ import type { Db } from '../db/pool.js';
 import { temporalReachable } from '../temporal/client.js';
 import type { Registry } from 'prom-client';
 import { AppError } from '../errors.js';
-import { bearerToken } from './auth.js';
+import { carriesMetricsToken } from '../metrics.js';
 import { doc } from './openapi.js';
 
 async function postgresReachable(db: Db): Promise<boolean> {
@@ -21,7 +21,7 @@ export function healthRouter(db: Db, temporal: Client, metrics: { registry: Regi
   const router = new Router();
   // Prometheus text. HOOKWISE_METRICS_TOKEN, when set, must come as a bearer token (scrape config).
   router.get('/metrics', doc({ summary: 'Prometheus metrics (text format)', public: true, response: 'text/plain; version=0.0.4' }), async (ctx) => {
-    if (metrics.token && bearerToken(ctx.get('authorization')) !== metrics.token) {
+    if (metrics.token && !carriesMetricsToken(ctx.get('authorization'), metrics.token)) {
       throw new AppError('unauthorized', 'send Authorization: Bearer <HOOKWISE_METRICS_TOKEN>');
     }
     ctx.type = metrics.registry.contentType;

@@ -7,10 +7,11 @@ import type { Queryable } from './pool.js';
  * holds locks that deliveries would wait on.
  */
 export async function pruneDeliveryHistory(db: Queryable, o: { olderThanDays: number; batch: number }): Promise<number> {
+  // The age goes in as seconds: HOOKWISE_RETENTION_DAYS may be fractional, make_interval's days may not.
   const deliveries = await db.query(
     `DELETE FROM deliveries WHERE id IN (
        SELECT id FROM deliveries
-        WHERE completed_at < now() - make_interval(days => $1) AND status IN ('succeeded', 'dead', 'cancelled')
+        WHERE completed_at < now() - make_interval(secs => $1::float8 * 86400) AND status IN ('succeeded', 'dead', 'cancelled')
         ORDER BY completed_at LIMIT $2)`,
     [o.olderThanDays, o.batch],
   );
@@ -18,7 +19,7 @@ export async function pruneDeliveryHistory(db: Queryable, o: { olderThanDays: nu
   const events = await db.query(
     `DELETE FROM events WHERE id IN (
        SELECT e.id FROM events e
-        WHERE e.created_at < now() - make_interval(days => $1)
+        WHERE e.created_at < now() - make_interval(secs => $1::float8 * 86400)
           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
         ORDER BY e.created_at LIMIT $2)`,
     [o.olderThanDays, o.batch],

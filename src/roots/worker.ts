@@ -7,7 +7,7 @@ import { createLlm } from '../llm/llm.js';
 import { deliverySettings, roomSettings } from '../settings.js';
 import { startRecoveryLoop } from '../temporal/recovery.js';
 import { VERSION } from '../version.js';
-import { registerBacklogGauges } from '../metrics.js';
+import { carriesMetricsToken, registerBacklogGauges } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { buildCommon } from './common.js';
 import { createServer, type Server } from 'node:http';
@@ -115,12 +115,16 @@ export async function buildWorker(
     const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     if (path !== '/metrics') return void res.writeHead(404).end();
-    if (config.HOOKWISE_METRICS_TOKEN && req.headers.authorization !== `Bearer ${config.HOOKWISE_METRICS_TOKEN}`) {
+    if (config.HOOKWISE_METRICS_TOKEN && !carriesMetricsToken(req.headers.authorization, config.HOOKWISE_METRICS_TOKEN)) {
       return void res.writeHead(401).end();
     }
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-      (err) => res.writeHead(500).end(String((err as Error).message)),
+      // A collector's error (a query's, say) can name hosts and tables: the log gets it, the scraper not.
+      (err) => {
+        log(`worker: /metrics failed: ${(err as Error).message}`);
+        res.writeHead(500).end('metrics unavailable');
+      },
     );
   });
   const metricsUrl = await new Promise<string>((resolve, reject) => {

@@ -52,6 +52,10 @@ const sum = (f: Family | undefined, match: Record<string, string> = {}) =>
     .filter((m) => Object.entries(match).every(([k, v]) => m.labels?.[k] === v))
     .reduce((n, m) => n + Number(m.value ?? m.count ?? m.buckets?.['+Inf'] ?? 0), 0);
 
+// Wrong tokens for `scrape-token-0123456789`: one of its length (one character off), a longer one
+// that starts with it, and a shorter one.
+const WRONG_TOKENS = ['scrape-token-0123456780', 'scrape-token-0123456789-and-more', 'scrape-token'];
+
 describe('Prometheus metrics', () => {
   it('count deliveries, attempts by class, latencies, inbound acks and starts, with bounded labels', async () => {
     const { call } = await orgApi(h);
@@ -101,8 +105,30 @@ describe('Prometheus metrics', () => {
       expect((await fetch(`${guarded.baseUrl}/metrics`)).status).toBe(401);
       const ok = await fetch(`${guarded.baseUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
       expect(ok.status).toBe(200);
+      for (const wrong of WRONG_TOKENS) {
+        const res = await fetch(`${guarded.baseUrl}/metrics`, { headers: { authorization: `Bearer ${wrong}` } });
+        expect(res.status, wrong).toBe(401);
+      }
     } finally {
       await guarded.stop();
+    }
+  });
+
+  it("a worker's /metrics takes only its token, and a failing scrape answers 500 without the error's detail", async () => {
+    // Its PostgreSQL refuses connections, so the backlog gauges' query fails on every scrape.
+    const env = { ...h.env, HOOKWISE_METRICS_TOKEN: 'scrape-token-0123456789', DATABASE_URL: 'postgres://hookwise@127.0.0.1:1/none' };
+    const guarded = await buildWorker(loadConfig(env), { workflowBundle: { codePath: inject('workflowBundlePath') }, recovery: false });
+    try {
+      expect((await fetch(`${guarded.metricsUrl}/metrics`)).status).toBe(401);
+      for (const wrong of WRONG_TOKENS) {
+        const res = await fetch(`${guarded.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${wrong}` } });
+        expect(res.status, wrong).toBe(401);
+      }
+      const failed = await fetch(`${guarded.metricsUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
+      expect(failed.status).toBe(500);
+      expect(await failed.text()).toBe('metrics unavailable');
+    } finally {
+      await guarded.close();
     }
   });
 });
