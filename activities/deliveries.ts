@@ -43,6 +43,24 @@ const MAX_SLOT_WAIT_MS = 30_000;
 export function createDeliveryActivities(deps: DeliveryActivityDeps) {
   const { db, settings } = deps;
 
+  /**
+   * After a delivery frees a slot or ends: wakes the delivery waiting for that slot and the bulk
+   * replay it belongs to. Best effort: a waiter that misses it looks again on its own timer (a
+   * finished operation's workflow is gone).
+   */
+  async function wakeWaiters(deliveryId: string, w: { wakeWorkflowId: string | null; endedOperationId: string | null }): Promise<void> {
+    if (w.wakeWorkflowId) {
+      await wakeDelivery(deps.temporal, w.wakeWorkflowId).catch((err) =>
+        deps.log(`delivery ${deliveryId}: could not wake ${w.wakeWorkflowId}: ${(err as Error).message}`),
+      );
+    }
+    if (w.endedOperationId) {
+      await wakeBulkReplay(deps.temporal, w.endedOperationId).catch((err) =>
+        deps.log(`delivery ${deliveryId}: could not wake operation ${w.endedOperationId}: ${(err as Error).message}`),
+      );
+    }
+  }
+
   /** Opens the keys that sign right now, newest first. */
   const signingSecrets = (w: WebhookRow) => activeKeys(w.signingKeys, Date.now()).map((k) => deps.secretBox.open(k.secret));
 
@@ -134,18 +152,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         disableWebhookReason: outcome.status === 'dead' && outcome.disableWebhook ? outcome.reason : null,
         autoDisableAfterHours: settings.autoDisableAfterHours,
       });
-      if (finished.wakeWorkflowId) {
-        // Best effort: a waiter that misses it wakes on its own timer.
-        await wakeDelivery(deps.temporal, finished.wakeWorkflowId).catch((err) =>
-          deps.log(`delivery ${deliveryId}: could not wake ${finished.wakeWorkflowId}: ${(err as Error).message}`),
-        );
-      }
-      if (finished.endedOperationId) {
-        // Best effort too: the operation looks again on its own timer. A finished operation's workflow is gone.
-        await wakeBulkReplay(deps.temporal, finished.endedOperationId).catch((err) =>
-          deps.log(`delivery ${deliveryId}: could not wake operation ${finished.endedOperationId}: ${(err as Error).message}`),
-        );
-      }
+      await wakeWaiters(deliveryId, finished);
 
       const notices: Notice[] = [];
       if (finished.recorded) {
@@ -173,16 +180,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
     async endCancelledDelivery({ deliveryId }: { deliveryId: string }): Promise<DeliveryStatus | null> {
       const ended = await abandonDelivery(db, deliveryId, 'the delivery workflow was cancelled');
       if (ended.cancelled) deps.metrics.deliveries.inc({ outcome: 'cancelled' });
-      if (ended.wakeWorkflowId) {
-        await wakeDelivery(deps.temporal, ended.wakeWorkflowId).catch((err) =>
-          deps.log(`delivery ${deliveryId}: could not wake ${ended.wakeWorkflowId}: ${(err as Error).message}`),
-        );
-      }
-      if (ended.endedOperationId) {
-        await wakeBulkReplay(deps.temporal, ended.endedOperationId).catch((err) =>
-          deps.log(`delivery ${deliveryId}: could not wake operation ${ended.endedOperationId}: ${(err as Error).message}`),
-        );
-      }
+      await wakeWaiters(deliveryId, ended);
       return ended.status;
     },
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/pool.js';
+import { bearerToken } from './bearer-token.js';
 
 /**
  * Every Prometheus metric hookwise exports, in one place. Labels are bounded: routes are templates,
@@ -98,8 +99,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * guess takes tells nothing of the token, its length included.
  */
 export function carriesMetricsToken(authorization: string | undefined, token: string): boolean {
-  // bearerToken's parse (src/api/auth.ts), repeated: workers serve /metrics without the API's modules.
-  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
+  const presented = bearerToken(authorization) ?? '';
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(presented), digest(token));
 }

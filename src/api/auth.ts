@@ -5,12 +5,15 @@ import { findApiKeyByHash, findOrg } from '../db/orgs.js';
 import { CAPABILITIES, hashApiKey, type Capability } from '../domain/api-keys.js';
 import { AppError } from '../errors.js';
 import { CAPABILITY } from './openapi.js';
+import { bearerToken } from '../bearer-token.js';
 
 export interface Principal {
   organizationId: string;
   capabilities: Capability[];
   /** An API key id or a JWT subject, for logs. */
   subject: string;
+  /** When a login token expires (ms since the epoch), for streams that outlive the request; API keys don't. */
+  expiresAt?: number;
 }
 
 export interface AuthState {
@@ -48,13 +51,19 @@ export function createAuthenticator(db: Db, settings: AuthSettings) {
     }
     const orgId = (claims.org ?? claims.org_id ?? claims.organizationId) as string | undefined;
     const role = String(claims.role ?? '');
-    const capabilities = ROLE_CAPABILITIES[role];
+    // Own keys only: a role such as `constructor` or `__proto__` would find Object's built-ins.
+    const capabilities = Object.hasOwn(ROLE_CAPABILITIES, role) ? ROLE_CAPABILITIES[role] : undefined;
     if (!orgId || !capabilities) {
       throw new AppError('unauthorized', 'login token must carry an `org` claim and a `role` of owner, admin, member or viewer');
     }
     const org = await findOrg(db, orgId);
     if (!org || org.id !== orgId) throw new AppError('unauthorized', 'login token names an unknown organization');
-    return { organizationId: org.id, capabilities, subject: String(claims.sub ?? 'jwt') };
+    return {
+      organizationId: org.id,
+      capabilities,
+      subject: String(claims.sub ?? 'jwt'),
+      expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
+    };
   }
 
   async function fromApiKey(token: string): Promise<Principal> {
@@ -77,10 +86,6 @@ export function createAuthenticator(db: Db, settings: AuthSettings) {
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
-
-export function bearerToken(header: string): string | null {
-  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
-}
 
 /** Routes a browser opens without setting headers (EventSource): they may carry `?access_token=`. */
 const TOKEN_IN_QUERY = new Set(['/api/v1/events/stream']);

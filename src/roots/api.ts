@@ -58,7 +58,7 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
   };
   const app = createApp(deps);
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.callback());
-  attachEventSocket(server, deps.feed, deps.authenticator);
+  const sockets = attachEventSocket(server, deps.feed, deps.authenticator);
 
   return {
     deps,
@@ -76,9 +76,14 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
     },
     async close() {
       const closed = new Promise((r) => server.close(r));
-      // Keep-alive and streaming connections would hold close() open.
+      // Keep-alive and streaming connections would hold close() open; so would WebSockets, which the
+      // HTTP server no longer tracks once upgraded: 1001 tells their clients to reconnect elsewhere.
       server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      for (const ws of sockets.clients) ws.close(1001, 'server shutting down');
+      setTimeout(() => {
+        server.closeAllConnections();
+        for (const ws of sockets.clients) ws.terminate();
+      }, 2_000).unref();
       await closed;
       await deps.starter.drained();
       await Promise.all([deps.feed.close(), temporal.client.connection.close(), db.end()]);

@@ -128,12 +128,21 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
           wake();
         },
         close() {
+          // Idempotent: a second close must not drop a set another subscriber of the org has since made.
+          if (!open) return;
           open = false;
           clearInterval(poll);
           set!.delete(wake);
           if (set!.size === 0) wakers.delete(organizationId);
         },
       };
+    },
+
+    /** How many subscriptions are open (for tests: a client gone must leave none behind). */
+    subscriptions(): number {
+      let n = 0;
+      for (const set of wakers.values()) n += set.size;
+      return n;
     },
 
     async close(): Promise<void> {

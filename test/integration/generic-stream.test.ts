@@ -1,6 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { buildApi } from '../../src/roots/api.js';
+import { createLogger } from '../../src/log.js';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { orgApi, postGeneric, subscribeReceiver } from '../support/fixtures.js';
 import { streamCaughtUp } from '../support/quiesce.js';
@@ -43,6 +47,24 @@ async function setup() {
     return client;
   };
   return { ...api, readKey, sendKey, ws, publish, ingest, sse };
+}
+
+/**
+ * A second API on the same database, built by the same root, for tests that look into its event feed
+ * (how many subscriptions it holds). Its log lines are kept.
+ */
+async function ownApi() {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const api = buildApi(h.config, { logger: createLogger({ level: 'info', service: 'test', destination }) });
+  const baseUrl = await api.listen(0, '127.0.0.1');
+  cleanups.push(() => api.close());
+  return { baseUrl, feed: api.deps.feed, logs };
 }
 
 const wsUrl = (query: string) => `${h.baseUrl.replace(/^http/, 'ws')}/api/v1/events/ws${query}`;
@@ -272,4 +294,114 @@ it('WebSocket: a missing or bad token is refused with 401 at the upgrade, a key 
   const noRead = await refusedUpgrade(`?access_token=${sendKey}`);
   expect(noRead.status).toBe(403);
   expect(JSON.parse(noRead.body).error.code).toBe('forbidden');
+});
+
+it('SSE: an event type holding CR or LF cannot add fields to its frame (no forged id, no forged data)', async () => {
+  const { orgId, publish, sse } = await setup();
+  const client = await sse();
+  const type = 'x\nid: 999999999\ndata: forged\r\rid: 999999998\r\ndata: forged again';
+  const sent = await publish(type, { real: true });
+  const marker = await publish('after', { n: 2 });
+  await waitFor(() => client.events.some((e) => e.data.includes(marker.id)), { what: 'the event after it' });
+
+  const { rows } = await h.db.query(`SELECT id, seq FROM events WHERE organization_id = $1 ORDER BY xid, seq`, [orgId]);
+  expect(client.events.map((e) => e.id)).toEqual(rows.map((r) => String(r.seq)));
+  // Its line breaks are spaces in the event name; the envelope (the data line) keeps the type as sent.
+  expect(client.events[0].event).toBe('x id: 999999999 data: forged  id: 999999998  data: forged again');
+  expect(JSON.parse(client.events[0].data)).toMatchObject({ id: sent.id, type, data: { real: true } });
+  expect(client.events[1].event).toBe('after');
+});
+
+it('SSE: clients that leave while their stream is set up leave no subscription behind', async () => {
+  const { readKey } = await setup();
+  const own = await ownApi();
+  expect(own.feed.subscriptions()).toBe(0);
+
+  // Gone right after asking, while authentication or the start's lookup still runs.
+  const { hostname, port } = new URL(own.baseUrl);
+  const openAndLeave = (i: number) =>
+    new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(`GET /api/v1/events/stream HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nAuthorization: Bearer ${readKey}\r\n\r\n`);
+        setTimeout(() => socket.destroy(), i % 4);
+      });
+      socket.once('close', () => resolve());
+      socket.once('error', () => {});
+    });
+  await Promise.all(Array.from({ length: 30 }, (_, i) => openAndLeave(i)));
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(own.feed.subscriptions()).toBe(0);
+
+  // A stream that is open holds one, and gives it back when its client leaves.
+  const client = await openSse(`${own.baseUrl}/api/v1/events/stream`, { key: readKey });
+  expect(client.status).toBe(200);
+  expect(own.feed.subscriptions()).toBe(1);
+  client.close();
+  await waitFor(() => own.feed.subscriptions() === 0, { timeoutMs: 5_000, what: 'the subscription closed' });
+});
+
+it('WebSocket: clients that reset the connection during the handshake neither crash the API nor leave a subscription', async () => {
+  const { readKey } = await setup();
+  const own = await ownApi();
+  // The API runs in this process: an error event nobody listens for would land here.
+  const uncaught: unknown[] = [];
+  const record = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', record);
+  cleanups.push(() => process.off('uncaughtException', record));
+
+  const { hostname, port } = new URL(own.baseUrl);
+  const resetDuringHandshake = (token: string) =>
+    new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          [
+            'GET /api/v1/events/ws HTTP/1.1',
+            `Host: ${hostname}:${port}`,
+            'Connection: Upgrade',
+            'Upgrade: websocket',
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+            'Sec-WebSocket-Version: 13',
+            `Authorization: Bearer ${token}`,
+            '',
+            '',
+          ].join('\r\n'),
+        );
+        setTimeout(() => {
+          socket.resetAndDestroy();
+          resolve();
+        }, 1);
+      });
+      socket.once('error', () => resolve());
+    });
+  // A bad key (refused after its lookup) and a good one (upgraded after the start's lookup).
+  for (let i = 0; i < 15; i++) await Promise.all([resetDuringHandshake('hw_bogus'), resetDuringHandshake(readKey)]);
+  await new Promise((r) => setTimeout(r, 1_000));
+
+  expect(uncaught).toEqual([]);
+  expect((await fetch(`${own.baseUrl}/healthz`)).status).toBe(200);
+  expect(own.feed.subscriptions()).toBe(0);
+  // The upgrade still works.
+  const socket = new WebSocket(`${own.baseUrl.replace(/^http/, 'ws')}/api/v1/events/ws?access_token=${readKey}`);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  expect(own.feed.subscriptions()).toBe(1);
+  socket.terminate();
+  await waitFor(() => own.feed.subscriptions() === 0, { timeoutMs: 5_000, what: 'the subscription closed' });
+});
+
+it('WebSocket: the API’s close() ends its WebSocket clients with 1001 rather than waiting on them', async () => {
+  const { orgId } = await orgApi(h);
+  const key = await h.newKey(orgId, ['read']);
+  const api = buildApi(h.config);
+  const baseUrl = await api.listen(0, '127.0.0.1');
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/v1/events/ws?access_token=${key}`);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const closedWith = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  await api.close();
+  expect(await closedWith).toBe(1001);
 });

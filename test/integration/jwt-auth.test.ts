@@ -2,8 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import WebSocket from 'ws';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { expectError, expectNoServerErrors } from '../support/fixtures.js';
+import { openSse } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
 
 // Login tokens: JWTs verified against a real JWKS served on loopback; the `org` and `role` claims give
 // the org and the capabilities. API keys keep working alongside.
@@ -122,6 +125,10 @@ describe('login tokens (JWT + JWKS)', () => {
     ['for an unknown org', () => token({ org: 'org_00000000000000000000000000', role: 'admin' })],
     ['without an org', () => token({ role: 'admin' })],
     ['with an unknown role', () => token({ org: org.orgId, role: 'superuser' })],
+    // Names of Object's built-ins: found on a plain object's prototype, they once gave a 500.
+    ['with the role constructor', () => token({ org: org.orgId, role: 'constructor' })],
+    ['with the role toString', () => token({ org: org.orgId, role: 'toString' })],
+    ['with the role __proto__', () => token({ org: org.orgId, role: '__proto__' })],
     [
       'unsigned (alg none)',
       async () => {
@@ -148,5 +155,44 @@ describe('login tokens (JWT + JWKS)', () => {
     expectError(res, 401, 'unauthorized');
     const post = await h.request('POST', '/api/v1/webhooks', { key: t, body: hook });
     expectError(post, 401, 'unauthorized');
+  });
+});
+
+describe('live streams opened with a login token', () => {
+  it('SSE and WebSocket end when the token expires (WebSocket: 1008)', async () => {
+    const o = await h.newOrg(); // no webhooks: the event fans out to nothing
+    const exp = Math.floor(Date.now() / 1000) + 3;
+    const viewer = await token({ org: o.orgId, role: 'viewer' }, { exp });
+
+    const sse = await openSse(`${h.baseUrl}/api/v1/events/stream`, { key: viewer });
+    expect(sse.status).toBe(200);
+    let sseEnded = 0;
+    void sse.text().then(() => (sseEnded = Date.now()));
+    const ws = new WebSocket(`${h.baseUrl.replace(/^http/, 'ws')}/api/v1/events/ws?access_token=${viewer}`);
+    const messages: string[] = [];
+    ws.on('message', (m) => messages.push(m.toString()));
+    const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() })),
+    );
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    try {
+      // Both are live until then.
+      const sent = await h.request('POST', '/api/v1/events', { key: o.key, body: { type: 'before.expiry', data: {} } });
+      expect(sent.status, sent.text).toBe(202);
+      await sse.waitForEvents(1);
+      await waitFor(() => messages.length >= 1, { what: 'the WebSocket message' });
+
+      await waitFor(() => sseEnded, { timeoutMs: 8_000, what: 'the SSE stream to end' });
+      expect(sseEnded).toBeGreaterThanOrEqual(exp * 1000 - 50);
+      const close = await closed;
+      expect(close).toMatchObject({ code: 1008, reason: 'login token expired' });
+      expect(close.at).toBeGreaterThanOrEqual(exp * 1000 - 50);
+    } finally {
+      sse.close();
+      ws.terminate();
+    }
   });
 });

@@ -3,8 +3,19 @@ import { doc } from '../openapi.js';
 import { requireCapability } from '../auth.js';
 import type { ApiRouter } from '../context.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
+import type { LoggedEvent } from '../../db/event-log.js';
+import { atExpiry } from './expiry.js';
 
 const HEARTBEAT_MS = 15_000;
+
+/**
+ * One event as an SSE frame. A type may hold CR or LF (API publishes and the generic ingress let them
+ * through), and each would start a field of its own — a forged `id:` or `data:` — so they become
+ * spaces. The data line is JSON, which escapes them.
+ */
+function frame(e: LoggedEvent): string {
+  return `id: ${e.seq}\nevent: ${e.type.replace(/[\r\n]/g, ' ')}\ndata: ${e.body}\n\n`;
+}
 
 /**
  * `GET /api/v1/events/stream`: the org's events as Server-Sent Events. Each event's SSE id is its
@@ -13,9 +24,13 @@ const HEARTBEAT_MS = 15_000;
  */
 export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
   router.get('/events/stream', doc({ summary: 'The org’s events as Server-Sent Events; Last-Event-ID resumes exactly', description: 'Query: `types` (comma-separated, `prefix*` allowed), `lastEventId`, and `access_token` (for browsers, this route only).', response: 'text/event-stream' }), requireCapability('read'), async (ctx) => {
-    const { organizationId } = ctx.state.principal;
+    const { principal } = ctx.state;
+    const { organizationId } = principal;
     const lastEventId = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : null);
     const from = await feed.startAt(organizationId, lastEventId);
+    // A client that left while it was authenticated or its start looked up is past its 'close': a
+    // subscription made now would poll and beat for nobody, forever.
+    if (ctx.res.destroyed) return;
     const filter = typeFilter(typeof ctx.query.types === 'string' ? ctx.query.types : undefined);
 
     ctx.req.socket.setTimeout(0);
@@ -28,15 +43,20 @@ export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
     out.write('retry: 2000\n\n');
 
     // write() says false once the socket's buffer is full: the feed then waits for 'drain'.
-    const subscription = feed.subscribe(organizationId, from, filter, (e) => out.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${e.body}\n\n`));
+    const subscription = feed.subscribe(organizationId, from, filter, (e) => out.write(frame(e)));
     out.on('drain', () => subscription.resume());
     const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    // A login token's stream ends when the token expires: the browser reconnects and needs a fresh one.
+    const cancelExpiry = atExpiry(principal, () => stop());
     const stop = () => {
       clearInterval(heartbeat);
+      cancelExpiry();
       subscription.close();
       out.end();
     };
-    ctx.req.once('close', stop);
+    // The response's 'close': the client left, or the stream ended. (The request's own 'close' comes
+    // early, once a body was read, e.g. a GET sent with a JSON body.)
+    ctx.res.once('close', stop);
     out.once('error', stop);
   });
 }

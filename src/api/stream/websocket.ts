@@ -2,14 +2,21 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { AppError } from '../../errors.js';
-import { bearerToken, hasCapability, type Authenticator } from '../auth.js';
+import { hasCapability, type Authenticator } from '../auth.js';
+import { bearerToken } from '../../bearer-token.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
 import { requestUrl } from '../request-url.js';
+import { atExpiry } from './expiry.js';
 
 export const WEBSOCKET_PATH = '/api/v1/events/ws';
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' };
+
+/** Until ws takes the socket over, its errors (a client resetting the connection) are only its end. */
+function onSocketError(this: Duplex): void {
+  this.destroy();
+}
 
 /**
  * The same events as the SSE stream, over a WebSocket at /api/v1/events/ws: each message is one event
@@ -20,6 +27,9 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
   const wss = new WebSocketServer({ noServer: true });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node takes its own 'error' listener off a socket it hands to 'upgrade': without one, a client
+    // that resets the connection while it is authenticated raises an uncaught error, ending the process.
+    socket.on('error', onSocketError);
     const url = requestUrl(req.url);
     if (url?.pathname !== WEBSOCKET_PATH) {
       socket.destroy();
@@ -38,6 +48,9 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
       .then(async (principal) => {
         if (!hasCapability(principal, 'read')) return refuse(new AppError('forbidden', 'the event stream needs the `read` capability'));
         const from = await feed.startAt(principal.organizationId, url.searchParams.get('after'));
+        // Gone while it was authenticated: nothing to upgrade, nothing to subscribe.
+        if (socket.destroyed) return;
+        socket.off('error', onSocketError);
         wss.handleUpgrade(req, socket, head, (ws) => {
           // A slow client: stop reading once this much is queued for it, and go on once it has drained.
           let waiting: NodeJS.Timeout | undefined;
@@ -51,8 +64,14 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
             }, 50);
             return false;
           });
+          // A login token's stream ends when the token expires (1008: policy violation).
+          const cancelExpiry = atExpiry(principal, () => {
+            stop();
+            ws.close(1008, 'login token expired');
+          });
           const stop = () => {
             clearInterval(waiting);
+            cancelExpiry();
             subscription.close();
           };
           ws.on('close', stop);
