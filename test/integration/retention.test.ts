@@ -71,10 +71,12 @@ it('finds deliveries by event through an index: the cascade of an event delete a
     // Where an index can serve, the plan must show it; a table scan per deleted event is what it prevents.
     await client.query('SET enable_seqscan = off');
     try {
+      // Any index access counts (a plain, index-only or bitmap scan: the planner picks by table statistics).
+      const byIndex = /(Index (Only )?Scan using|Bitmap Index Scan on) deliveries_by_event/;
       const plan = async (sql: string, params: unknown[]) =>
         (await client.query(`EXPLAIN (COSTS OFF) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
       // What ON DELETE CASCADE runs for each event deleted.
-      expect(await plan('DELETE FROM deliveries WHERE event_id = $1', ['evt_x'])).toMatch(/Index (Only )?Scan using deliveries_by_event/);
+      expect(await plan('DELETE FROM deliveries WHERE event_id = $1', ['evt_x'])).toMatch(byIndex);
       // Retention's choice of events no delivery refers to.
       const choice = await plan(
         `SELECT e.id FROM events e
@@ -83,7 +85,7 @@ it('finds deliveries by event through an index: the cascade of an event delete a
           ORDER BY e.created_at LIMIT 1000`,
         [30],
       );
-      expect(choice).toMatch(/Index (Only )?Scan using deliveries_by_event/);
+      expect(choice).toMatch(byIndex);
     } finally {
       await client.query('RESET enable_seqscan');
     }
