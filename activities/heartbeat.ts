@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { LlmNotConfigured } from '../src/llm/llm.js';
+import { LlmNotConfigured, LlmRequestRejected } from '../src/llm/llm.js';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -23,8 +23,9 @@ export function heartbeating<A extends unknown[], R>(activity: (...args: A) => P
 }
 
 /**
- * A model call from a `heartbeating` activity, with "no model configured" made non-retryable, since
- * no retry can fix configuration.
+ * A model call from a `heartbeating` activity. Non-retryable when no try can succeed: no model
+ * configured, or a request the model's API refused for good (a 4xx such as `context_length_exceeded`
+ * or a bad key): the same request would get the same answer.
  */
 export async function callModel<T>(fn: () => Promise<T>, counted: (outcome: 'ok' | 'error') => void): Promise<T> {
   try {
@@ -34,6 +35,7 @@ export async function callModel<T>(fn: () => Promise<T>, counted: (outcome: 'ok'
   } catch (err) {
     counted('error');
     if (err instanceof LlmNotConfigured) throw ApplicationFailure.nonRetryable(err.message, 'LlmNotConfigured');
+    if (err instanceof LlmRequestRejected) throw ApplicationFailure.nonRetryable(err.message, 'LlmRequestRejected');
     throw err;
   }
 }

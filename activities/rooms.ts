@@ -12,7 +12,7 @@ import { appendMessage, recentMessages, roomChat } from '../src/db/chats.js';
 import { planMatch, type MatchPlan } from '../src/domain/matching.js';
 import { payloadShapeKey, resolvesAll, valuesKey, WHOLE_PAYLOAD } from '../src/domain/payload-shape.js';
 import { derivedId, relatedId } from '../src/domain/ids.js';
-import { LlmRequestRejected, type Llm } from '../src/llm/llm.js';
+import type { Llm } from '../src/llm/llm.js';
 import { runAgent } from '../src/agents/agent-runner.js';
 import { wakeRoomScheduler } from '../src/flows/room-scheduler.js';
 import type { Temporal } from '../src/temporal/client.js';
@@ -143,12 +143,11 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       const { payload, plan, cacheKey } = await question(await eventOf(eventId));
       const cached = await remembered(cacheKey, payload);
       if (cached) return cached;
-      // A request the model refuses for good is refused again on every try: the workflow decides without it at once.
-      const ask = () =>
-        llm.chooseDefinition(payload, plan.askable).catch((err: unknown) => {
-          throw err instanceof LlmRequestRejected ? ApplicationFailure.nonRetryable(err.message, err.name) : err;
-        });
-      const choice = await callModel(ask, (outcome) => deps.metrics.llmCalls.inc({ purpose: 'match', outcome }));
+      // A request the model refuses for good fails non-retryable (callModel): the workflow decides without it at once.
+      const choice = await callModel(
+        () => llm.chooseDefinition(payload, plan.askable),
+        (outcome) => deps.metrics.llmCalls.inc({ purpose: 'match', outcome }),
+      );
       const answer = { definitionId: choice.definitionId, reason: choice.definitionId ? `LLM: ${choice.reason}` : `LLM found no match: ${choice.reason}` };
       // A model that named no deciding fields, or fields this payload doesn't have, is taken at its
       // word only for this exact payload.

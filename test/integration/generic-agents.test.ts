@@ -342,6 +342,27 @@ it('an LLM that fails every time: the run ends failed, agent.run.failed is emitt
   expect(chat.messages.map((m: { role: string }) => m.role)).toEqual(['event']);
 });
 
+it('a request the model refuses for good (HTTP 400 context_length_exceeded): the run fails after one call, not three', async () => {
+  const api = await setup();
+  const { orgId, ws, call, marker } = api;
+  const { of } = await withReceiver(api);
+  await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
+    name: 'too long',
+    instructions: `Your context never fits. ${marker}`,
+    roles: ['webhook.generic.received'],
+  });
+  replies.set(marker, () => ({
+    status: 400,
+    raw: JSON.stringify({ error: { message: "This model's maximum context length is 128000 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } }),
+  }));
+
+  await ingest(ws.id, '', { hello: 'a very long story' });
+  await waitFor(() => of('agent.run.failed').length >= 1, { timeoutMs: 30_000, what: 'agent.run.failed' });
+  await quiesce(h, orgId);
+  expect(of('agent.run.failed')[0].data.error).toContain('maximum context length');
+  expect(callsFor(marker)).toHaveLength(1);
+});
+
 it('chats: listed per workspace newest first, each with its messages in order; 404 across orgs, 403 without read', async () => {
   const { orgId, ws, call, marker } = await setup();
   const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
