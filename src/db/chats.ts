@@ -63,10 +63,11 @@ export async function recentMessages(db: Queryable, chatId: string, limit: numbe
   return rows;
 }
 
-export async function listChats(db: Queryable, organizationId: string, workspaceId: string): Promise<Chat[]> {
+/** A workspace's newest `limit` chats, newest first. */
+export async function listChats(db: Queryable, organizationId: string, workspaceId: string, limit: number): Promise<Chat[]> {
   const { rows } = await db.query(
-    `SELECT ${CHAT} FROM chats WHERE organization_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC`,
-    [organizationId, workspaceId],
+    `SELECT ${CHAT} FROM chats WHERE organization_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
+    [organizationId, workspaceId, limit],
   );
   return rows;
 }

@@ -364,7 +364,7 @@ it('a request the model refuses for good (HTTP 400 context_length_exceeded): the
 });
 
 it('chats: listed per workspace newest first, each with its messages in order; 404 across orgs, 403 without read', async () => {
-  const { orgId, ws, call, marker } = await setup();
+  const { orgId, key, ws, call, marker } = await setup();
   const agent = await call('POST', `/api/v1/workspaces/${ws.id}/agents`, {
     name: 'echo',
     instructions: `You echo. ${marker}`,
@@ -407,4 +407,18 @@ it('chats: listed per workspace newest first, each with its messages in order; 4
   expect(forbidden.status).toBe(403);
   expect(forbidden.body.error.code).toBe('forbidden');
   expect((await h.request('GET', `/api/v1/chats/chat_0000000000NOSUCHCHAT00000`, { key: (await h.newOrg()).key })).status).toBe(404);
+
+  // Bounded answers: the newest chats, and a chat's latest messages (oldest first), 100 unless `limit` says.
+  expect((await call('GET', `/api/v1/workspaces/${ws.id}/chats?limit=1`)).data.map((c: { id: string }) => c.id)).toEqual([chats[0].id]);
+  await h.db.query(
+    `INSERT INTO chat_messages (id, chat_id, role, content, created_at)
+     SELECT 'msg_bulk_' || lpad(i::text, 3, '0'), $1, 'user', 'note ' || i, now() + i * interval '1 millisecond' FROM generate_series(1, 150) i`,
+    [chats[0].id],
+  );
+  const latest = (await call('GET', `/api/v1/chats/${chats[0].id}`)).messages.map((m: { content: string }) => m.content);
+  expect(latest).toEqual(Array.from({ length: 100 }, (_, i) => `note ${51 + i}`));
+  expect((await call('GET', `/api/v1/chats/${chats[0].id}?limit=1000`)).messages).toHaveLength(152);
+  for (const path of [`/api/v1/chats/${chats[0].id}?limit=1001`, `/api/v1/workspaces/${ws.id}/chats?limit=0`]) {
+    expect((await h.request('GET', path, { key })).status, path).toBe(422);
+  }
 });
