@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPool } from '../db/pool.js';
 import { migrate } from '../db/migrate.js';
-import { findOrg } from '../db/orgs.js';
+import { findOrg, revokeApiKey } from '../db/orgs.js';
 import { CAPABILITIES, type Capability } from '../domain/api-keys.js';
 import { createApiKey, createOrgWithKey } from '../tenancy.js';
 
@@ -13,6 +13,8 @@ const USAGE = `usage: npx hookwise <command>
                                              with every capability
   keys:create <org> --cap manage,send,read   create an API key for an org (id or name); the key
               [--name <label>]               is printed once and stored only as a hash
+  keys:revoke <key id>                       revoke an API key (the id keys:create printed): every
+                                             request with it is refused from then on
   migrate                                    apply database migrations
 
 DATABASE_URL selects the database; without it, the one \`npm start\` runs locally (.hookwise/).`;
@@ -47,7 +49,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
     out(USAGE);
     return;
   }
-  if (!['orgs:create', 'keys:create', 'migrate'].includes(command)) throw new UsageError(`unknown command ${command}`);
+  if (!['orgs:create', 'keys:create', 'keys:revoke', 'migrate'].includes(command)) throw new UsageError(`unknown command ${command}`);
 
   const url = databaseUrl();
   await migrate(url);
@@ -64,6 +66,12 @@ export async function run(argv: string[], out: (line: string) => void = console.
       const { org, apiKey } = await createOrgWithKey(db, name);
       out(`organization ${org.id} (${org.name})`);
       out(`api key (manage, send, read; shown once): ${apiKey}`);
+    } else if (command === 'keys:revoke') {
+      const keyId = positionals[0];
+      if (!keyId) throw new UsageError('keys:revoke needs a key id (key_…)');
+      const revoked = await revokeApiKey(db, keyId);
+      if (!revoked) throw new UsageError(`no active api key ${keyId}`);
+      out(`api key ${keyId} of ${revoked.organizationId} revoked`);
     } else {
       const orgRef = positionals[0];
       if (!orgRef) throw new UsageError('keys:create needs an org id or name');

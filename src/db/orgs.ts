@@ -52,6 +52,15 @@ export async function insertApiKey(
   return { id };
 }
 
+/** Revokes a key at once (every request after this is 401); false when there is no such key still active. */
+export async function revokeApiKey(db: Queryable, id: string): Promise<{ organizationId: string } | null> {
+  const { rows } = await db.query(
+    `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING organization_id AS "organizationId"`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
 export async function findApiKeyByHash(db: Queryable, hash: string): Promise<ApiKeyRecord | null> {
   const { rows } = await db.query(
     `SELECT id, organization_id AS "organizationId", capabilities
