@@ -34,7 +34,6 @@ export interface OperationProgress extends Operation {
 export interface Candidate {
   id: string;
   webhookId: string;
-  createdAt: Date;
   active: boolean;
   /** The webhook's in-flight limit: how many of this operation's replays it may have open at once. */
   limit: number;
@@ -108,7 +107,7 @@ export async function nextCandidates(db: Queryable, op: Operation & { defaultInF
        UPDATE operations SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = $7
        RETURNING cursor_at, cursor_id
      )
-     SELECT d.id, d.webhook_id AS "webhookId", d.created_at AS "createdAt", w.active,
+     SELECT d.id, d.webhook_id AS "webhookId", w.active,
             coalesce(w.max_in_flight, $8) AS "limit"
        ${CANDIDATES.replace('FROM deliveries d', 'FROM o, deliveries d')}
         AND (o.cursor_at IS NULL OR (d.created_at, d.id) > (o.cursor_at, o.cursor_id))
