@@ -7,8 +7,21 @@ import { ActivityFailure, ApplicationFailure, patched, sleep, TimeoutFailure } f
  */
 export const DATABASE_UNAVAILABLE = 'DatabaseUnavailable';
 
-/** How long to wait before calling again after an activity's retries ran out on a database outage. */
-const OUTAGE_PAUSE = '5 seconds';
+const OUTAGE_PAUSE_FIRST_MS = 5_000;
+export const OUTAGE_PAUSE_MAX_MS = 5 * 60_000;
+
+/**
+ * How long to wait before calling again after an activity's retries ran out on a database outage: 5 s
+ * at first, doubling with each round of the same outage up to 5 minutes. Each round writes about 11
+ * events to the workflow's history, and Temporal ends a workflow at 51,200: at a fixed 5 s (a round
+ * every ~8 s with the retries) an outage of ~10 hours ended every agent run and backlog item waiting
+ * on it; at 5 minutes a round, the history holds out for about two weeks.
+ */
+export function outagePauseMs(round: number): number {
+  return Math.min(OUTAGE_PAUSE_MAX_MS, OUTAGE_PAUSE_FIRST_MS * 2 ** round);
+}
+/** Runs started before the pause grew waited 5 s each round; they replay so. Asked from the second round on. */
+const GROWING_PAUSE_PATCH = 'outage-pause-grows';
 
 /**
  * Runs started before worker losses were outlasted recorded the failure at once; they replay so.
@@ -27,7 +40,7 @@ export const WORKER_LOSS_ROUNDS = 3;
 /**
  * Calls an activity whose retries are bounded (a model call, an agent run) and calls it again when
  * those retries ran out only because of the infrastructure:
- * - the database was down: wait, for as long as the outage lasts;
+ * - the database was down: wait (`outagePauseMs`), for as long as the outage lasts;
  * - the last two attempts were lost with their workers (heartbeat timeouts: killed or restarted
  *   mid-run), unless `workerLoss` is false: at once, up to `WORKER_LOSS_ROUNDS` times. In the fault
  *   drill, with a worker killed every 10 s, 8 of 692 agent runs lost all three attempts this way and
@@ -36,12 +49,14 @@ export const WORKER_LOSS_ROUNDS = 3;
  */
 export async function outlastingOutages<T>(call: () => Promise<T>, { workerLoss = true } = {}): Promise<T> {
   let workerLosses = 0;
+  let outageRounds = 0;
   for (;;) {
     try {
       return await call();
     } catch (err) {
       if (isDatabaseOutage(err)) {
-        await sleep(OUTAGE_PAUSE);
+        const round = outageRounds++;
+        await sleep(round === 0 || !patched(GROWING_PAUSE_PATCH) ? OUTAGE_PAUSE_FIRST_MS : outagePauseMs(round));
       } else if (!(workerLoss && isWorkerLoss(err) && workerLosses++ < WORKER_LOSS_ROUNDS && patched(WORKER_LOSS_PATCH))) {
         throw err;
       }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { orgApi, postGeneric, postRoomEvent, roomFixture } from '../support/fixtures.js';
@@ -10,6 +11,7 @@ import { createPool, withTransaction } from '../../src/db/pool.js';
 import { createEventFeed } from '../../src/stream/event-feed.js';
 import { newId } from '../../src/domain/ids.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
+import { genericEventWorkflowId } from '../../src/flows/generic-event.js';
 import { recoverUnstarted, recoveryPass } from '../../src/temporal/recovery.js';
 import { engineBacklogSeconds } from '../../src/temporal/backlog.js';
 
@@ -43,6 +45,25 @@ describe('PostgreSQL unreachable', () => {
     expect(down.logs.join('\n')).not.toMatch(/internal_error|at .*\.ts:\d+/);
   });
 
+  it('/readyz answers 503 within seconds when PostgreSQL takes connections but never answers', async () => {
+    // A black hole: the port accepts, nothing ever comes back (the pool would wait 30 s to connect).
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((s) => void held.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const down = await startHookwise({ worker: false, env: { DATABASE_URL: `postgres://nobody:nothing@127.0.0.1:${(silent.address() as net.AddressInfo).port}/none` } });
+    cleanups.push(async () => {
+      for (const s of held) s.destroy();
+      silent.close();
+      await down.stop();
+    });
+    const askedAt = Date.now();
+    const ready = await down.request('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ ok: false, postgres: false });
+    // Within an orchestrator's probe timeout (5 s in docker-compose.yml), not the pool's 30 s.
+    expect(Date.now() - askedAt).toBeLessThan(5_000);
+  });
+
   it('a connection lost inside a transaction fails that transaction and nothing else', async () => {
     const db = createPool(h.config.DATABASE_URL, 2);
     try {
@@ -62,7 +83,7 @@ describe('PostgreSQL unreachable', () => {
 describe('PostgreSQL away during work', () => {
   it('an agent run outlasts a database outage longer than its retries: it ends done, never failed', async () => {
     // The worker reaches PostgreSQL through a proxy the test cuts while the model is answering, for
-    // longer than the agent run's bounded retries (1 s, then 2 s) last.
+    // longer than the agent run's bounded retries (1 s, then 2 s) last, and for two rounds of them.
     const db = new URL(h.config.DATABASE_URL);
     const proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
     cleanups.push(() => proxy.close());
@@ -76,7 +97,7 @@ describe('PostgreSQL away during work', () => {
       if (!cutAt) {
         cutAt = Date.now();
         proxy.cut();
-        setTimeout(() => proxy.restore(), 8_000);
+        setTimeout(() => proxy.restore(), 20_000);
       }
       return { content: 'noted', delayMs: 200 };
     });
@@ -97,6 +118,13 @@ describe('PostgreSQL away during work', () => {
     expect(cutAt).toBeGreaterThan(0);
     expect(run).toEqual({ status: 'done', answer: 'noted' });
     expect(Number((await h.db.query(`SELECT count(*) AS n FROM events WHERE organization_id = $1 AND type = 'agent.run.failed'`, [orgId])).rows[0].n)).toBe(0);
+
+    // Between rounds it waited, longer each time (a fixed pause ran a day-long outage into Temporal's
+    // history limit): 5 s, then 10 s.
+    const inbox = (await h.db.query(`SELECT id, dedupe_key FROM event_inbox WHERE workspace_id = $1`, [ws.id])).rows[0];
+    const history = await split.temporal.client.workflow.getHandle(genericEventWorkflowId(ws.id, inbox.dedupe_key, inbox.id)).fetchHistory();
+    const pauses = history.events!.flatMap((e) => (e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout!.seconds)] : []));
+    expect(pauses).toEqual([5, 10]);
   }, 90_000);
 });
 
