@@ -7,12 +7,18 @@ import { AppError } from '../errors.js';
 import { carriesMetricsToken } from '../metrics.js';
 import { doc } from './openapi.js';
 
-async function postgresReachable(db: Db): Promise<boolean> {
+/**
+ * Bounded like Temporal's check: a PostgreSQL that takes connections but never answers (a black-holed
+ * host, a full pool) would otherwise hold the probe for the pool's 30 s connect timeout, past any
+ * orchestrator's probe timeout, which then reads as "no answer" instead of "not ready".
+ */
+async function postgresReachable(db: Db, timeoutMs = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
   try {
-    await db.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([db.query('SELECT 1').then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Config } from '../config.js';
@@ -13,6 +13,13 @@ import { createApp } from '../api/app.js';
 import type { ApiDeps } from '../api/context.js';
 import { attachEventSocket } from '../api/stream/websocket.js';
 
+/**
+ * How long close() lets requests in flight finish before it cuts their connections; the API process
+ * exits at 10 s whatever happens (src/main/api.ts), and the starts owed to acknowledged events come
+ * after this.
+ */
+export const SHUTDOWN_DRAIN_MS = 7_000;
+
 /** Request lines and headers up to this size (long dedupe keys travel in the query or a header). */
 export const MAX_HEADER_BYTES = 64 * 1024;
 
@@ -22,7 +29,10 @@ export interface Api {
   server: Server;
   /** Listens on `port` (0: any free one) and resolves to the base URL. */
   listen(port: number, host?: string): Promise<string>;
-  /** Stops taking requests, finishes the workflow starts owed to acknowledged events, closes everything. */
+  /**
+   * Stops taking connections, ends event streams, lets requests in flight finish (up to
+   * `SHUTDOWN_DRAIN_MS`), finishes the workflow starts owed to acknowledged events, closes everything.
+   */
   close(): Promise<void>;
 }
 
@@ -59,6 +69,12 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
   const app = createApp(deps);
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.callback());
   const sockets = attachEventSocket(server, deps.feed, deps.authenticator);
+  // The responses in progress, so that close() can tell event streams from requests in flight.
+  const responses = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    responses.add(res);
+    res.once('close', () => responses.delete(res));
+  });
 
   return {
     deps,
@@ -76,15 +92,25 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
     },
     async close() {
       const closed = new Promise((r) => server.close(r));
-      // Keep-alive and streaming connections would hold close() open; so would WebSockets, which the
-      // HTTP server no longer tracks once upgraded: 1001 tells their clients to reconnect elsewhere.
-      server.closeIdleConnections();
+      // WebSockets, which the HTTP server no longer tracks once upgraded, and event streams have no end
+      // of their own: they end now (1001 for WebSockets; SSE clients reconnect by themselves), and
+      // their clients come back to another API process.
       for (const ws of sockets.clients) ws.close(1001, 'server shutting down');
-      setTimeout(() => {
+      for (const res of responses) if (String(res.getHeader('content-type')).startsWith('text/event-stream')) res.destroy();
+      // Requests in flight get their answers (an acknowledged event must reach its sender, or the
+      // sender sends it again); each keep-alive connection is closed as soon as it goes idle.
+      server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      const cut = setTimeout(() => {
         server.closeAllConnections();
         for (const ws of sockets.clients) ws.terminate();
-      }, 2_000).unref();
-      await closed;
+      }, SHUTDOWN_DRAIN_MS);
+      try {
+        await closed;
+      } finally {
+        clearInterval(idle);
+        clearTimeout(cut);
+      }
       await deps.starter.drained();
       await Promise.all([deps.feed.close(), temporal.client.connection.close(), db.end()]);
     },

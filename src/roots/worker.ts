@@ -25,6 +25,18 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', 
 /** Made at build time (`npm run build`); a worker started from the build loads it instead of bundling. */
 export const PREBUILT_BUNDLE_PATH = fileURLToPath(new URL('../../workflow-bundle.js', import.meta.url));
 
+/** How long past the grace time a stopping worker waits for its activities before it gives up on them. */
+const SHUTDOWN_FORCE_AFTER_GRACE_MS = 10_000;
+
+/**
+ * How long a stopping worker lets its running activities finish before cancelling them: a delivery's
+ * POST plus its two statements. An orchestrator must give the worker this plus 10 s (the force time)
+ * before it kills it (docker-compose.yml: `stop_grace_period`).
+ */
+export function shutdownGraceMs(config: Pick<Config, 'HOOKWISE_DELIVERY_TIMEOUT_MS'>): number {
+  return config.HOOKWISE_DELIVERY_TIMEOUT_MS + 5_000;
+}
+
 export interface HookwiseWorker {
   /** Where this worker serves /metrics and /healthz (null when HOOKWISE_METRICS_PORT is off). */
   metricsUrl: string | null;
@@ -83,6 +95,9 @@ export async function buildWorker(
   let connection: NativeConnection | null = null;
   let worker: Worker | null = null;
   let stopping = false;
+  // Ends the back-off waits below at once when shutdown() comes.
+  const stopped = new AbortController();
+  const pause = (ms: number) => sleep(ms, undefined, { signal: stopped.signal }).catch(() => {});
 
   /** Connects and registers the search attributes, retrying while Temporal is unreachable. */
   async function connect(): Promise<NativeConnection> {
@@ -96,7 +111,8 @@ export async function buildWorker(
         if (stopping) throw err;
         const waitMs = Math.min(1000 * 2 ** (attempt - 1), 15_000);
         log(`worker: Temporal at ${config.TEMPORAL_ADDRESS} not reachable (${(err as Error).message}); retrying in ${waitMs / 1000}s`);
-        await sleep(waitMs);
+        await pause(waitMs);
+        if (stopping) throw err;
       }
     }
   }
@@ -151,6 +167,12 @@ export async function buildWorker(
             // died, the task moves to the shared queue after this long (default 10 s). The fault drill
             // kills a worker every 10 s: the default doubled the stall of every workflow it held.
             stickyQueueScheduleToStartTimeout: '5s',
+            // On shutdown the worker stops polling and lets the activities it runs finish: a delivery's
+            // POST always can (it is bounded by the delivery timeout), so a deploy costs no duplicate.
+            // Longer work (an agent run's model call) is cancelled after that, and given up past the
+            // force time: Temporal retries it elsewhere once its heartbeat stops.
+            shutdownGraceTime: shutdownGraceMs(config),
+            shutdownForceTime: shutdownGraceMs(config) + SHUTDOWN_FORCE_AFTER_GRACE_MS,
           });
           const running = worker.run();
           // A shutdown that came while the worker was being created: run() must start for it to end.
@@ -164,7 +186,7 @@ export async function buildWorker(
           log(`worker: stopped with an error (${(err as Error).message}); starting again in ${waitMs / 1000}s`);
           await connection?.close().catch(() => {});
           connection = null;
-          await sleep(waitMs);
+          await pause(waitMs);
         } finally {
           worker = null;
         }
@@ -172,6 +194,7 @@ export async function buildWorker(
     },
     shutdown() {
       stopping = true;
+      stopped.abort();
       recovery?.stop();
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     },

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 import { TEMPORAL_SERVER, TEMPORAL_UI, withoutV } from '../../src/dev/temporal-versions.js';
 import { DYNAMIC_CONFIG } from '../../src/dev/temporal-server-config.js';
+import { shutdownGraceMs } from '../../src/roots/worker.js';
 
 // docker-compose.yml can't be run here (no Docker engine), so what can drift is checked instead:
 // hookwise's commands and variables against the code, Temporal's images against the local tooling.
@@ -19,6 +20,9 @@ interface Service {
   entrypoint?: string | string[];
   environment?: Record<string, unknown> | string[];
   restart?: string;
+  ports?: string[];
+  init?: boolean;
+  stop_grace_period?: string;
 }
 
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; configs: Record<string, { content: string }> };
@@ -74,6 +78,32 @@ describe('docker-compose.yml', () => {
     const [jobName] = services.find(([, s]) => s === job)!;
     expect(temporal.depends_on[jobName]).toEqual({ condition: 'service_completed_successfully' });
     expect(temporal.restart).toBe('unless-stopped');
+  });
+
+  it.each(hookwise)('%s runs under an init process, so signals reach it', (_name, service) => {
+    expect(service.init).toBe(true);
+  });
+
+  it('gives the worker time to finish its deliveries when stopped: the longest grace plus the force time', () => {
+    const grace = compose.services['hookwise-worker'].stop_grace_period ?? '10s';
+    const [, n, unit] = /^(\d+)(s|m)$/.exec(grace)!;
+    const seconds = Number(n) * (unit === 'm' ? 60 : 1);
+    expect(seconds * 1000).toBeGreaterThanOrEqual(shutdownGraceMs({ HOOKWISE_DELIVERY_TIMEOUT_MS: 90_000 }) + 10_000);
+  });
+
+  it('publishes Temporal’s frontend and UI, which have no authentication, on loopback only', () => {
+    for (const name of ['temporal', 'temporal-ui']) {
+      const ports = compose.services[name].ports ?? [];
+      for (const p of ports) expect(p, `${name} ${p}`).toMatch(/^127\.0\.0\.1:/);
+    }
+  });
+
+  it('passes the settings a deployment needs from the environment to both processes', () => {
+    const env = compose.services['hookwise-worker'].environment as Record<string, unknown>;
+    for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'JWKS_URL', 'JWT_AUDIENCE', 'JWT_ISSUER', 'HOOKWISE_PUBLIC_URL', 'HOOKWISE_METRICS_TOKEN']) {
+      expect(env[name], name).toBe(`\${${name}:-}`);
+    }
+    expect(compose.services['hookwise-api'].environment).toEqual(env);
   });
 
   it("gives the Temporal server the same dynamic config as the local engine's", () => {
