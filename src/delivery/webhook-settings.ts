@@ -96,8 +96,9 @@ export function createWebhookSettings(deps: WebhookSettingsDeps) {
     },
 
     /**
-     * Makes a new secret current. Every key still active keeps signing alongside it until the overlap
-     * window ends, so receivers can switch without rejecting deliveries, even across two rotations.
+     * Makes a new secret current. Every key still active keeps signing `webhook-signature` alongside it
+     * until the overlap window ends, so receivers verifying Standard Webhooks switch without rejecting
+     * deliveries, even across two rotations; the single-valued seed headers take the new secret at once.
      */
     async rotateSecret(
       organizationId: string,

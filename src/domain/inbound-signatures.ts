@@ -88,6 +88,9 @@ function verifyGithub(secret: string, rawBody: Buffer, headers: Headers): Verify
 }
 
 function verifyStandardWebhooks(secret: string, rawBody: Buffer, headers: Headers, nowMs: number): VerifyResult {
+  // A malformed `whsec_` stored before such secrets were refused: fail closed, never an empty key.
+  const key = standardWebhooksKey(secret);
+  if (key === null) return fail('verification secret is not a valid whsec_ secret');
   const id = headerValue(headers, 'webhook-id');
   const timestamp = headerValue(headers, 'webhook-timestamp');
   const signature = headerValue(headers, 'webhook-signature');
@@ -99,14 +102,17 @@ function verifyStandardWebhooks(secret: string, rawBody: Buffer, headers: Header
   if (missing.length > 0) return fail(`missing ${missing.join(', ')} header${missing.length > 1 ? 's' : ''}`);
   if (!/^\d{1,12}$/.test(timestamp!)) return fail('malformed webhook-timestamp header');
 
-  const expected = createHmac('sha256', standardWebhooksKey(secret))
+  const expected = createHmac('sha256', key)
     .update(`${id}.${timestamp}.`, 'utf8')
     .update(rawBody)
     .digest('base64');
   // Space-separated `v1,<base64>` entries (several during a key rotation); other versions such as
-  // the asymmetric `v1a` are skipped, as the reference libraries do.
+  // the asymmetric `v1a` are skipped, as the reference libraries do. A sender that sends the header
+  // as two lines reaches us joined by Node as `v1,A, v1,B`: the comma left on an entry is dropped
+  // (base64 never ends in one).
   const matched = signature!
-    .split(' ')
+    .split(/\s+/)
+    .map((entry) => entry.replace(/,$/, ''))
     .filter((entry) => entry.startsWith('v1,'))
     .some((entry) => safeEqual(entry.slice(3), expected));
   if (!matched) return MISMATCH;
@@ -125,8 +131,8 @@ function verifyPlainHmac(
   if (header === undefined) return fail(`missing ${v.header} header`);
   const expected = createHmac(algorithm, Buffer.from(v.secret, 'utf8')).update(rawBody).digest('hex');
   const prefix = `${algorithm}=`;
-  // A comma-separated list is accepted because senders (hookwise's own outbound signing included)
-  // put one digest per secret there during a rotation.
+  // A comma-separated list is accepted because some senders put one digest per secret there during
+  // a rotation.
   const matched = header
     .split(',')
     .map((part) => part.trim())

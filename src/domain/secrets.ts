@@ -7,13 +7,39 @@ export function generateWebhookSecret(): string {
   return WHSEC_PREFIX + randomBytes(32).toString('base64');
 }
 
+/** The Standard Webhooks spec asks for 24 to 64 random bytes; fewer is refused where a secret is set. */
+const MIN_WHSEC_KEY_BYTES = 24;
+
+// The canonical base64 alphabet, `=` padding optional. Buffer.from(…, 'base64') skips anything else,
+// so `whsec_!!!!` would otherwise decode to an empty key that anyone can sign with.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
 /**
  * The HMAC key Standard Webhooks signing uses: the base64 payload of a `whsec_` secret, or, for a
- * secret a caller chose freely (the seed's API lets them), its UTF-8 bytes.
+ * secret a caller chose freely (the seed's API lets them), its UTF-8 bytes. Null when there is no
+ * usable key (bad base64, or nothing): callers fail closed instead of signing with an empty key.
  */
-export function standardWebhooksKey(secret: string): Buffer {
-  if (secret.startsWith(WHSEC_PREFIX)) return Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64');
-  return Buffer.from(secret, 'utf8');
+export function standardWebhooksKey(secret: string): Buffer | null {
+  if (!secret.startsWith(WHSEC_PREFIX)) return secret.length > 0 ? Buffer.from(secret, 'utf8') : null;
+  const payload = secret.slice(WHSEC_PREFIX.length);
+  if (!BASE64.test(payload)) return null;
+  const key = Buffer.from(payload, 'base64');
+  return key.length > 0 ? key : null;
+}
+
+/**
+ * Why a secret can't be accepted for Standard Webhooks signing or verification, or null if it can.
+ * Only `whsec_` secrets are checked: a free-form secret is keyed by its UTF-8 bytes. Not for Stripe,
+ * whose `whsec_` secrets key the HMAC as a whole string.
+ */
+export function whsecSecretProblem(secret: string): string | null {
+  if (!secret.startsWith(WHSEC_PREFIX)) return null;
+  const key = standardWebhooksKey(secret);
+  if (key === null) return 'the part after whsec_ must be base64 (A-Z, a-z, 0-9, + and /, optional = padding)';
+  if (key.length < MIN_WHSEC_KEY_BYTES) {
+    return `the part after whsec_ must decode to at least ${MIN_WHSEC_KEY_BYTES} bytes (Standard Webhooks: 24 to 64 random bytes)`;
+  }
+  return null;
 }
 
 export interface SecretBox {

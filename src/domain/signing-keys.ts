@@ -1,8 +1,9 @@
 /**
- * Signing keys as a list of expiring keys, newest first, as Svix keeps them. Outbound deliveries are
- * signed with every active key; inbound requests verify against any active key. Rotation is a pure
- * function over the list: the new key goes first, and every key still active is given the overlap
- * window to expire in (never extended), so a second rotation inside the window keeps the first key.
+ * Signing keys as a list of expiring keys, newest first, as Svix keeps them. Outbound deliveries carry
+ * a Standard Webhooks signature per active key (the seed headers only the newest key's; see
+ * signing.ts); inbound requests verify against any active key. Rotation is a pure function over the
+ * list: the new key goes first, and every key still active is given the overlap window to expire in
+ * (never extended), so a second rotation inside the window keeps the first key.
  * `S` is the stored form of the secret (sealed in the database, plain when signing).
  */
 export interface SigningKey<S = string> {

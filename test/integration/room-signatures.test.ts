@@ -4,7 +4,8 @@ import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
-import { matchLogEntry, orgApi, postRoomEvent, roomBacklog, roomFixture, twilioSignature, type OrgApi } from '../support/fixtures.js';
+import { expectError, expectNoServerErrors, matchLogEntry, orgApi, postRoomEvent, roomBacklog, roomFixture, twilioSignature, type OrgApi } from '../support/fixtures.js';
+import { rawRequest } from '../support/raw-http.js';
 import { AT_ONCE_MS, waitParked } from '../support/quiesce.js';
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
@@ -141,6 +142,66 @@ describe('room event source verification', () => {
     // The id is signed too: the same signature under another id fails.
     expect(await send(s.token, payload, { ...headersFor('msg_4', now, payload), 'webhook-id': 'msg_5' })).toMatchObject({ ok: false });
     expect(await recordedEvents(s.sourceId)).toBe(1);
+  });
+
+  it('standard-webhooks: the signature header sent as two lines (a rotating sender) passes', async () => {
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const s = await setup({ verification: { scheme: 'standard-webhooks', secret } });
+    const other = new Webhook(`whsec_${randomBytes(32).toString('base64')}`);
+    const payload = body(4);
+    const now = new Date();
+    const post = (id: string, signatures: string[]) =>
+      rawRequest(h.baseUrl, {
+        method: 'POST',
+        path: `/webhooks/${s.token}`,
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          // Two header lines on the wire; Node hands them over joined as `v1,A, v1,B`.
+          'webhook-signature': signatures,
+        },
+        body: payload,
+      });
+
+    // The matching signature on the first line is the case that used to fail.
+    const first = await post('msg_a', [new Webhook(secret).sign('msg_a', now, payload), other.sign('msg_a', now, payload)]);
+    expect(first.body, first.text).toEqual({ ok: true, eventId: expect.any(String) });
+    const second = await post('msg_b', [other.sign('msg_b', now, payload), new Webhook(secret).sign('msg_b', now, payload)]);
+    expect(second.body, second.text).toEqual({ ok: true, eventId: expect.any(String) });
+    const neither = await post('msg_c', [other.sign('msg_c', now, payload), other.sign('msg_c', now, payload)]);
+    expect(neither.body).toMatchObject({ ok: false, error: expect.stringMatching(/signature/) });
+    expect(await recordedEvents(s.sourceId)).toBe(2);
+  });
+
+  it('standard-webhooks: a whsec_ secret that is not base64 of at least 24 bytes → 422; Stripe whsec_ secrets are not checked', async () => {
+    const api = await orgApi(h);
+    const { roomId } = await roomFixture(api, { workspaceName: 'secrets' });
+    const createSource = (verification: Record<string, string>) =>
+      api.request('POST', `/api/v1/rooms/${roomId}/event-sources`, { body: { name: 'sender', verification } });
+
+    for (const [secret, message] of [
+      // Read leniently, these were an empty key: a signature anyone can compute.
+      ['whsec_', /base64/],
+      ['whsec_!!!!!!!!!!!!!!!!', /base64/],
+      ['whsec_test_room_secret_0123456789', /base64/],
+      [`whsec_${randomBytes(16).toString('base64')}`, /at least 24 bytes/],
+    ] as const) {
+      const res = await createSource({ scheme: 'standard-webhooks', secret });
+      expectError(res, 422, 'validation_error');
+      expect(res.body.error.details.issues).toEqual([{ path: 'verification.secret', message: expect.stringMatching(message) }]);
+      const payloadPart = secret.slice('whsec_'.length);
+      if (payloadPart) expect(res.text).not.toContain(payloadPart);
+    }
+    // Stripe keys the HMAC with the whole string, so any Stripe secret stays acceptable.
+    const stripe = await createSource({ scheme: 'stripe', secret: 'whsec_test_room_secret_0123456789' });
+    expect(stripe.status, stripe.text).toBe(201);
+    // A free-form secret is keyed by its UTF-8 bytes, and the Standard Webhooks range is accepted.
+    for (const secret of ['a plain secret chosen by a person', `whsec_${randomBytes(24).toString('base64')}`]) {
+      const ok = await createSource({ scheme: 'standard-webhooks', secret });
+      expect(ok.status, ok.text).toBe(201);
+    }
+    expectNoServerErrors(h);
   });
 
   for (const [scheme, algorithm, header] of [

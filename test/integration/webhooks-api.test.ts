@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { expectError, expectNoServerErrors } from '../support/fixtures.js';
@@ -196,6 +197,8 @@ describe('validation', () => {
     ['negative retry delay', { ...valid, retryPolicy: { delaySeconds: -1 } }, 'retryPolicy'],
     ['unknown retry policy kind', { ...valid, retryPolicy: { policy: 'linear' } }, 'retryPolicy'],
     ['secret too short', { ...valid, secret: 'short' }, 'secret'],
+    ['whsec_ secret that is not base64', { ...valid, secret: 'whsec_!!!!!!!!!!!!!!!!' }, 'secret'],
+    ['whsec_ secret of 16 bytes', { ...valid, secret: `whsec_${'A'.repeat(22)}==` }, 'secret'],
     ['body is an array', [valid], ''],
   ];
 
@@ -210,6 +213,32 @@ describe('validation', () => {
     expectError(res, 422, 'validation_error');
     const paths = res.body.error.details.issues.map((i: any) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['url', 'events']));
+  });
+
+  // Buffer.from(…, 'base64') skips what isn't base64: `whsec_!!!…` would sign Standard Webhooks with an
+  // empty key. The spec asks for 24 to 64 random bytes.
+  it('a whsec_ secret must be base64 of at least 24 bytes, on create and on rotate', async () => {
+    const refused = async (res: { status: number; body: any; text: string }, message: RegExp, secret: string) => {
+      expectError(res, 422, 'validation_error');
+      expect(res.body.error.details.issues).toEqual([{ path: 'secret', message: expect.stringMatching(message) }]);
+      expect(res.text).not.toContain(secret.slice('whsec_'.length));
+    };
+    const notBase64 = 'whsec_!!!!!!!!!!!!!!!!';
+    const tooShort = `whsec_${randomBytes(23).toString('base64')}`;
+    await refused(await create(org.key, { ...valid, secret: notBase64 }), /must be base64/, notBase64);
+    await refused(await create(org.key, { ...valid, secret: tooShort }), /at least 24 bytes/, tooShort);
+
+    const w = await create(org.key, { ...valid, secret: `whsec_${randomBytes(24).toString('base64')}` });
+    expect(w.status, w.text).toBe(201);
+    const rotate = (secret: string) => h.request('POST', `/api/v1/webhooks/${w.body.id}/rotate-secret`, { key: org.key, body: { secret } });
+    await refused(await rotate(notBase64), /must be base64/, notBase64);
+    await refused(await rotate(tooShort), /at least 24 bytes/, tooShort);
+    const after = await h.request('GET', `/api/v1/webhooks/${w.body.id}`, { key: org.key });
+    expect(after.body.signingKeys).toHaveLength(1);
+
+    // Unpadded base64 and free-form secrets (keyed by their UTF-8 bytes) are accepted.
+    expect((await rotate(`whsec_${randomBytes(32).toString('base64').replace(/=+$/, '')}`)).status).toBe(200);
+    expect((await rotate('a-free-form-secret-!!!-0123456789')).status).toBe(200);
   });
 
   it('PATCH validates too, and a refused change leaves the webhook as it was', async () => {

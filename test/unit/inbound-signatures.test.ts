@@ -151,6 +151,26 @@ describe('verifyInbound: standard webhooks', () => {
     expect(verifyInbound(v, body, { ...h, 'webhook-signature': other }, NOW_MS).ok).toBe(false);
   });
 
+  it('accepts the header sent as two lines, which Node joins with ", "', () => {
+    const h = headers();
+    const other = new Webhook('whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=').sign(msgId, new Date(NOW_MS), payload);
+    // The matching entry first is the case that broke: it kept the comma that joined the lines.
+    for (const joined of [`${h['webhook-signature']}, ${other}`, `${other}, ${h['webhook-signature']}`]) {
+      expect(verifyInbound(v, body, { ...h, 'webhook-signature': joined }, NOW_MS)).toEqual({ ok: true });
+    }
+    expect(verifyInbound(v, body, { ...h, 'webhook-signature': `${other}, ${other}` }, NOW_MS).ok).toBe(false);
+  });
+
+  // Buffer.from(…, 'base64') would read these as an empty key, and a signature anyone can compute.
+  it.each(['whsec_', 'whsec_!!!!!!!!!!!!!!!!', 'whsec_===='])('fails closed for the stored secret %s', (bad) => {
+    const h = headers();
+    const emptyKeySignature = createHmac('sha256', Buffer.alloc(0)).update(`${msgId}.${h['webhook-timestamp']}.${payload}`).digest('base64');
+    expect(verifyInbound({ ...v, secret: bad }, body, { ...h, 'webhook-signature': `v1,${emptyKeySignature}` }, NOW_MS)).toEqual({
+      ok: false,
+      reason: 'verification secret is not a valid whsec_ secret',
+    });
+  });
+
   it('rejects a tampered body or a changed id', () => {
     expect(verifyInbound(v, Buffer.from(payload.replace('c_1', 'c_2')), headers(), NOW_MS)).toEqual({
       ok: false,

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { createSecretBox, generateWebhookSecret, standardWebhooksKey } from '../../src/domain/secrets.js';
+import { randomBytes } from 'node:crypto';
+import { createSecretBox, generateWebhookSecret, standardWebhooksKey, whsecSecretProblem } from '../../src/domain/secrets.js';
 
 const KEY_MATERIAL = 'a-test-key-material-that-is-long-enough-0123456789';
 
@@ -19,6 +20,56 @@ describe('standardWebhooksKey', () => {
 
   it('uses the UTF-8 bytes of any other secret', () => {
     expect(standardWebhooksKey('your-webhook-secret')).toEqual(Buffer.from('your-webhook-secret', 'utf8'));
+  });
+
+  it('takes the base64 padding as optional', () => {
+    expect(standardWebhooksKey('whsec_AAECAw')).toEqual(Buffer.from([0, 1, 2, 3]));
+    expect(standardWebhooksKey('whsec_AAECAwQ')).toEqual(Buffer.from([0, 1, 2, 3, 4]));
+  });
+
+  // Buffer.from(…, 'base64') skips what it can't read: these would have keyed the HMAC with nothing,
+  // or with whatever bytes the readable characters happened to give.
+  it.each([
+    ['nothing after the prefix', 'whsec_'],
+    ['only characters outside base64', 'whsec_!!!!!!!!!!!!!!!!'],
+    ['only padding', 'whsec_===='],
+    ['base64url characters', 'whsec_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_'],
+    ['a space inside', 'whsec_MfKQ9r8GKYqrTwjU PD8ILPZIo2LaLaSw'],
+    ['a trailing newline', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n'],
+    ['an impossible length', 'whsec_AAECA'],
+    ['padding in the middle', 'whsec_AA==AAAA'],
+    ['an empty free-form secret', ''],
+  ])('gives no key for %s', (_what, secret) => {
+    expect(standardWebhooksKey(secret)).toBeNull();
+  });
+});
+
+describe('whsecSecretProblem', () => {
+  it('accepts generated secrets and the Standard Webhooks range', () => {
+    expect(whsecSecretProblem(generateWebhookSecret())).toBeNull();
+    expect(whsecSecretProblem(`whsec_${randomBytes(24).toString('base64')}`)).toBeNull();
+    expect(whsecSecretProblem(`whsec_${randomBytes(64).toString('base64').replace(/=+$/, '')}`)).toBeNull();
+  });
+
+  it('leaves free-form secrets alone (they key by their UTF-8 bytes)', () => {
+    expect(whsecSecretProblem('your-webhook-secret')).toBeNull();
+    expect(whsecSecretProblem('WHSEC_not-the-prefix!!')).toBeNull();
+  });
+
+  it('refuses a whsec_ secret that is not base64', () => {
+    for (const secret of ['whsec_', 'whsec_!!!!!!!!!!!!!!!!', 'whsec_test_secret_0123456789']) {
+      expect(whsecSecretProblem(secret)).toMatch(/must be base64/);
+    }
+  });
+
+  it('refuses fewer than 24 decoded bytes', () => {
+    expect(whsecSecretProblem(`whsec_${randomBytes(23).toString('base64')}`)).toMatch(/at least 24 bytes/);
+    expect(whsecSecretProblem('whsec_AAECAwQFBgcICQoL')).toMatch(/at least 24 bytes/);
+  });
+
+  it('never repeats the secret in its message', () => {
+    const secret = `whsec_${randomBytes(12).toString('base64')}`;
+    expect(whsecSecretProblem(secret)).not.toContain(secret.slice(6));
   });
 });
 

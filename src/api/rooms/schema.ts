@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ruleSchema } from '../../domain/rules.js';
 import { VERIFICATION_SCHEMES } from '../../domain/inbound-signatures.js';
+import { whsecSecretProblem } from '../../domain/secrets.js';
 import { storableString } from '../../domain/storable-text.js';
 
 const name = storableString().trim().min(1).max(200);
@@ -30,6 +31,12 @@ export const eventSourceSchema = z
       .refine((v) => !v.scheme.startsWith('hmac-') || v.header, {
         message: 'plain HMAC verification needs the `header` that carries the signature',
         path: ['header'],
+      })
+      // Standard Webhooks keys by the decoded `whsec_` payload; Stripe's `whsec_` secrets key the HMAC
+      // as a whole string, so they are not checked.
+      .superRefine((v, ctx) => {
+        const problem = v.scheme === 'standard-webhooks' ? whsecSecretProblem(v.secret) : null;
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['secret'] });
       })
       .optional(),
   })

@@ -40,7 +40,7 @@ export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettin
     ctx.status = 204;
   });
 
-  router.post('/webhooks/:id/rotate-secret', doc({ summary: 'Rotate the signing secret; active keys keep signing for the overlap window', body: rotateSecretSchema, response: 'The webhook, plus `secret` if it was generated' }), manage, async (ctx) => {
+  router.post('/webhooks/:id/rotate-secret', doc({ summary: 'Rotate the signing secret; active keys keep signing webhook-signature for the overlap window', body: rotateSecretSchema, response: 'The webhook, plus `secret` if it was generated' }), manage, async (ctx) => {
     const { secret } = parse(rotateSecretSchema, ctx.request.body);
     const { webhook, generatedSecret } = await webhookSettings.rotateSecret(
       ctx.state.principal.organizationId,

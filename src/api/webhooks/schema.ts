@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ruleSchema } from '../../domain/rules.js';
+import { whsecSecretProblem } from '../../domain/secrets.js';
 import { storableString } from '../../domain/storable-text.js';
 import { instant } from '../instant.js';
 
@@ -46,17 +47,23 @@ const fields = {
   rateLimit: rateLimitSchema.optional(),
 };
 
-export const createWebhookSchema = z
-  .object({ ...fields, secret: storableString().min(16, 'must be at least 16 characters').max(512).optional() })
-  .strict();
+// A caller-set signing secret. A `whsec_` one must be real base64 of enough bytes, or Standard
+// Webhooks would be signed with an empty or tiny key.
+const signingSecret = storableString()
+  .min(16, 'must be at least 16 characters')
+  .max(512)
+  .superRefine((secret, ctx) => {
+    const problem = whsecSecretProblem(secret);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const createWebhookSchema = z.object({ ...fields, secret: signingSecret.optional() }).strict();
 
 export const updateWebhookSchema = z
   .object({ ...fields, url: fields.url.optional(), events: fields.events.optional() })
   .strict();
 
-export const rotateSecretSchema = z
-  .object({ secret: storableString().min(16, 'must be at least 16 characters').max(512).optional() })
-  .strict();
+export const rotateSecretSchema = z.object({ secret: signingSecret.optional() }).strict();
 
 const at = instant({ fromQuery: true });
 
