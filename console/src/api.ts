@@ -9,8 +9,15 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** The answer's Retry-After, in ms from now; null without one. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
+  }
+
+  /** Worth asking again: no answer at all, the server's 5xx, a 429. Any other 4xx would answer the same. */
+  get transient(): boolean {
+    return (this.status === 0 && this.code === 'network') || this.status >= 500 || this.status === 429;
   }
 
   /** The capability a 403 says is missing (`manage`, `read`, `send`). */
@@ -46,9 +53,18 @@ export async function request<T>(method: string, path: string, body: unknown, to
   }
   if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `${res.status} ${res.statusText}`, e?.details ?? {});
+    const retryAfter = retryAfterMs(res.headers.get('retry-after'));
+    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `${res.status} ${res.statusText}`, e?.details ?? {}, retryAfter);
   }
   return json as T;
+}
+
+/** Retry-After as delta-seconds or an HTTP-date, in ms from now; null when absent or unreadable. */
+function retryAfterMs(header: string | null): number | null {
+  if (header === null || header.trim() === '') return null;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
 }
 
 /** A request as the signed-in caller; a 401 ends the session (the sign-in page says why). */

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiError, DeliveryStatus, Operation, StatsPoint } from './api';
 import { formatAgo, formatClock, formatCount, formatMs, formatTime } from './format';
-import { useApi } from './hooks';
+import { useApi, type Paged } from './hooks';
 
 /** An API error as the user should read it: its message, or which capability the key lacks. */
 export function Problem({ error, what = 'this page' }: { error: ApiError | undefined; what?: string }) {
@@ -128,23 +128,50 @@ export function AttemptsChart({ series, bucketSeconds, label }: { series: StatsP
 /** A bulk operation's progress, read from GET /operations/:id every second until it completes. */
 export function OperationProgress({ id }: { id: string }) {
   const { data: op, error } = useApi<Operation>(`/operations/${encodeURIComponent(id)}`, (o) => (o.status === 'running' ? 1000 : null));
-  if (error) return <Problem error={error} what="following this operation" />;
-  if (!op) return <Loading label="Starting…" />;
+  // A failed read keeps the last progress on show: a transient error is retried, and clears once it answers.
+  const problem = <Problem error={error} what="following this operation" />;
+  if (!op) return error ? problem : <Loading label="Starting…" />;
   const done = op.succeeded + op.failed;
   return (
-    <div class="operation" role="status" aria-live="polite" data-operation-status={op.status}>
-      <progress max={Math.max(op.total, 1)} value={op.total === 0 ? 1 : done} aria-label="progress" />
-      <span>
-        {op.total === 0 ? (
-          'Nothing matched: no deliveries to replay.'
-        ) : (
-          <>
-            <strong>{op.status === 'completed' ? 'Completed' : 'Running'}</strong>: {formatCount(op.succeeded)} succeeded, {formatCount(op.failed)}{' '}
-            failed, {formatCount(op.inFlight)} in flight, of {formatCount(op.total)}
-          </>
-        )}
-        <span class="muted"> · operation <code>{op.id}</code></span>
-      </span>
+    <>
+      {problem}
+      <div class="operation" role="status" aria-live="polite" data-operation-status={op.status}>
+        <progress max={Math.max(op.total, 1)} value={op.total === 0 ? 1 : done} aria-label="progress" />
+        <span>
+          {op.total === 0 ? (
+            'Nothing matched: no deliveries to replay.'
+          ) : (
+            <>
+              <strong>{op.status === 'completed' ? 'Completed' : 'Running'}</strong>: {formatCount(op.succeeded)} succeeded, {formatCount(op.failed)}{' '}
+              failed, {formatCount(op.inFlight)} in flight, of {formatCount(op.total)}
+            </>
+          )}
+          <span class="muted"> · operation <code>{op.id}</code></span>
+        </span>
+      </div>
+    </>
+  );
+}
+
+/** A paged list's foot: "Load more" while pages remain, or why the last one failed, with Retry (the rows read so far stay). */
+export function LoadMore({ list, what }: { list: Paged<unknown>; what: string }) {
+  if (list.loading) return null;
+  if (list.error) {
+    return (
+      <div class="pad">
+        <Problem error={list.error} what={what} />
+        <button type="button" onClick={list.loadMore}>
+          Retry
+        </button>
+      </div>
+    );
+  }
+  if (!list.more) return null;
+  return (
+    <div class="pad">
+      <button type="button" onClick={list.loadMore}>
+        Load more
+      </button>
     </div>
   );
 }

@@ -40,6 +40,13 @@ async function publish(type: string, data: Record<string, unknown> = {}): Promis
   return res.body;
 }
 
+/** The API's answer while PostgreSQL is down (src/api/error-handler.ts), for page.route to give instead. */
+const UNAVAILABLE = {
+  status: 503,
+  contentType: 'application/json',
+  body: JSON.stringify({ error: { code: 'unavailable', message: 'the database is unavailable; retry later', details: {} } }),
+};
+
 beforeAll(async () => {
   // Chromium first: without it, say how to install it before anything slower starts.
   browser = await launchChromium();
@@ -197,6 +204,101 @@ describe('the console', () => {
 
     await page.getByRole('button', { name: 'Clear' }).click();
     expect(await page.locator('.tail li[data-event-type]').count()).toBe(0);
+  });
+
+  it('keeps following a delivery through a spell of 503s, and shows what happened meanwhile', async () => {
+    const receiver = await startReceiver({ fallback: { status: 500, body: 'not yet' } });
+    receivers.push(receiver);
+    await webhook(receiver.url, ['shipment.sent'], { policy: 'fixed', delaySeconds: 1, attempts: 60 });
+    const { deliveries } = await publish('shipment.sent');
+    const id = deliveries[0];
+    await page.goto(`${h.baseUrl}/console/deliveries/${id}`);
+    await page.locator('[data-attempt="1"]').waitFor();
+    const following = page.getByText('Following this delivery');
+    await following.waitFor();
+
+    // Every read of the delivery answers 503 for a while (in the browser: the API itself stays up).
+    const reads = `**/api/v1/deliveries/${id}`;
+    let refused = 0;
+    await page.route(reads, (route) => {
+      refused++;
+      return route.fulfill({ ...UNAVAILABLE, headers: { 'retry-after': '1' } });
+    });
+    const problem = page.locator('[data-problem="unavailable"]');
+    await problem.waitFor();
+    expect(await problem.textContent()).toBe('the database is unavailable; retry later');
+    await page.getByText('Trying again: the page updates once the API answers.').waitFor();
+    expect(await following.count()).toBe(0);
+    await waitFor(() => refused >= 3, { what: 'the page to keep asking through the 503s' });
+
+    receiver.setScript({ fallback: { status: 200, body: 'delivered at last' } });
+    await page.unroute(reads);
+    await page.locator('.page-head [data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    await problem.waitFor({ state: 'detached' });
+    const attempts = await page.locator('[data-attempt]').count();
+    expect(await page.locator(`[data-attempt="${attempts}"] [data-status-code]`).textContent()).toBe('200');
+  });
+
+  it('keeps the rows when "Load more" fails and offers Retry; follows an operation through a network blip', async () => {
+    const receiver = await startReceiver({ fallback: { status: 503 } });
+    receivers.push(receiver);
+    const webhookId = await webhook(receiver.url, ['parcel.lost'], { attempts: 1 });
+    const published = await Promise.all([publish('parcel.lost'), publish('parcel.lost')]);
+    for (const { deliveries } of published) {
+      await waitFor(async () => (await h.request('GET', `/api/v1/deliveries/${deliveries[0]}`, { key: admin.key })).body.status === 'dead', { what: 'a dead letter' });
+    }
+
+    // One row a page (the list requests' limit rewritten), so the second row needs "Load more"; the
+    // first request for a later page fails once.
+    const lists = /\/api\/v1\/(deliveries|dead-letters)\?/;
+    let failNextPage = true;
+    await page.route(lists, (route) => {
+      const url = new URL(route.request().url());
+      if (url.searchParams.has('cursor') && failNextPage) {
+        failNextPage = false;
+        return route.fulfill(UNAVAILABLE);
+      }
+      url.searchParams.set('limit', '1');
+      return route.continue({ url: url.toString() });
+    });
+    for (const [at, name] of [[`/deliveries?webhookId=${webhookId}`, 'Deliveries'], ['/dead-letters', 'Dead letters']]) {
+      failNextPage = true;
+      await page.goto(`${h.baseUrl}/console${at}`);
+      const rows = page.getByRole('region', { name }).locator('tbody tr');
+      await rows.first().waitFor();
+      expect(await rows.count()).toBe(1);
+      await page.getByRole('button', { name: 'Load more' }).click();
+      await page.locator('[data-problem="unavailable"]').waitFor();
+      expect(await rows.count()).toBe(1);
+      await page.getByRole('button', { name: 'Retry' }).click();
+      await rows.nth(1).waitFor();
+      expect(await page.locator('[data-problem]').count()).toBe(0);
+    }
+    await page.unroute(lists);
+
+    // The operation's first reads find no network at all; its progress comes back when they get through.
+    receiver.setScript({ fallback: { status: 200 } });
+    const operations = '**/api/v1/operations/*';
+    let dropped = 0;
+    await page.route(operations, (route) => (dropped++ < 2 ? route.abort('connectionrefused') : route.continue()));
+    await page.getByText('Replay all matching…').click();
+    const form = page.getByRole('form', { name: 'Replay all matching dead letters' });
+    await form.getByLabel('Webhook').selectOption(webhookId);
+    await form.getByRole('button', { name: 'Replay all matching' }).click();
+    const problem = page.locator('[data-problem="network"]');
+    await problem.waitFor();
+    const progress = page.locator('[data-operation-status="completed"]');
+    await progress.waitFor({ timeout: 30_000 });
+    expect(await progress.textContent()).toContain('2 succeeded, 0 failed, 0 in flight, of 2');
+    expect(await problem.count()).toBe(0);
+    await page.unroute(operations);
+  });
+
+  it('shows Not found for an address with bad percent-encoding, not a blank page', async () => {
+    await page.goto(`${h.baseUrl}/console/deliveries/%E0`);
+    await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'Go to the overview' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
   });
 
   it('lets a read-only key see the rooms, and says which capability the webhook pages need', async () => {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ApiError, post, type Delivery } from '../api';
-import { Badge, Loading, OperationProgress, Problem, Time } from '../components';
+import { Badge, Loading, LoadMore, OperationProgress, Problem, Time } from '../components';
 import { fromLocalInput } from '../format';
 import { usePaged, useTitle } from '../hooks';
 import { Link } from '../router';
@@ -94,6 +94,9 @@ export function DeadLetters() {
   useTitle('Dead letters');
   const { webhooks, name } = useWebhookNames();
   const list = usePaged<Delivery>('/dead-letters?limit=50');
+  // Only a failed first page replaces the list: a failed "Load more" keeps the rows read so far, and
+  // LoadMore says why below them, with Retry.
+  const firstPageFailed = list.error !== undefined && list.items.length === 0;
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [results, setResults] = useState<Record<string, Result>>({});
 
@@ -127,9 +130,9 @@ export function DeadLetters() {
         <h1 tabIndex={-1}>Dead letters</h1>
         <p class="muted">Deliveries that used up their retries. A replay sends the same event again, as a new delivery.</p>
       </header>
-      {!list.error && <ReplayAll webhooks={webhooks} />}
-      <Problem error={list.error} what="the Dead letters page" />
-      {!list.error && (
+      {!firstPageFailed && <ReplayAll webhooks={webhooks} />}
+      {firstPageFailed && <Problem error={list.error} what="the Dead letters page" />}
+      {!firstPageFailed && (
         <section class="card flush" aria-label="Dead letters">
           <div class="toolbar pad">
             <button type="button" class="primary" disabled={selected.size === 0} onClick={replaySelected}>
@@ -190,13 +193,7 @@ export function DeadLetters() {
           </table>
           {list.loading && <Loading />}
           {!list.loading && list.items.length === 0 && <p class="muted pad">No dead letters. Every delivery got through or is still trying.</p>}
-          {list.more && !list.loading && (
-            <div class="pad">
-              <button type="button" onClick={list.loadMore}>
-                Load more
-              </button>
-            </div>
-          )}
+          <LoadMore list={list} what="the Dead letters page" />
         </section>
       )}
     </>

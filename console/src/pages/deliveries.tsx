@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ApiError, post, query, type Delivery, type DeliveryStatus, type Page, type Webhook } from '../api';
-import { Badge, Loading, Problem, Time } from '../components';
+import { Badge, Loading, LoadMore, Problem, Time } from '../components';
 import { formatMs, fromLocalInput, toLocalInput } from '../format';
 import { useApi, usePaged, useTitle } from '../hooks';
 import { Link, navigate, type Route } from '../router';
@@ -96,6 +96,9 @@ export function Deliveries({ route }: { route: Route }) {
   const { webhooks, name } = useWebhookNames();
   const path = `/deliveries${query({ status: q.get('status'), webhookId: q.get('webhookId'), eventType: q.get('eventType'), since: q.get('since'), until: q.get('until'), limit: 50 })}`;
   const list = usePaged<Delivery>(path);
+  // Only a failed first page replaces the list: a failed "Load more" keeps the rows read so far, and
+  // LoadMore says why below them, with Retry.
+  const firstPageFailed = list.error !== undefined && list.items.length === 0;
   return (
     <>
       <header class="page-head">
@@ -103,8 +106,8 @@ export function Deliveries({ route }: { route: Route }) {
         <p class="muted">Every delivery of an event to a webhook, newest first.</p>
       </header>
       <Filters key={route.query.toString()} route={route} webhooks={webhooks} />
-      <Problem error={list.error} what="the Deliveries page" />
-      {!list.error && (
+      {firstPageFailed && <Problem error={list.error} what="the Deliveries page" />}
+      {!firstPageFailed && (
         <section class="card flush" aria-label="Deliveries">
           <table class="rows" aria-busy={list.loading}>
             <thead>
@@ -146,13 +149,7 @@ export function Deliveries({ route }: { route: Route }) {
           </table>
           {list.loading && <Loading />}
           {!list.loading && list.items.length === 0 && <p class="muted pad">No deliveries match.</p>}
-          {list.more && !list.loading && (
-            <div class="pad">
-              <button type="button" onClick={list.loadMore}>
-                Load more
-              </button>
-            </div>
-          )}
+          <LoadMore list={list} what="the Deliveries page" />
         </section>
       )}
     </>
@@ -298,9 +295,10 @@ export function DeliveryDetail({ id }: { id: string }) {
             ) : (
               <p class="muted pad">No attempt yet.</p>
             )}
-            {UNSETTLED.has(d.status) && (
+            {/* While a read fails the page isn't following: the error above says why; a transient one is retried. */}
+            {UNSETTLED.has(d.status) && (!error || error.transient) && (
               <p class="muted small pad" role="status">
-                Following this delivery: the page updates as attempts happen.
+                {error ? 'Trying again: the page updates once the API answers.' : 'Following this delivery: the page updates as attempts happen.'}
               </p>
             )}
           </section>

@@ -200,7 +200,7 @@ function WebhookCard({ webhook: w, onChanged }: { webhook: Webhook; onChanged: (
             ) : (
               <p>The secret was rotated.</p>
             )}
-            {rotate.previousExpiresAt && <p class="small muted">The previous secret keeps signing until {formatTime(rotate.previousExpiresAt)}.</p>}
+            {rotate.previousExpiresAt && <p class="small muted">The previous secret keeps signing the Standard Webhooks header (webhook-signature) until {formatTime(rotate.previousExpiresAt)}; X-Webhook-Signature and X-Webhook-Hmac use the new secret now.</p>}
             <div class="actions">
               <button type="button" class="primary" onClick={() => setRotate(null)}>
                 Done
