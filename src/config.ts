@@ -9,6 +9,9 @@ const bool = z
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
+/** HOOKWISE_STREAM_KEY_RECHECK_SECONDS's default, also the authenticator's when it isn't given one. */
+export const DEFAULT_STREAM_KEY_RECHECK_SECONDS = 30;
+
 const schema = z.object({
   PORT: int(0).max(65535).default(3000),
   DATABASE_URL: z.string().url({ message: 'must be a postgres:// URL' }),
@@ -43,9 +46,13 @@ const schema = z.object({
   // Delivery history (finished deliveries, their attempts, their events) older than this is deleted.
   HOOKWISE_RETENTION_DAYS: z.coerce.number().positive().default(30),
   HOOKWISE_AUTO_DISABLE_AFTER_HOURS: z.coerce.number().positive().default(120),
+  // Login JWTs. JWKS_URL needs JWT_AUDIENCE (checked below): an identity provider shared with other
+  // apps signs their tokens too, and only the audience says a token was meant for hookwise.
   JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  // How often an open event stream re-checks the API key it was opened with, to end it once revoked.
+  HOOKWISE_STREAM_KEY_RECHECK_SECONDS: z.coerce.number().min(0.1).max(3600).default(DEFAULT_STREAM_KEY_RECHECK_SECONDS),
   // The worker's /metrics and /healthz port (the API serves /metrics on PORT); 0 picks a free port.
   HOOKWISE_METRICS_PORT: int(0).max(65535).default(9464),
   HOOKWISE_METRICS_TOKEN: z.string().min(16).optional(),
@@ -64,7 +71,9 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, which is what docker-compose's `VAR=` produces.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(cleaned);
+  const parsed = schema
+    .refine((c) => !c.JWKS_URL || c.JWT_AUDIENCE, { path: ['JWT_AUDIENCE'], message: 'is required when JWKS_URL is set' })
+    .safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0]);
@@ -80,4 +89,5 @@ const HINTS: Record<string, string> = {
   DATABASE_URL: '`npm start` starts an embedded PostgreSQL when it is unset',
   TEMPORAL_ADDRESS: '`npm start` starts a Temporal dev server when it is unset',
   HOOKWISE_ENCRYPTION_KEY: 'encrypts webhook secrets at rest; `npm start` generates one into .hookwise/',
+  JWT_AUDIENCE: 'the `aud` your identity provider puts in tokens meant for hookwise',
 };

@@ -1,11 +1,12 @@
 import type { Middleware } from 'koa';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { Db } from '../db/pool.js';
-import { findApiKeyByHash, findOrg } from '../db/orgs.js';
+import { findApiKeyByHash, findOrgById, isApiKeyActive } from '../db/orgs.js';
 import { CAPABILITIES, hashApiKey, type Capability } from '../domain/api-keys.js';
 import { AppError } from '../errors.js';
 import { CAPABILITY } from './openapi.js';
 import { bearerToken } from '../bearer-token.js';
+import { DEFAULT_STREAM_KEY_RECHECK_SECONDS } from '../config.js';
 
 export interface Principal {
   organizationId: string;
@@ -14,10 +15,14 @@ export interface Principal {
   subject: string;
   /** When a login token expires (ms since the epoch), for streams that outlive the request; API keys don't. */
   expiresAt?: number;
+  /** The API key behind it, which can be revoked while a stream it opened is still open. */
+  apiKeyId?: string;
 }
 
 export interface AuthState {
   principal: Principal;
+  /** For routes that outlive the request (the event stream): they re-check the principal as they go. */
+  authenticator: Authenticator;
 }
 
 // A login token's role grants these capabilities.
@@ -32,6 +37,8 @@ export interface AuthSettings {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** How often a stream opened with an API key checks it is still unrevoked (HOOKWISE_STREAM_KEY_RECHECK_SECONDS). */
+  keyRecheckMs?: number;
 }
 
 /**
@@ -45,7 +52,8 @@ export function createAuthenticator(db: Db, settings: AuthSettings) {
     if (!jwks) throw new AppError('unauthorized', 'login tokens are not enabled (JWKS_URL is unset)');
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, jwks, { issuer: settings.issuer, audience: settings.audience }));
+      // `exp` is required: a login token can't be revoked, so only its expiry ends what it opened.
+      ({ payload: claims } = await jwtVerify(token, jwks, { issuer: settings.issuer, audience: settings.audience, requiredClaims: ['exp'] }));
     } catch (err) {
       throw new AppError('unauthorized', `invalid login token: ${(err as Error).message}`);
     }
@@ -56,14 +64,10 @@ export function createAuthenticator(db: Db, settings: AuthSettings) {
     if (!orgId || !capabilities) {
       throw new AppError('unauthorized', 'login token must carry an `org` claim and a `role` of owner, admin, member or viewer');
     }
-    const org = await findOrg(db, orgId);
-    if (!org || org.id !== orgId) throw new AppError('unauthorized', 'login token names an unknown organization');
-    return {
-      organizationId: org.id,
-      capabilities,
-      subject: String(claims.sub ?? 'jwt'),
-      expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
-    };
+    const org = await findOrgById(db, orgId);
+    if (!org) throw new AppError('unauthorized', 'login token names an unknown organization');
+    // jwtVerify checked that `exp` is a number.
+    return { organizationId: org.id, capabilities, subject: String(claims.sub ?? 'jwt'), expiresAt: (claims.exp as number) * 1000 };
   }
 
   async function fromApiKey(token: string): Promise<Principal> {
@@ -73,6 +77,7 @@ export function createAuthenticator(db: Db, settings: AuthSettings) {
       organizationId: key.organizationId,
       capabilities: key.capabilities.filter((c): c is Capability => (CAPABILITIES as readonly string[]).includes(c)),
       subject: key.id,
+      apiKeyId: key.id,
     };
   }
 
@@ -82,6 +87,16 @@ export function createAuthenticator(db: Db, settings: AuthSettings) {
       const looksLikeJwt = token.split('.').length === 3 && token.startsWith('ey');
       return looksLikeJwt ? fromJwt(token) : fromApiKey(token);
     },
+
+    /**
+     * Whether a principal's API key is still unrevoked (a login token's end is its `exp`, see
+     * src/api/stream/expiry.ts). One primary-key lookup.
+     */
+    async stillValid(principal: Principal): Promise<boolean> {
+      return principal.apiKeyId === undefined || isApiKeyActive(db, principal.apiKeyId);
+    },
+
+    keyRecheckMs: settings.keyRecheckMs ?? DEFAULT_STREAM_KEY_RECHECK_SECONDS * 1000,
   };
 }
 
@@ -96,6 +111,7 @@ export function authenticate(authenticator: Authenticator): Middleware<AuthState
     const token = bearerToken(ctx.get('authorization')) ?? fromQuery;
     if (!token) throw new AppError('unauthorized', 'send Authorization: Bearer <api key or login token>');
     ctx.state.principal = await authenticator.principalFor(token);
+    ctx.state.authenticator = authenticator;
     await next();
   };
 }

@@ -18,9 +18,18 @@ export async function insertOrg(db: Queryable, name: string): Promise<Organizati
   return rows[0];
 }
 
-/** Finds an org by its id or its (unique) name, as the CLI accepts either. */
+/** Finds an org by its id or its (unique) name, as the CLI accepts either; an id beats another org's name. */
 export async function findOrg(db: Queryable, idOrName: string): Promise<Organization | null> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM organizations WHERE id = $1 OR name = $1`, [idOrName]);
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM organizations WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC LIMIT 1`,
+    [idOrName],
+  );
+  return rows[0] ?? null;
+}
+
+/** The org of an authenticated caller: by id only, so an org named after another's id can't stand in. */
+export async function findOrgById(db: Queryable, id: string): Promise<Organization | null> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM organizations WHERE id = $1`, [id]);
   return rows[0] ?? null;
 }
 
@@ -59,6 +68,12 @@ export async function revokeApiKey(db: Queryable, id: string): Promise<{ organiz
     [id],
   );
   return rows[0] ?? null;
+}
+
+/** Whether a key is still unrevoked (one primary-key lookup): open streams ask it periodically. */
+export async function isApiKeyActive(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL`, [id]);
+  return rowCount === 1;
 }
 
 export async function findApiKeyByHash(db: Queryable, hash: string): Promise<ApiKeyRecord | null> {

@@ -18,6 +18,8 @@ export type Rule =
   | { any: Rule[] };
 
 export const MAX_RULE_DEPTH = 8;
+/** Entries in one `in`, `all` or `any` list: matching runs on every event, so a rule stays small. */
+export const MAX_RULE_LIST = 1000;
 
 // Rules are stored as jsonb: strings must be text PostgreSQL can store (no NUL, no unpaired surrogates).
 const scalar = z.union([storableString().max(10_000), z.number(), z.boolean(), z.null()]);
@@ -31,36 +33,65 @@ const path = storableString()
 const ruleNode: z.ZodType<Rule> = z.lazy(() =>
   z.union([
     z.strictObject({ path, equals: scalar }),
-    z.strictObject({ path, in: z.array(scalar).min(1, { message: '"in" needs at least one value' }) }),
+    z.strictObject({ path, in: z.array(scalar).min(1, { message: '"in" needs at least one value' }).max(MAX_RULE_LIST) }),
     z.strictObject({ path, exists: z.boolean() }),
-    z.strictObject({ all: z.array(ruleNode).min(1, { message: '"all" needs at least one rule' }) }),
-    z.strictObject({ any: z.array(ruleNode).min(1, { message: '"any" needs at least one rule' }) }),
+    z.strictObject({ all: z.array(ruleNode).min(1, { message: '"all" needs at least one rule' }).max(MAX_RULE_LIST) }),
+    z.strictObject({ any: z.array(ruleNode).min(1, { message: '"any" needs at least one rule' }).max(MAX_RULE_LIST) }),
   ]),
 );
 
-/** Nesting depth of a raw rule (a leaf is 1), stopping once past the limit so hostile input stays cheap. */
+/**
+ * Nesting depth of a raw rule (a leaf is 1), stopping once past the limit so hostile input stays cheap.
+ * Both `all` and `any` count: an object with both is invalid, but zod would still descend into each.
+ */
 function rawDepth(value: unknown, limit: number): number {
   if (limit < 0 || value === null || typeof value !== 'object' || Array.isArray(value)) return 1;
-  const children = (value as Record<string, unknown>).all ?? (value as Record<string, unknown>).any;
-  if (!Array.isArray(children)) return 1;
   let deepest = 0;
-  for (const child of children) {
-    deepest = Math.max(deepest, rawDepth(child, limit - 1));
-    if (deepest > limit) break;
+  for (const key of ['all', 'any']) {
+    const children = (value as Record<string, unknown>)[key];
+    if (!Array.isArray(children)) continue;
+    for (const child of children) {
+      deepest = Math.max(deepest, rawDepth(child, limit - 1));
+      if (deepest > limit) return 1 + deepest;
+    }
   }
   return 1 + deepest;
 }
 
+const LISTS = ['in', 'all', 'any'] as const;
+
+/** The first `in`, `all` or `any` list longer than MAX_RULE_LIST (the depth is already bounded), or null. */
+function longList(value: unknown, at: Array<string | number> = []): { path: Array<string | number>; key: string } | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  for (const key of LISTS) {
+    const list = (value as Record<string, unknown>)[key];
+    if (!Object.hasOwn(value, key) || !Array.isArray(list)) continue;
+    if (list.length > MAX_RULE_LIST) return { path: [...at, key], key };
+    if (key === 'in') continue;
+    for (let i = 0; i < list.length; i++) {
+      const found = longList(list[i], [...at, key, i]);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 /**
  * The depth check runs before the recursive schema so a pathologically deep rule is refused with one
- * clear message instead of a wall of union errors (or a deep recursion inside zod). So does the text
- * check: rules are stored as jsonb, and a union error would not say which string can't be stored.
+ * clear message instead of a wall of union errors (or a deep recursion inside zod). So do the list
+ * length check and the text check (rules are stored as jsonb): a union error would say neither which
+ * list is too long nor which string can't be stored.
  */
 export const ruleSchema = z
   .unknown()
   .superRefine((value, ctx) => {
     if (rawDepth(value, MAX_RULE_DEPTH) > MAX_RULE_DEPTH) {
       ctx.addIssue({ code: 'custom', message: `rule is nested too deeply (max depth ${MAX_RULE_DEPTH})`, abort: true });
+      return;
+    }
+    const long = longList(value);
+    if (long) {
+      ctx.addIssue({ code: 'custom', message: `"${long.key}" has too many entries (max ${MAX_RULE_LIST})`, path: long.path, abort: true });
       return;
     }
     const bad = findJsonProblem(value, { text: true });

@@ -59,7 +59,12 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
     }),
     publicUrl: config.HOOKWISE_PUBLIC_URL?.replace(/\/+$/, ''),
     trustProxy: config.HOOKWISE_TRUST_PROXY,
-    authenticator: createAuthenticator(db, { jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
+    authenticator: createAuthenticator(db, {
+      jwksUrl: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      keyRecheckMs: config.HOOKWISE_STREAM_KEY_RECHECK_SECONDS * 1000,
+    }),
     feed: createEventFeed(db, config.DATABASE_URL, log),
     starter: createBackgroundStarter({ log, deferred: (flow) => metrics.startsDeferred.inc({ flow }) }),
     logger,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, UsageError } from '../../src/cli/hookwise.js';
+import { newId } from '../../src/domain/ids.js';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 
 // The admin CLI (`npx hookwise …`) against the suite's database, driven through its own entry point.
@@ -34,4 +35,17 @@ it('keys:create prints a key that works; keys:revoke refuses it from the next re
   // Revoked already, or never issued: a clear error, nothing changed.
   await expect(run(['keys:revoke', keyId], say)).rejects.toThrow(UsageError);
   await expect(run(['keys:revoke'], say)).rejects.toThrow('keys:revoke needs a key id');
+});
+
+it('keys:create <org> takes an id over another org’s name that equals it', async () => {
+  // The org named after the id comes first: a lookup by id or name must still pick the org with the id.
+  const id = newId('org');
+  await h.db.query(`INSERT INTO organizations (id, name) VALUES ($1, $2)`, [newId('org'), id]);
+  await h.db.query(`INSERT INTO organizations (id, name) VALUES ($1, $2)`, [id, `cli-real-${id}`]);
+  const out: string[] = [];
+  await run(['keys:create', id, '--cap', 'read'], (line) => out.push(line));
+  expect(out[0]).toMatch(new RegExp(`^api key key_\\S+ for ${id} \\(read; shown once\\): \\S+$`));
+  // By its name, the same org.
+  await run(['keys:create', `cli-real-${id}`, '--cap', 'read'], (line) => out.push(line));
+  expect(out[1]).toContain(` for ${id} `);
 });

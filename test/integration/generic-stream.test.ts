@@ -405,3 +405,23 @@ it('WebSocket: the API’s close() ends its WebSocket clients with 1001 rather t
   await api.close();
   expect(await closedWith).toBe(1001);
 });
+
+it('WebSocket: the server reads nothing from clients, and a message over 4 KiB closes the socket (1009) instead of being buffered', async () => {
+  const { readKey, publish } = await setup();
+  const small = await openWs(`?access_token=${readKey}`);
+  const big = await openWs(`?access_token=${readKey}`);
+  let closedWith = 0;
+  big.socket.once('close', (code) => (closedWith = code));
+  let closedSmall = false;
+  small.socket.once('close', () => (closedSmall = true));
+
+  small.socket.send('x'.repeat(4 * 1024));
+  big.socket.send(Buffer.alloc(4 * 1024 + 1));
+  // ws's own default would take up to 100 MiB, silently.
+  expect(await waitFor(() => closedWith, { timeoutMs: 10_000, what: 'the socket closed' })).toBe(1009);
+
+  // A message within the limit is ignored: the socket goes on carrying events.
+  await publish('after.small.message', {});
+  await small.waitForMessages(1);
+  expect(closedSmall).toBe(false);
+});

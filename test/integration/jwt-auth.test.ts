@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import WebSocket from 'ws';
-import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { newId } from '../../src/domain/ids.js';
+import { createApiKey } from '../../src/tenancy.js';
+import { startHookwise, testEnv, type Hookwise } from '../support/hookwise.js';
 import { expectError, expectNoServerErrors } from '../support/fixtures.js';
 import { openSse } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
@@ -25,16 +28,17 @@ let org: { orgId: string; key: string };
 
 async function token(
   claims: Record<string, unknown>,
-  o: { key?: CryptoKey; kid?: string; issuer?: string; audience?: string; exp?: number | string } = {},
+  o: { key?: CryptoKey; kid?: string; issuer?: string; audience?: string; exp?: number | string | null } = {},
 ): Promise<string> {
-  return new SignJWT(claims)
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', kid: o.kid ?? KID })
     .setIssuer(o.issuer ?? ISSUER)
     .setAudience(o.audience ?? AUDIENCE)
     .setSubject('user-1')
-    .setIssuedAt(typeof o.exp === 'number' ? o.exp - 600 : undefined)
-    .setExpirationTime(o.exp ?? '5m')
-    .sign(o.key ?? signingKey);
+    .setIssuedAt(typeof o.exp === 'number' ? o.exp - 600 : undefined);
+  // exp: null leaves the claim out.
+  if (o.exp !== null) jwt.setExpirationTime(o.exp ?? '5m');
+  return jwt.sign(o.key ?? signingKey);
 }
 
 beforeAll(async () => {
@@ -118,6 +122,8 @@ describe('login tokens (JWT + JWKS)', () => {
 
   it.each<[string, () => Promise<string>]>([
     ['expired', () => token({ org: org.orgId, role: 'admin' }, { exp: Math.floor(Date.now() / 1000) - 120 })],
+    // It could never be revoked, and a stream it opened would never end.
+    ['without an expiry (exp)', () => token({ org: org.orgId, role: 'admin' }, { exp: null })],
     ['for another audience', () => token({ org: org.orgId, role: 'admin' }, { audience: 'someone-else' })],
     ['from another issuer', () => token({ org: org.orgId, role: 'admin' }, { issuer: 'https://evil.test' })],
     ['signed by another key (same kid)', () => token({ org: org.orgId, role: 'admin' }, { key: foreignKey })],
@@ -155,6 +161,37 @@ describe('login tokens (JWT + JWKS)', () => {
     expectError(res, 401, 'unauthorized');
     const post = await h.request('POST', '/api/v1/webhooks', { key: t, body: hook });
     expectError(post, 401, 'unauthorized');
+  });
+});
+
+describe('organizations named like another’s id', () => {
+  it('a login token, an API key and GET /me find the org by its id, never by another org’s name', async () => {
+    // The impostor comes first, named after the id the real org then gets.
+    const id = newId('org');
+    await h.db.query(`INSERT INTO organizations (id, name) VALUES ($1, $2)`, [newId('org'), id]);
+    await h.db.query(`INSERT INTO organizations (id, name) VALUES ($1, $2)`, [id, `real-${id}`]);
+    const { key } = await createApiKey(h.db, id, ['read']);
+    const admin = await token({ org: id, role: 'admin' });
+
+    for (const credential of [admin, key]) {
+      const me = await h.request('GET', '/api/v1/me', { key: credential });
+      expect(me.status, me.text).toBe(200);
+      expect(me.body.organization).toEqual({ id, name: `real-${id}` });
+    }
+    // The impostor's own name is no org id: a token naming it as its org is refused.
+    const named = await token({ org: `real-${id}`, role: 'admin' });
+    expectError(await h.request('GET', '/api/v1/me', { key: named }), 401, 'unauthorized');
+  });
+});
+
+describe('configuration', () => {
+  it('refuses JWKS_URL without JWT_AUDIENCE at start, naming the variable', () => {
+    const env = testEnv({ JWKS_URL: 'https://login.test/.well-known/jwks.json' });
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(/JWT_AUDIENCE: is required when JWKS_URL is set/);
+    expect(loadConfig({ ...env, JWT_AUDIENCE: AUDIENCE }).JWT_AUDIENCE).toBe(AUDIENCE);
+    // docker-compose's `JWT_AUDIENCE=` (empty) is unset, too.
+    expect(() => loadConfig({ ...env, JWT_AUDIENCE: '' })).toThrow(/JWT_AUDIENCE/);
   });
 });
 

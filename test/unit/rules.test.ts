@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { describeRule, ruleMatches, ruleSchema, type Rule } from '../../src/domain/rules.js';
+import { describeRule, MAX_RULE_LIST, ruleMatches, ruleSchema, type Rule } from '../../src/domain/rules.js';
 
 const stripe = {
   id: 'evt_1',
@@ -138,6 +138,33 @@ describe('ruleSchema', () => {
     const result = ruleSchema.safeParse(nested(100_000));
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toMatch(/too deeply/);
+  });
+
+  it('counts `all` and `any` both toward the depth, even on one (invalid) object', () => {
+    // Once only `all` was measured: zod then recursed into a deep `any` until the stack ran out.
+    const result = ruleSchema.safeParse({ all: [{ path: 'a', exists: true }], any: [nested(100_000)] });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.message)).toEqual(['rule is nested too deeply (max depth 8)']);
+  });
+
+  const leaf = { path: 'a', exists: true };
+  const many = <T>(n: number, item: (i: number) => T) => Array.from({ length: n }, (_, i) => item(i));
+  it.each<[string, unknown, Array<string | number>]>([
+    ['in', { path: 'type', in: many(MAX_RULE_LIST + 1, (i) => `t${i}`) }, ['in']],
+    ['all', { all: many(MAX_RULE_LIST + 1, () => leaf) }, ['all']],
+    ['any, nested', { all: [leaf, { any: many(MAX_RULE_LIST + 1, () => leaf) }] }, ['all', 1, 'any']],
+    ['in, nested', { any: [leaf, { all: [{ path: 'x', in: many(MAX_RULE_LIST + 1, (i) => i) }] }] }, ['any', 1, 'all', 0, 'in']],
+  ])('caps %s at 1000 entries with one clear issue naming the list', (_name, rule, path) => {
+    expect(MAX_RULE_LIST).toBe(1000);
+    const key = path.at(-1);
+    const result = ruleSchema.safeParse(rule);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues).toEqual([expect.objectContaining({ path, message: `"${key}" has too many entries (max 1000)` })]);
+  });
+
+  it('accepts lists of exactly 1000 entries', () => {
+    expect(ruleSchema.safeParse({ path: 'type', in: many(MAX_RULE_LIST, (i) => i) }).success).toBe(true);
+    expect(ruleSchema.safeParse({ any: [{ all: many(MAX_RULE_LIST, () => leaf) }, leaf] }).success).toBe(true);
   });
 
   it('parses to the typed rule', () => {

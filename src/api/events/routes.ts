@@ -4,11 +4,18 @@ import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
 import { storableString } from '../../domain/storable-text.js';
+import { reservedEventType } from '../../domain/reserved-event-types.js';
 import { startDelivery } from '../../flows/delivery.js';
 
 const publishSchema = z
   .object({
-    type: storableString().min(1).max(200),
+    type: storableString()
+      .min(1)
+      .max(200)
+      .superRefine((type, ctx) => {
+        const reserved = reservedEventType(type);
+        if (reserved) ctx.addIssue({ code: 'custom', message: `"${reserved}" is reserved for events hookwise publishes itself; choose another type` });
+      }),
     sessionId: storableString().min(1).max(200).nullable().optional(),
     data: z.unknown().refine((d) => d !== undefined, 'is required'),
   })

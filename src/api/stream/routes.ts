@@ -5,6 +5,7 @@ import type { ApiRouter } from '../context.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
 import type { LoggedEvent } from '../../db/event-log.js';
 import { atExpiry } from './expiry.js';
+import { atRevocation } from './revocation.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -24,7 +25,7 @@ function frame(e: LoggedEvent): string {
  */
 export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
   router.get('/events/stream', doc({ summary: 'The org’s events as Server-Sent Events; Last-Event-ID resumes exactly', description: 'Query: `types` (comma-separated, `prefix*` allowed), `lastEventId`, and `access_token` (for browsers, this route only).', response: 'text/event-stream' }), requireCapability('read'), async (ctx) => {
-    const { principal } = ctx.state;
+    const { principal, authenticator } = ctx.state;
     const { organizationId } = principal;
     const lastEventId = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : null);
     const from = await feed.startAt(organizationId, lastEventId);
@@ -47,10 +48,13 @@ export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
     out.on('drain', () => subscription.resume());
     const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), HEARTBEAT_MS);
     // A login token's stream ends when the token expires: the browser reconnects and needs a fresh one.
+    // An API key's ends when the key is revoked: the reconnect is then refused.
     const cancelExpiry = atExpiry(principal, () => stop());
+    const cancelRevocation = atRevocation(principal, authenticator, () => stop());
     const stop = () => {
       clearInterval(heartbeat);
       cancelExpiry();
+      cancelRevocation();
       subscription.close();
       out.end();
     };

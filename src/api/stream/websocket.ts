@@ -7,9 +7,12 @@ import { bearerToken } from '../../bearer-token.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
 import { requestUrl } from '../request-url.js';
 import { atExpiry } from './expiry.js';
+import { atRevocation } from './revocation.js';
 
 export const WEBSOCKET_PATH = '/api/v1/events/ws';
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+// The server reads nothing from clients: a larger message is refused (1009) instead of buffered (ws's default is 100 MiB).
+const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' };
 
@@ -24,7 +27,7 @@ function onSocketError(this: Duplex): void {
  * token may also come as `?access_token=`; `?types=` filters, `?after=<seq or event id>` resumes.
  */
 export function attachEventSocket(server: Server, feed: EventFeed, authenticator: Authenticator): WebSocketServer {
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node takes its own 'error' listener off a socket it hands to 'upgrade': without one, a client
@@ -64,14 +67,19 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
             }, 50);
             return false;
           });
-          // A login token's stream ends when the token expires (1008: policy violation).
+          // A login token's stream ends when the token expires, an API key's when it is revoked (1008: policy violation).
           const cancelExpiry = atExpiry(principal, () => {
             stop();
             ws.close(1008, 'login token expired');
           });
+          const cancelRevocation = atRevocation(principal, authenticator, () => {
+            stop();
+            ws.close(1008, 'api key revoked');
+          });
           const stop = () => {
             clearInterval(waiting);
             cancelExpiry();
+            cancelRevocation();
             subscription.close();
           };
           ws.on('close', stop);
