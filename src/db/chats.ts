@@ -54,6 +54,21 @@ export async function appendMessage(
   return rows[0];
 }
 
+/**
+ * Records a message whose id a sender's own id made (a Twilio MessageSid): true when it is new, false
+ * when that id is already recorded, so a redelivered message is stored, and acted on, once.
+ */
+export async function appendMessageOnce(
+  db: Queryable,
+  m: { id: string; chatId: string; role: ChatRole; author: string | null; content: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO chat_messages (id, chat_id, role, author, content) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+    [m.id, m.chatId, m.role, m.author, m.content],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 export async function recentMessages(db: Queryable, chatId: string, limit: number): Promise<ChatMessage[]> {
   const { rows } = await db.query(
     `SELECT * FROM (SELECT ${MESSAGE} FROM chat_messages WHERE chat_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2) m

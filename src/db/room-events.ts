@@ -9,14 +9,26 @@ export interface RoomEvent {
   receivedAt: Date;
 }
 
-/** Idempotent: the ingress and the event's workflow may both record the same event. */
-export async function insertRoomEvent(db: Queryable, e: Omit<RoomEvent, 'receivedAt'> & { receivedAt?: Date }): Promise<void> {
-  await db.query(
-    `INSERT INTO room_events (id, organization_id, room_id, source_id, payload, received_at)
-     VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))
-     ON CONFLICT (id) DO NOTHING`,
-    [e.id, e.organizationId, e.roomId, e.sourceId, e.payload, e.receivedAt ?? null],
+/**
+ * Idempotent: the ingress and the event's workflow may both record the same event. Returns the id of
+ * the event recorded for this one and whether this call recorded it: a repeat of an id, or of a
+ * sender's delivery id on the same source, records nothing and returns the first one's id.
+ */
+export async function insertRoomEvent(
+  db: Queryable,
+  e: Omit<RoomEvent, 'receivedAt'> & { receivedAt?: Date; senderEventId?: string | null },
+): Promise<{ id: string; created: boolean }> {
+  const { rowCount } = await db.query(
+    `INSERT INTO room_events (id, organization_id, room_id, source_id, payload, received_at, sender_event_id)
+     VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), $7)
+     ON CONFLICT DO NOTHING`,
+    [e.id, e.organizationId, e.roomId, e.sourceId, e.payload, e.receivedAt ?? null, e.senderEventId ?? null],
   );
+  if ((rowCount ?? 0) > 0 || !e.senderEventId) return { id: e.id, created: (rowCount ?? 0) > 0 };
+  // Only a repeat gets here. Its id is derived from the sender's, so it is almost always the first
+  // one's; the row that holds the sender's id says for sure.
+  const { rows } = await db.query(`SELECT id FROM room_events WHERE source_id = $1 AND sender_event_id = $2`, [e.sourceId, e.senderEventId]);
+  return { id: rows[0]?.id ?? e.id, created: false };
 }
 
 /**

@@ -141,25 +141,28 @@ function verifyPlainHmac(
   return matched ? OK : MISMATCH;
 }
 
+/** POST params as Twilio signs them: a name may come more than once. */
+export type TwilioParams = Record<string, string | readonly string[]>;
+
 /**
  * Twilio's `X-Twilio-Signature`: base64 HMAC-SHA1, keyed by the auth token, over the full URL Twilio
- * called followed by each POST param's name and value, sorted by name, with no separators.
- * `url` must be exactly the public URL configured at Twilio (scheme, host, port, query).
+ * called followed by each POST param's name and value, sorted by name, with no separators; a name
+ * sent more than once is followed by each of its distinct values, sorted (twilio-node's
+ * toFormUrlEncodedParam). `url` must be exactly the URL Twilio called (scheme, host, port, query).
  */
-export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
+export function twilioSignature(authToken: string, url: string, params: TwilioParams): string {
   // Default sort (UTF-16 code units) is what Twilio's own helper libraries use.
   const data = Object.keys(params)
     .sort()
-    .reduce((acc, key) => acc + key + params[key], url);
+    .reduce((acc, key) => {
+      const value = params[key];
+      const values = typeof value === 'string' ? [value] : [...new Set(value)].sort();
+      return acc + values.map((v) => key + v).join('');
+    }, url);
   return createHmac('sha1', Buffer.from(authToken, 'utf8')).update(data, 'utf8').digest('base64');
 }
 
-export function verifyTwilioSignature(
-  authToken: string,
-  url: string,
-  params: Record<string, string>,
-  signature: string | undefined,
-): boolean {
+export function verifyTwilioSignature(authToken: string, url: string, params: TwilioParams, signature: string | undefined): boolean {
   if (!authToken || typeof signature !== 'string' || signature.length === 0) return false;
   return safeEqual(signature, twilioSignature(authToken, url, params));
 }

@@ -23,10 +23,13 @@ export interface GenericIngestDeps {
   log: (line: string) => void;
 }
 
+/** The body as text. One leading UTF-8 BOM (some Windows tools write one) marks the encoding; it is not content. */
+const withoutBom = (raw: Buffer): string => raw.toString('utf8').replace(/^\uFEFF/, '');
+
 function parseObject(raw: Buffer): Record<string, unknown> | AppError {
   let payload: unknown;
   try {
-    payload = JSON.parse(raw.toString('utf8'));
+    payload = JSON.parse(withoutBom(raw));
   } catch {
     return new AppError('bad_request', 'the body must be a JSON object; it is not valid JSON');
   }
@@ -73,8 +76,8 @@ export async function acceptGenericEvent(
           dedupeKey: fields.dedupeKey,
           headers: fields.headers,
           verified: fields.verified,
-          // Stored exactly as received.
-          payload: rawBody.toString('utf8'),
+          // Stored as received, but for a leading BOM (the envelope parses it again later).
+          payload: withoutBom(rawBody),
         },
         { unsignedOnly },
       );

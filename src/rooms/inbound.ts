@@ -2,9 +2,9 @@ import type { Db } from '../db/pool.js';
 import { findEventSourceByTokenHash } from '../db/event-sources.js';
 import { insertRoomEvent, insertRoomEventByToken } from '../db/room-events.js';
 import { hashToken } from '../domain/tokens.js';
-import { newId } from '../domain/ids.js';
+import { derivedId, newId } from '../domain/ids.js';
 import { activeKeys } from '../domain/signing-keys.js';
-import { verifyInboundWithKeys } from '../domain/inbound-signatures.js';
+import { verifyInboundWithKeys, type VerificationScheme } from '../domain/inbound-signatures.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { startRoomEvent } from '../flows/room-event.js';
 import type { RoomEventToStart } from '../db/room-events.js';
@@ -22,11 +22,42 @@ export interface InboundDeps {
   log: (line: string) => void;
 }
 
-/** What the sender gets: 200 with ok true/false for everything, 503 only when nothing could record it. */
-export type InboundAnswer = { status: 200 | 503; body: { ok: boolean; error?: string; eventId?: string } };
+/**
+ * What the sender gets: 200 with ok true/false for everything, 503 only when nothing could record it.
+ * A repeat of a delivery already recorded gets the first one's answer, with `duplicate: true`.
+ */
+export type InboundAnswer = { status: 200 | 503; body: { ok: boolean; error?: string; eventId?: string; duplicate?: true } };
+
+/** A longer sender delivery id is none that a sender we know makes: the event is taken, not deduplicated. */
+export const MAX_SENDER_EVENT_ID_CHARS = 200;
+
+/**
+ * The sender's own id for this delivery, the same on each of its retries, prefixed by its kind; null
+ * when there is none. Standard Webhooks' `webhook-id` and GitHub's `X-GitHub-Delivery`, and for a
+ * source verified as Stripe the signed payload's `evt_` id. Never a bare payload `id`: a custom app
+ * may send distinct events under one.
+ */
+function senderEventId(headers: InboundHeaders, parsed: unknown, scheme: VerificationScheme | null): string | null {
+  const stripeId = scheme === 'stripe' && typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown }).id : undefined;
+  const candidates: Array<[string, unknown]> = [
+    ['stripe', typeof stripeId === 'string' && stripeId.startsWith('evt_') ? stripeId : undefined],
+    ['webhook-id', firstHeader(headers['webhook-id'])],
+    ['github', firstHeader(headers['x-github-delivery'])],
+  ];
+  for (const [kind, value] of candidates) {
+    if (typeof value === 'string' && value !== '') return value.length <= MAX_SENDER_EVENT_ID_CHARS ? `${kind}:${value}` : null;
+  }
+  return null;
+}
+
+type InboundHeaders = Record<string, string | string[] | undefined>;
+
+const firstHeader = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value)?.trim();
 
 function parseBody(raw: Buffer, contentType: string): unknown {
-  const text = raw.toString('utf8');
+  // One leading UTF-8 BOM (some Windows tools write one) marks the encoding, it is not content. Only
+  // the parse skips it: a signature covers the bytes as sent.
+  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
   if (/application\/x-www-form-urlencoded/i.test(contentType)) {
     const params = new URLSearchParams(text);
     // No prototype: a field named `constructor` or `__proto__` is a plain field, not Object.prototype's.
@@ -46,36 +77,40 @@ function parseBody(raw: Buffer, contentType: string): unknown {
  * signature is `200 {ok: false}`. `ok: true` means the event's row is committed in PostgreSQL: its
  * workflow is started right after the answer (the worker's recovery loop starts any that a crash left
  * behind). Should PostgreSQL fail, starting the workflow (which carries the payload) is the durable
- * record instead; only when both fail does the sender get a 503 and retry.
+ * record instead; only when both fail does the sender get a 503 and retry. A delivery that names
+ * itself (senderEventId) is recorded once per source: a repeat answers like the first, `duplicate: true`.
  */
 export async function acceptRoomEvent(
   deps: InboundDeps,
-  req: { token: string; rawBody: Buffer | null; contentType: string; headers: Record<string, string | string[] | undefined> },
+  req: { token: string; rawBody: Buffer | null; contentType: string; headers: InboundHeaders },
 ): Promise<InboundAnswer> {
   const refuse = (error: string): InboundAnswer => ({ status: 200, body: { ok: false, error } });
   const unavailable: InboundAnswer = { status: 503, body: { ok: false, error: 'temporarily unavailable, retry later' } };
+  const ok = (eventId: string, duplicate: boolean): InboundAnswer => ({ status: 200, body: { ok: true, eventId, ...(duplicate ? { duplicate: true as const } : {}) } });
   if (req.rawBody === null) return refuse('payload too large');
+  let parsed: unknown;
   let payload: string | null = null;
   // Decided below, once it is known whether the token is valid at all.
   let problem: string | null = null;
   try {
-    const parsed = parseBody(req.rawBody, req.contentType);
+    parsed = parseBody(req.rawBody, req.contentType);
     problem = roomPayloadProblem(parsed);
     if (problem === null) payload = JSON.stringify(parsed);
   } catch {
     problem ??= 'unparsable body';
   }
   const tokenHash = hashToken(req.token);
-  const eventId = newId('rev');
   const receivedAt = new Date();
   const accepted = (e: RoomEventToStart): InboundAnswer => {
-    deps.starter.submit('room-event', `room event ${eventId}`, () => startRoomEvent(deps.temporal, e));
-    return { status: 200, body: { ok: true, eventId } };
+    deps.starter.submit('room-event', `room event ${e.id}`, () => startRoomEvent(deps.temporal, e));
+    return ok(e.id, false);
   };
 
   // The common case in one round trip: a source without signature verification records the event
-  // in the same statement that finds it by its token.
-  if (payload !== null) {
+  // in the same statement that finds it by its token. A request that names its delivery takes the
+  // long way: its event id is derived from the source's.
+  if (payload !== null && senderEventId(req.headers, parsed, null) === null) {
+    const eventId = newId('rev');
     const recorded = await insertRoomEventByToken(deps.db, { id: eventId, tokenHash, payload, receivedAt }).catch(() => undefined);
     if (recorded) return accepted({ id: eventId, ...recorded });
   }
@@ -96,22 +131,29 @@ export async function acceptRoomEvent(
     if (!verdict.ok) return refuse(`signature verification failed: ${verdict.reason}`);
   }
 
-  const event = { id: eventId, organizationId: source.organizationId, roomId: source.roomId, sourceId: source.id, payload, receivedAt };
+  // One delivery, one event id, on every path below: a repeat finds the row taken, or (PostgreSQL
+  // down) the workflow id taken.
+  const senderId = senderEventId(req.headers, parsed, source.verificationScheme ?? null);
+  const eventId = senderId ? derivedId('rev', source.id, senderId) : newId('rev');
+  const event = { id: eventId, organizationId: source.organizationId, roomId: source.roomId, sourceId: source.id, payload, receivedAt, senderEventId: senderId };
+  let recorded: { id: string; created: boolean };
   try {
-    await insertRoomEvent(deps.db, event);
+    recorded = await insertRoomEvent(deps.db, event);
   } catch (dbError) {
     // PostgreSQL could not take it: a workflow start carrying the event is the durable record instead.
     try {
-      await startRoomEvent(
+      const started = await startRoomEvent(
         deps.temporal,
         { id: eventId, organizationId: source.organizationId, roomId: source.roomId, workspaceId: source.workspaceId },
         { organizationId: source.organizationId, roomId: source.roomId, sourceId: source.id, payload, receivedAt: receivedAt.getTime() },
       );
+      return ok(eventId, started === 'already-started');
     } catch (temporalError) {
       deps.log(`room event for source ${source.id} not recorded: database: ${dbError}; temporal: ${temporalError}`);
       return unavailable;
     }
-    return { status: 200, body: { ok: true, eventId } };
   }
+  // A repeat's workflow is the first one's business (the recovery loop starts it if need be).
+  if (!recorded.created) return ok(recorded.id, true);
   return accepted({ id: eventId, organizationId: source.organizationId, roomId: source.roomId, workspaceId: source.workspaceId });
 }

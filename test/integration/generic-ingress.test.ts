@@ -48,6 +48,12 @@ it('the body must be a JSON object: an array, a string, a number, null or invali
   expect(await postGeneric(h, ws.id, '{}')).toMatchObject({ status: 202, body: { accepted: true } });
 });
 
+it('a body starting with a UTF-8 BOM is accepted; the BOM is not part of the payload', async () => {
+  const { ws, published } = await setup();
+  await postGeneric(h, ws.id, '\uFEFF{"type":"bom.sent","id":"b1"}', { accepted: true });
+  expect((await published(1))[0].data).toMatchObject({ payload: { type: 'bom.sent', id: 'b1' } });
+});
+
 it('an unknown workspace gets a 404 in the error envelope', async () => {
   const res = await postGeneric(h, 'ws_0000000000NOSUCHWORKSPACE0', { hello: 'world' });
   expect(res.status).toBe(404);

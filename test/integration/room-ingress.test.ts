@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
 import { matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
+import { rawRequest } from '../support/raw-http.js';
 import { waitFor } from '../support/wait.js';
 
 // Every answer `POST /webhooks/:token` can give a sender, against the real API, PostgreSQL and Temporal.
@@ -88,6 +89,24 @@ describe('POST /webhooks/:token', () => {
     expect(rows[0].payload).toBe('{"constructor":"x","__proto__":"y","toString":["a","b"]}');
     const entry = await matchLogEntry(api, room.roomId, ack.body.eventId);
     expect(entry.matched).toBe(room.definitions['proto fields']);
+  });
+
+  it('a JSON body that starts with a UTF-8 BOM is parsed without it; the signature still covers the bytes sent', async () => {
+    const secret = 'bom-hmac-secret';
+    const s = await roomWithSource(h, { verification: { scheme: 'hmac-sha256', secret, header: 'X-Signature' } });
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ type: 'test.event', n: 1 }))]);
+    const signature = createHmac('sha256', secret).update(body).digest('hex');
+    const ack = await send(h.baseUrl, s.token, body, { 'x-signature': signature });
+    expect(ack.body).toEqual({ ok: true, eventId: expect.any(String) });
+    const { rows } = await h.db.query(`SELECT payload FROM room_events WHERE id = $1`, [ack.body.eventId]);
+    expect(JSON.parse(rows[0].payload)).toEqual({ type: 'test.event', n: 1 });
+    await matchLogEntry(s, s.roomId, ack.body.eventId);
+    // Signed without the BOM it is not what was sent.
+    const unsigned = createHmac('sha256', secret).update(body.subarray(3)).digest('hex');
+    expect((await send(h.baseUrl, s.token, body, { 'x-signature': unsigned })).body).toMatchObject({ ok: false, error: expect.stringMatching(/signature/) });
+    // Only one BOM is an encoding mark: a second is content, and JSON can't start with it.
+    const twice = await send(h.baseUrl, s.token, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]));
+    expect(twice.body).toEqual({ ok: false, error: 'unparsable body' });
   });
 
   it('an unknown token → 200 {ok: false, error: "unknown token"}', async () => {
@@ -212,4 +231,127 @@ describe('durability of the ack', () => {
       { what: 'the recovered event in the backlog' },
     );
   }, 60_000);
+});
+
+/**
+ * Twilio's algorithm as its own helper library has it (twilio-node getExpectedTwilioSignature): the
+ * URL, then for each param name in order the name and each of its distinct values, sorted.
+ */
+function twilioSign(authToken: string, url: string, pairs: Array<[string, string]>): string {
+  const byName = new Map<string, Set<string>>();
+  for (const [name, value] of pairs) byName.set(name, (byName.get(name) ?? new Set<string>()).add(value));
+  let data = url;
+  for (const name of [...byName.keys()].sort()) for (const value of [...byName.get(name)!].sort()) data += name + value;
+  return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
+}
+
+describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
+  // No HOOKWISE_PUBLIC_URL here: the Host header is the public URL's host.
+  const HOST = 'hooks.example.com';
+  const AUTH_TOKEN = 'twilio_auth_token_ingress_0123456789';
+  const urlOf = (roomId: string, origin = `http://${HOST}`) => `${origin}/webhooks/channel/twilio/${roomId}`;
+
+  async function twilioRoom() {
+    const api = await orgApi(h);
+    const room = await roomFixture(api, { workspaceName: 'twilio', room: { name: 'sms', instructions: 'Answer.', twilioAuthToken: AUTH_TOKEN } });
+    return { ...api, roomId: room.roomId };
+  }
+
+  const message = (sid: string, extra: Array<[string, string]> = []): Array<[string, string]> => [
+    ['AccountSid', 'AC00000000000000000000000000000000'],
+    ['MessageSid', sid],
+    ['From', '+15551230000'],
+    ['To', '+15557650000'],
+    ['Body', `message ${sid}`],
+    ...extra,
+  ];
+
+  const post = (roomId: string, pairs: Array<[string, string]>, signature: string | undefined) =>
+    rawRequest(h.baseUrl, {
+      method: 'POST',
+      path: `/webhooks/channel/twilio/${roomId}`,
+      headers: {
+        host: HOST,
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(signature ? { 'x-twilio-signature': signature } : {}),
+      },
+      body: new URLSearchParams(pairs).toString(),
+    });
+
+  const userMessages = async (roomId: string) =>
+    (
+      await h.db.query(
+        `SELECT m.id, m.author, m.content FROM chat_messages m JOIN chats c ON c.id = m.chat_id WHERE c.room_id = $1 AND m.role = 'user' ORDER BY m.created_at`,
+        [roomId],
+      )
+    ).rows;
+
+  async function twilioAcks(outcome: string): Promise<number> {
+    const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('hookwise_inbound_acks_total{') && l.includes('route="twilio"') && l.includes(`outcome="${outcome}"`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
+
+  it('a signature over the URL with the default port (:80 here) passes as well as one without, as Twilio’s validateRequest has it', async () => {
+    const s = await twilioRoom();
+    const without = message('SM_port_without');
+    expect((await post(s.roomId, without, twilioSign(AUTH_TOKEN, urlOf(s.roomId), without))).status).toBe(200);
+    const withPort = message('SM_port_with');
+    const res = await post(s.roomId, withPort, twilioSign(AUTH_TOKEN, urlOf(s.roomId, `http://${HOST}:80`), withPort));
+    expect(res.status, res.text).toBe(200);
+    // Any other port is another URL.
+    const other = message('SM_port_other');
+    expect((await post(s.roomId, other, twilioSign(AUTH_TOKEN, urlOf(s.roomId, `http://${HOST}:8080`), other))).status).toBe(403);
+    expect((await userMessages(s.roomId)).map((m) => m.content)).toEqual(['message SM_port_without', 'message SM_port_with']);
+  });
+
+  it('a repeated param is signed with each of its values, sorted (Twilio’s algorithm), not only its last', async () => {
+    const s = await twilioRoom();
+    const pairs = message('SM_repeated', [
+      ['MediaUrl', 'https://media.example.com/b'],
+      ['MediaUrl', 'https://media.example.com/a'],
+    ]);
+    const lastOnly = twilioSign(AUTH_TOKEN, urlOf(s.roomId), pairs.filter(([k, v]) => k !== 'MediaUrl' || v.endsWith('/a')));
+    expect((await post(s.roomId, pairs, lastOnly)).status).toBe(403);
+    const res = await post(s.roomId, pairs, twilioSign(AUTH_TOKEN, urlOf(s.roomId), pairs));
+    expect(res.status, res.text).toBe(200);
+    expect(await userMessages(s.roomId)).toEqual([expect.objectContaining({ author: '+15551230000', content: 'message SM_repeated' })]);
+  });
+
+  it('the same MessageSid again (a redelivery, a replayed request) → 200 and nothing stored or woken again', async () => {
+    const s = await twilioRoom();
+    const pairs = message('SM_once');
+    const signature = twilioSign(AUTH_TOKEN, urlOf(s.roomId), pairs);
+    const duplicatesBefore = await twilioAcks('duplicate');
+    const first = await post(s.roomId, pairs, signature);
+    expect(first.status, first.text).toBe(200);
+    const again = await post(s.roomId, pairs, signature);
+    expect(again.status, again.text).toBe(200);
+    expect(again.text).toBe(first.text);
+    expect(await userMessages(s.roomId)).toHaveLength(1);
+    // Answered as a duplicate: the branch that neither stores nor fires triggerImmediate.
+    expect((await twilioAcks('duplicate')) - duplicatesBefore).toBe(1);
+
+    const next = message('SM_twice');
+    expect((await post(s.roomId, next, twilioSign(AUTH_TOKEN, urlOf(s.roomId), next))).status).toBe(200);
+    expect((await userMessages(s.roomId)).map((m) => m.content)).toEqual(['message SM_once', 'message SM_twice']);
+  });
+
+  it('an unknown room, a room without Twilio and a bad signature get one and the same 403', async () => {
+    const s = await twilioRoom();
+    const plain = await roomWithSource(h);
+    const pairs = message('SM_probe');
+    const answers = [
+      await post('room_0000000000DEADBEEF000000', pairs, twilioSign(AUTH_TOKEN, urlOf('room_0000000000DEADBEEF000000'), pairs)),
+      await post(plain.roomId, pairs, twilioSign(AUTH_TOKEN, urlOf(plain.roomId), pairs)),
+      await post(s.roomId, pairs, twilioSign('not-the-token', urlOf(s.roomId), pairs)),
+      await post(s.roomId, pairs, undefined),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({ error: { code: 'forbidden', message: 'invalid X-Twilio-Signature', details: expect.anything() } });
+    }
+    expect(new Set(answers.map((res) => res.text)).size).toBe(1);
+    expect(await userMessages(s.roomId)).toEqual([]);
+  });
 });

@@ -3,23 +3,50 @@ import type { Context } from 'koa';
 import { doc } from '../openapi.js';
 import { isDatabaseUnavailable } from '../../db/pool.js';
 import { findRoom } from '../../db/workspaces.js';
-import { appendMessage, roomChat } from '../../db/chats.js';
-import { verifyTwilioSignature } from '../../domain/inbound-signatures.js';
+import { appendMessage, appendMessageOnce, roomChat } from '../../db/chats.js';
+import { verifyTwilioSignature, type TwilioParams } from '../../domain/inbound-signatures.js';
 import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
 import { wakeRoomScheduler } from '../../flows/room-scheduler.js';
 import type { ApiDeps } from '../context.js';
 import { readRawBody } from './raw-body.js';
 import { publicBaseUrlOf } from '../public-url.js';
 import { storableParam } from '../path-params.js';
-import { AppError, notFound } from '../../errors.js';
+import { AppError } from '../../errors.js';
+import { derivedId } from '../../domain/ids.js';
 import { acceptGenericEvent, MAX_GENERIC_EVENT_BYTES } from '../../generic/ingest.js';
 
 const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+
+/**
+ * The one refusal of the Twilio route, for an unknown room, a room without Twilio and a bad signature
+ * alike: a caller without the auth token learns neither which rooms exist nor which use Twilio.
+ */
+const twilioRefused = () => new AppError('forbidden', 'invalid X-Twilio-Signature');
+
+/**
+ * The URLs a genuine X-Twilio-Signature may cover: Twilio signs some requests over the URL with its
+ * port (`:443`/`:80` when none is written) and some without, so its own validateRequest accepts both.
+ */
+function twilioSignedUrls(base: string, path: string): string[] {
+  const m = /^(https?:\/\/(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:]*))(?::(\d+))?(.*)$/i.exec(base);
+  if (!m) return [`${base}${path}`];
+  const [, origin, port, rest] = m;
+  const defaultPort = /^https:/i.test(origin) ? '443' : '80';
+  return [`${origin}${rest}${path}`, `${origin}:${port ?? defaultPort}${rest}${path}`];
+}
+
+/** The form's params, each name with every value it came with (Twilio signs them all). */
+function formParams(form: URLSearchParams): TwilioParams {
+  const out: Record<string, string[]> = Object.create(null);
+  for (const name of new Set(form.keys())) out[name] = form.getAll(name);
+  return out;
+}
 
 /** Routes that senders call: no API key, their own rules for answers. */
 export function ingressRouter(deps: ApiDeps): Router {
   const router = new Router();
   router.param('workspaceId', storableParam('workspaceId', { max: 200, notFound: 'workspace' }));
+  // An id that can't be stored (NUL, too long) names no room whatever exists: its 404 tells nothing.
   router.param('roomId', storableParam('roomId', { max: 200, notFound: 'room' }));
 
   /** Counts every answer to a sender by route and outcome (hookwise_inbound_acks_total). */
@@ -28,8 +55,9 @@ export function ingressRouter(deps: ApiDeps): Router {
     async (ctx: Context): Promise<void> => {
       try {
         await handler(ctx);
-        const body = ctx.body as { ok?: boolean; accepted?: boolean } | undefined;
-        const outcome = ctx.status === 503 ? 'unavailable' : body?.ok === false ? 'refused' : body?.accepted === false ? 'duplicate' : 'accepted';
+        const body = ctx.body as { ok?: boolean; accepted?: boolean; duplicate?: boolean } | undefined;
+        const duplicate = body?.accepted === false || body?.duplicate === true || ctx.state.duplicate === true;
+        const outcome = ctx.status === 503 ? 'unavailable' : body?.ok === false ? 'refused' : duplicate ? 'duplicate' : 'accepted';
         deps.metrics.inboundAcks.inc({ route, outcome });
       } catch (err) {
         const unavailable = (err as { status?: number }).status === 503 || isDatabaseUnavailable(err);
@@ -43,7 +71,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     doc({
       summary: 'Room event webhook: a sender posts an event to a room’s event source',
       description:
-        'Always 200 `{ok: true, eventId}` or `{ok: false, error}` (an unknown token included); 503 only when PostgreSQL could not be reached to look the token up, or the event could not be recorded at all. Body up to 64 KB.',
+        'Always 200 `{ok: true, eventId}` or `{ok: false, error}` (an unknown token included); a repeat of a delivery already recorded (same `webhook-id`, `X-GitHub-Delivery`, or Stripe `evt_` id on a Stripe-verified source) is 200 `{ok: true, eventId: <the first one>, duplicate: true}`; 503 only when PostgreSQL could not be reached to look the token up, or the event could not be recorded at all. Body up to 64 KB.',
       public: true,
       anyParams: true,
       bodyContentTypes: ['application/json', 'application/x-www-form-urlencoded'],
@@ -66,6 +94,8 @@ export function ingressRouter(deps: ApiDeps): Router {
     '/webhooks/channel/twilio/:roomId',
     doc({
       summary: 'Twilio messaging webhook for a room (X-Twilio-Signature verified)',
+      description:
+        'One 403 `forbidden` "invalid X-Twilio-Signature" for an unknown room, a room without a Twilio auth token and a bad signature alike. A message whose `MessageSid` was already stored is answered 200 and not stored or acted on again.',
       public: true,
       bodyContentTypes: ['application/x-www-form-urlencoded'],
       response: 'Empty TwiML',
@@ -73,20 +103,29 @@ export function ingressRouter(deps: ApiDeps): Router {
     counted('twilio', async (ctx) => {
     const rawBody = await readRawBody(ctx.req, MAX_ROOM_EVENT_BYTES);
     if (rawBody === null) throw new AppError('payload_too_large', `the body is larger than ${MAX_ROOM_EVENT_BYTES} bytes`);
+    // Before the room is looked up: a request this can't check fails alike for every room.
+    const base = publicBaseUrlOf(ctx, deps);
     const room = await findRoom(deps.db, null, ctx.params.roomId);
-    if (!room) throw notFound('room');
-    const params = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')));
-    const url = `${publicBaseUrlOf(ctx, deps)}${ctx.originalUrl}`;
-    const token = room.twilioAuthTokenSealed ? deps.secretBox.open(room.twilioAuthTokenSealed) : null;
-    if (!token) throw new AppError('forbidden', 'Twilio is not configured for this room');
-    if (!verifyTwilioSignature(token, url, params, ctx.get('x-twilio-signature') || undefined)) {
-      throw new AppError('forbidden', 'invalid X-Twilio-Signature');
-    }
+    const token = room?.twilioAuthTokenSealed ? deps.secretBox.open(room.twilioAuthTokenSealed) : null;
+    const form = new URLSearchParams(rawBody.toString('utf8'));
+    const signature = ctx.get('x-twilio-signature') || undefined;
+    const params = formParams(form);
+    const signed = token !== null && twilioSignedUrls(base, ctx.originalUrl).some((url) => verifyTwilioSignature(token, url, params, signature));
+    if (!room || !signed) throw twilioRefused();
     const chatId = await roomChat(deps.db, room);
-    await appendMessage(deps.db, { chatId, role: 'user', author: params.From ?? 'twilio', content: params.Body ?? '' });
-    await wakeRoomScheduler(deps.temporal, { roomId: room.id, organizationId: room.organizationId, workspaceId: room.workspaceId }, 'now').catch((err) =>
-      deps.log(`room ${room.id}: triggerImmediate not sent: ${(err as Error).message}`),
-    );
+    const message = { chatId, role: 'user' as const, author: form.get('From') ?? 'twilio', content: form.get('Body') ?? '' };
+    // Twilio's MessageSid names the message: a redelivery or a replayed request is stored and acted on once.
+    const sid = form.get('MessageSid');
+    let isNew = true;
+    if (sid) isNew = await appendMessageOnce(deps.db, { ...message, id: derivedId('msg', room.id, `twilio:${sid}`) });
+    else await appendMessage(deps.db, message);
+    if (isNew) {
+      await wakeRoomScheduler(deps.temporal, { roomId: room.id, organizationId: room.organizationId, workspaceId: room.workspaceId }, 'now').catch((err) =>
+        deps.log(`room ${room.id}: triggerImmediate not sent: ${(err as Error).message}`),
+      );
+    } else {
+      ctx.state.duplicate = true;
+    }
     ctx.type = 'text/xml';
     ctx.body = TWIML_EMPTY;
   }));
