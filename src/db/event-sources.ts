@@ -82,6 +82,34 @@ export async function replaceToken(db: Queryable, organizationId: string, id: st
   return (rowCount ?? 0) > 0;
 }
 
+/** How a source verifies its senders: its scheme, its keys (sealed, newest first) and its header. */
+export type SourceVerification = { scheme: VerificationScheme; keys: SigningKey[]; header: string | null };
+
+/**
+ * Changes a source's verification under a row lock, so that two rotations at once don't drop a key:
+ * `change` gets the current setting (null: none) and returns the next (null: verify nothing).
+ */
+export async function changeVerification(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+  change: (current: SourceVerification | null) => SourceVerification | null,
+): Promise<EventSource | null> {
+  const { rows } = await db.query(
+    `SELECT verification_scheme AS scheme, verification_keys AS keys, verification_header AS header
+       FROM event_sources WHERE organization_id = $1 AND id = $2 FOR UPDATE`,
+    [organizationId, id],
+  );
+  if (!rows[0]) return null;
+  const next = change(rows[0].scheme ? rows[0] : null);
+  const { rows: updated } = await db.query(
+    `UPDATE event_sources s SET verification_scheme = $3, verification_keys = $4::jsonb, verification_header = $5
+      WHERE organization_id = $1 AND id = $2 RETURNING ${SOURCE}`,
+    [organizationId, id, next?.scheme ?? null, next === null ? null : JSON.stringify(next.keys), next?.header ?? null],
+  );
+  return updated[0];
+}
+
 export async function insertDefinition(db: Queryable, d: Omit<EventDefinition, 'createdAt'>): Promise<EventDefinition> {
   const { rows } = await db.query(
     `WITH bump AS (UPDATE event_sources SET definitions_version = definitions_version + 1 WHERE id = $3)

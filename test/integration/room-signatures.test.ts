@@ -257,6 +257,60 @@ async function roomChatMessages(s: OrgApi & { workspaceId: string; roomId: strin
   return (await s.call('GET', `/api/v1/chats/${chat.id}`)).messages as any[];
 }
 
+describe('PUT /event-sources/:id/verification: a sender rotates its secret', () => {
+  const stripeHeader = (payload: string, secret: string) => new Stripe('sk_test_x').webhooks.generateTestHeaderString({ payload, secret });
+
+  it('same scheme: the new secret verifies at once and the previous one until the overlap ends', async () => {
+    const first = 'whsec_rotation_first_0123456789';
+    const second = 'whsec_rotation_second_0123456789';
+    const s = await setup({ verification: { scheme: 'stripe', secret: first } });
+    const rotated = await s.request('PUT', `/api/v1/event-sources/${s.sourceId}/verification`, { body: { scheme: 'stripe', secret: second } });
+    expect(rotated.status, rotated.text).toBe(200);
+    expect(rotated.body).toMatchObject({ id: s.sourceId, verification: { scheme: 'stripe', header: null } });
+    expect(rotated.body.previousSecretsExpireAt).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    expect(rotated.text).not.toContain(second);
+
+    // Stripe signs with the old secret until the sender switches; both verify meanwhile.
+    expect(await send(s.token, body(101), { 'stripe-signature': stripeHeader(body(101), first) })).toMatchObject({ ok: true });
+    expect(await send(s.token, body(102), { 'stripe-signature': stripeHeader(body(102), second) })).toMatchObject({ ok: true });
+
+    // End the overlap window now, as 24 hours later would: the old secret no longer verifies.
+    await h.db.query(
+      `UPDATE event_sources SET verification_keys = (
+         SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k ELSE jsonb_set(k, '{expiresAt}', '1') END)
+           FROM jsonb_array_elements(verification_keys) k)
+        WHERE id = $1`,
+      [s.sourceId],
+    );
+    expect(await send(s.token, body(103), { 'stripe-signature': stripeHeader(body(103), first) })).toMatchObject({ ok: false });
+    expect(await send(s.token, body(104), { 'stripe-signature': stripeHeader(body(104), second) })).toMatchObject({ ok: true });
+  });
+
+  it('another scheme replaces the keys at once; DELETE turns verification off; bad bodies and other orgs are refused', async () => {
+    const s = await setup({ verification: { scheme: 'github', secret: 'github-secret-1' } });
+    const whsec = `whsec_${randomBytes(32).toString('base64')}`;
+    const changed = await s.request('PUT', `/api/v1/event-sources/${s.sourceId}/verification`, { body: { scheme: 'standard-webhooks', secret: whsec } });
+    expect(changed.status, changed.text).toBe(200);
+    expect(changed.body).toMatchObject({ verification: { scheme: 'standard-webhooks' }, previousSecretsExpireAt: null });
+    const payload = body(201);
+    const gh = `sha256=${createHmac('sha256', 'github-secret-1').update(payload).digest('hex')}`;
+    expect(await send(s.token, payload, { 'x-hub-signature-256': gh })).toMatchObject({ ok: false });
+    const signed = new Webhook(whsec).sign('msg_rotation_1', new Date(), payload);
+    expect(await send(s.token, payload, { 'webhook-id': 'msg_rotation_1', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': signed })).toMatchObject({ ok: true });
+
+    expectError(await s.request('PUT', `/api/v1/event-sources/${s.sourceId}/verification`, { body: { scheme: 'hmac-sha256', secret: 'x' } }), 422, 'validation_error');
+    expectError(await s.request('PUT', `/api/v1/event-sources/${s.sourceId}/verification`, { body: { scheme: 'standard-webhooks', secret: 'whsec_!!!!' } }), 422, 'validation_error');
+    const other = await orgApi(h);
+    expectError(await other.request('PUT', `/api/v1/event-sources/${s.sourceId}/verification`, { body: { scheme: 'github', secret: 'x' } }), 404, 'not_found');
+    expectError(await other.request('DELETE', `/api/v1/event-sources/${s.sourceId}/verification`), 404, 'not_found');
+
+    expect((await s.request('DELETE', `/api/v1/event-sources/${s.sourceId}/verification`)).status).toBe(204);
+    expect(await send(s.token, body(202), {})).toMatchObject({ ok: true });
+    const listed = await s.call('GET', `/api/v1/rooms/${s.roomId}/event-sources`);
+    expect(listed.data[0].verification).toBeNull();
+  });
+});
+
 describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
   it('a valid signature over the public URL → 200 TwiML, the message lands in the room chat and wakes the room', async () => {
     const authToken = 'twilio_auth_token_0123456789abcdef';

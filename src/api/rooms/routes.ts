@@ -9,7 +9,7 @@ import {
   listWorkspaces,
   changeIngressKeys,
 } from '../../db/workspaces.js';
-import { rotateKeys, singleKey } from '../../domain/signing-keys.js';
+import { activeKeys, rotateKeys, singleKey } from '../../domain/signing-keys.js';
 import { generateWebhookSecret } from '../../domain/secrets.js';
 import {
   deleteDefinition,
@@ -19,6 +19,7 @@ import {
   listDefinitions,
   listEventSources,
   replaceToken,
+  changeVerification,
 } from '../../db/event-sources.js';
 import { backlogCounters, listBacklog } from '../../db/backlog.js';
 import { matchLog } from '../../db/room-events.js';
@@ -40,6 +41,7 @@ import {
   matchLogQuery,
   replySchema,
   roomSchema,
+  verificationSchema,
   workspaceSchema,
 } from './schema.js';
 
@@ -152,6 +154,36 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     // The old hash is overwritten: the old URL stops working with this statement.
     await replaceToken(db, orgOf(ctx), found.id, hashToken(token));
     ctx.body = { id: found.id, token, url: sourceUrl(base, token) };
+  });
+
+  // A sender's secret changes (Stripe rolls an endpoint secret, a partner rotates its key): the new one
+  // verifies at once, and with the same scheme and header the previous ones keep verifying for the
+  // overlap window, so requests the sender signed before it switched are not refused.
+  router.put('/event-sources/:id/verification', doc({ summary: 'Set or rotate how an event source verifies its senders; previous secrets of the same scheme keep verifying for the overlap window', body: verificationSchema, response: 'The source, with `previousSecretsExpireAt` (null when no previous secret verifies)' }), manage, async (ctx) => {
+    const input = parse(verificationSchema, ctx.request.body);
+    const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
+    const now = Date.now();
+    const sealed = secretBox.seal(input.secret);
+    const header = input.header ?? null;
+    const updated = await withTransaction(db, (tx) =>
+      changeVerification(tx, orgOf(ctx), ctx.params.id, (current) => ({
+        scheme: input.scheme,
+        header,
+        // Keys of another scheme or header can't verify what the sender now sends: they go at once.
+        keys:
+          current && current.scheme === input.scheme && current.header?.toLowerCase() === header?.toLowerCase()
+            ? rotateKeys(current.keys, sealed, now, overlapMs)
+            : singleKey(sealed, now),
+      })),
+    );
+    if (!updated) throw notFound('event source');
+    const previous = activeKeys(updated.verificationKeys ?? [], now).slice(1);
+    ctx.body = { ...presentSource(updated), previousSecretsExpireAt: previous.length ? Math.max(...previous.map((k) => k.expiresAt ?? now)) : null };
+  });
+
+  router.delete('/event-sources/:id/verification', doc({ summary: 'Stop verifying an event source’s senders (its token alone admits them)', status: 204 }), manage, async (ctx) => {
+    if (!(await changeVerification(db, orgOf(ctx), ctx.params.id, () => null))) throw notFound('event source');
+    ctx.status = 204;
   });
 
   router.post('/event-sources/:id/definitions', doc({ summary: 'Add an event definition to a source', body: definitionSchema, status: 201, response: 'The definition' }), manage, async (ctx) => {

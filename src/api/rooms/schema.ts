@@ -18,29 +18,26 @@ export const roomSchema = z
   })
   .strict();
 
-export const eventSourceSchema = z
+/** How an event source verifies its senders; also the body of `PUT /event-sources/:id/verification`. */
+export const verificationSchema = z
   .object({
-    name,
-    verification: z
-      .object({
-        scheme: z.enum(VERIFICATION_SCHEMES),
-        secret: storableString().min(1).max(512),
-        header: z.string().max(100).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name').optional(),
-      })
-      .strict()
-      .refine((v) => !v.scheme.startsWith('hmac-') || v.header, {
-        message: 'plain HMAC verification needs the `header` that carries the signature',
-        path: ['header'],
-      })
-      // Standard Webhooks keys by the decoded `whsec_` payload; Stripe's `whsec_` secrets key the HMAC
-      // as a whole string, so they are not checked.
-      .superRefine((v, ctx) => {
-        const problem = v.scheme === 'standard-webhooks' ? whsecSecretProblem(v.secret) : null;
-        if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['secret'] });
-      })
-      .optional(),
+    scheme: z.enum(VERIFICATION_SCHEMES),
+    secret: storableString().min(1).max(512),
+    header: z.string().max(100).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name').optional(),
   })
-  .strict();
+  .strict()
+  .refine((v) => !v.scheme.startsWith('hmac-') || v.header, {
+    message: 'plain HMAC verification needs the `header` that carries the signature',
+    path: ['header'],
+  })
+  // Standard Webhooks keys by the decoded `whsec_` payload; Stripe's `whsec_` secrets key the HMAC
+  // as a whole string, so they are not checked.
+  .superRefine((v, ctx) => {
+    const problem = v.scheme === 'standard-webhooks' ? whsecSecretProblem(v.secret) : null;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['secret'] });
+  });
+
+export const eventSourceSchema = z.object({ name, verification: verificationSchema.optional() }).strict();
 
 export const definitionSchema = z
   .object({
