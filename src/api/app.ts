@@ -46,10 +46,12 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(ingress.routes());
 
   const api = new Router<AuthState>({ prefix: '/api/v1' });
+  // Authentication first: a caller without a key gets its 401 before the server reads, decompresses
+  // and parses up to 1 MB of its body.
+  api.use(authenticate(deps.authenticator));
   api.use(jsonBody());
   api.use(rejectDeepJson());
   api.param('id', storableParam('id', { max: 200 })).param('chatbotId', storableParam('chatbotId', { max: 200 }));
-  api.use(authenticate(deps.authenticator));
   webhookRoutes(api, deps);
   deliveryRoutes(api, deps);
   eventRoutes(api, deps);

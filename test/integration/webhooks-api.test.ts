@@ -284,6 +284,14 @@ describe('auth', () => {
     expectError(await create('', { url: 'http://127.0.0.1:9/x', events: ['*'] }), 401, 'unauthorized');
   });
 
+  it('a caller without a valid key gets 401 before its body is read: malformed or over-deep JSON is not parsed for it', async () => {
+    const deep = '['.repeat(5_000) + ']'.repeat(5_000);
+    for (const rawBody of ['{"unterminated": ', deep]) {
+      expectError(await h.request('POST', '/api/v1/events', { rawBody }), 401, 'unauthorized');
+      expectError(await h.request('POST', '/api/v1/events', { rawBody, key: 'hw_not-a-real-key' }), 401, 'unauthorized');
+    }
+  });
+
   it('an unknown key → 401', async () => {
     expectError(await h.request('GET', '/api/v1/webhooks', { key: 'hw_not-a-real-key' }), 401, 'unauthorized');
     expectError(await h.request('GET', '/api/v1/webhooks', { key: 'eyJ.not.ajwt' }), 401, 'unauthorized');
