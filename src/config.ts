@@ -53,6 +53,8 @@ const schema = z.object({
   JWT_AUDIENCE: z.string().optional(),
   // How often an open event stream re-checks the API key it was opened with, to end it once revoked.
   HOOKWISE_STREAM_KEY_RECHECK_SECONDS: z.coerce.number().min(0.1).max(3600).default(DEFAULT_STREAM_KEY_RECHECK_SECONDS),
+  // Event streams (SSE and WebSocket) one org may hold open on one API process; past it, 429.
+  HOOKWISE_MAX_STREAMS_PER_ORG: int(1).max(10_000).default(100),
   // The worker's /metrics and /healthz port (the API serves /metrics on PORT); 0 picks a free port.
   HOOKWISE_METRICS_PORT: int(0).max(65535).default(9464),
   HOOKWISE_METRICS_TOKEN: z.string().min(16).optional(),

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'validation_error'
+  | 'too_many_requests'
   | 'unavailable';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -21,6 +22,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   validation_error: 422,
+  too_many_requests: 429,
   unavailable: 503,
 };
 

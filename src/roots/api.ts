@@ -65,7 +65,7 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
       audience: config.JWT_AUDIENCE,
       keyRecheckMs: config.HOOKWISE_STREAM_KEY_RECHECK_SECONDS * 1000,
     }),
-    feed: createEventFeed(db, config.DATABASE_URL, log),
+    feed: createEventFeed(db, config.DATABASE_URL, log, { maxStreamsPerOrg: config.HOOKWISE_MAX_STREAMS_PER_ORG }),
     starter: createBackgroundStarter({ log, deferred: (flow) => metrics.startsDeferred.inc({ flow }) }),
     logger,
     log,

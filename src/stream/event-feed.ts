@@ -21,7 +21,7 @@ export interface Subscription {
  * that starts from a Last-Event-ID gets exactly the missed events, in order, and nothing depends on a
  * notification arriving.
  */
-export function createEventFeed(db: Db, databaseUrl: string, log: (line: string) => void) {
+export function createEventFeed(db: Db, databaseUrl: string, log: (line: string) => void, { maxStreamsPerOrg = Infinity } = {}) {
   const wakers = new Map<string, Set<() => void>>();
   let listener: pg.Client | null = null;
   let connecting: Promise<void> | null = null;
@@ -55,6 +55,17 @@ export function createEventFeed(db: Db, databaseUrl: string, log: (line: string)
   }
 
   return {
+    /**
+     * Refuses one more stream for an org that has `maxStreamsPerOrg` open on this process already:
+     * each one reads PostgreSQL on every event and every 5 s, and the database is every org's.
+     */
+    ensureRoomFor(organizationId: string): void {
+      if ((wakers.get(organizationId)?.size ?? 0) < maxStreamsPerOrg) return;
+      throw new AppError('too_many_requests', `this organization has ${maxStreamsPerOrg} event streams open on this API process; close one first`, {
+        limit: maxStreamsPerOrg,
+      });
+    },
+
     /** Resolves a client's resume point (a seq, or an event id it saw) to a cursor; null → from now on. */
     async startAt(organizationId: string, lastEventId: string | null): Promise<FeedCursor> {
       if (lastEventId && /^\d+$/.test(lastEventId)) {

@@ -28,6 +28,7 @@ export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
     const { principal, authenticator } = ctx.state;
     const { organizationId } = principal;
     const lastEventId = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : null);
+    feed.ensureRoomFor(organizationId);
     const from = await feed.startAt(organizationId, lastEventId);
     // A client that left while it was authenticated or its start looked up is past its 'close': a
     // subscription made now would poll and beat for nobody, forever.

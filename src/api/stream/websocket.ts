@@ -14,7 +14,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 // The server reads nothing from clients: a larger message is refused (1009) instead of buffered (ws's default is 100 MiB).
 const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
 /** Until ws takes the socket over, its errors (a client resetting the connection) are only its end. */
 function onSocketError(this: Duplex): void {
@@ -50,6 +50,7 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
       .principalFor(token)
       .then(async (principal) => {
         if (!hasCapability(principal, 'read')) return refuse(new AppError('forbidden', 'the event stream needs the `read` capability'));
+        feed.ensureRoomFor(principal.organizationId);
         const from = await feed.startAt(principal.organizationId, url.searchParams.get('after'));
         // Gone while it was authenticated: nothing to upgrade, nothing to subscribe.
         if (socket.destroyed) return;
