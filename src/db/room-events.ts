@@ -17,18 +17,22 @@ export interface RoomEvent {
 export async function insertRoomEvent(
   db: Queryable,
   e: Omit<RoomEvent, 'receivedAt'> & { receivedAt?: Date; senderEventId?: string | null },
-): Promise<{ id: string; created: boolean }> {
+): Promise<{ id: string; created: boolean; samePayload: boolean }> {
   const { rowCount } = await db.query(
     `INSERT INTO room_events (id, organization_id, room_id, source_id, payload, received_at, sender_event_id)
      VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), $7)
      ON CONFLICT DO NOTHING`,
     [e.id, e.organizationId, e.roomId, e.sourceId, e.payload, e.receivedAt ?? null, e.senderEventId ?? null],
   );
-  if ((rowCount ?? 0) > 0 || !e.senderEventId) return { id: e.id, created: (rowCount ?? 0) > 0 };
+  if ((rowCount ?? 0) > 0 || !e.senderEventId) return { id: e.id, created: (rowCount ?? 0) > 0, samePayload: true };
   // Only a repeat gets here. Its id is derived from the sender's, so it is almost always the first
-  // one's; the row that holds the sender's id says for sure.
-  const { rows } = await db.query(`SELECT id FROM room_events WHERE source_id = $1 AND sender_event_id = $2`, [e.sourceId, e.senderEventId]);
-  return { id: rows[0]?.id ?? e.id, created: false };
+  // one's; the row that holds the sender's id says for sure, and whether the body was the same.
+  const { rows } = await db.query(`SELECT id, payload = $3 AS same FROM room_events WHERE source_id = $1 AND sender_event_id = $2`, [
+    e.sourceId,
+    e.senderEventId,
+    e.payload,
+  ]);
+  return { id: rows[0]?.id ?? e.id, created: false, samePayload: rows[0]?.same ?? true };
 }
 
 /**

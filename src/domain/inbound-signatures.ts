@@ -171,7 +171,7 @@ export function verifyTwilioSignature(authToken: string, url: string, params: Tw
  * A header from Node's IncomingHttpHeaders (keys lower-cased). Node gives arrays only for a few
  * headers; the first value is taken. Empty counts as missing.
  */
-function headerValue(headers: Headers, name: string): string | undefined {
+export function headerValue(headers: Headers, name: string): string | undefined {
   const raw = headers[name.toLowerCase()];
   const value = Array.isArray(raw) ? raw[0] : raw;
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;

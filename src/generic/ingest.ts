@@ -11,6 +11,7 @@ import { startGenericEvent } from '../flows/generic-event.js';
 import type { BackgroundStarter } from '../temporal/background-starter.js';
 import type { Temporal } from '../temporal/client.js';
 import { storageInputError } from '../db/input-errors.js';
+import { bodyText } from '../domain/body-text.js';
 import { fieldsProblem, payloadProblem } from './ingress-limits.js';
 
 export const MAX_GENERIC_EVENT_BYTES = 1024 * 1024;
@@ -23,13 +24,10 @@ export interface GenericIngestDeps {
   log: (line: string) => void;
 }
 
-/** The body as text. One leading UTF-8 BOM (some Windows tools write one) marks the encoding; it is not content. */
-const withoutBom = (raw: Buffer): string => raw.toString('utf8').replace(/^\uFEFF/, '');
-
 function parseObject(raw: Buffer): Record<string, unknown> | AppError {
   let payload: unknown;
   try {
-    payload = JSON.parse(withoutBom(raw));
+    payload = JSON.parse(bodyText(raw));
   } catch {
     return new AppError('bad_request', 'the body must be a JSON object; it is not valid JSON');
   }
@@ -77,7 +75,7 @@ export async function acceptGenericEvent(
           headers: fields.headers,
           verified: fields.verified,
           // Stored as received, but for a leading BOM (the envelope parses it again later).
-          payload: withoutBom(rawBody),
+          payload: bodyText(rawBody),
         },
         { unsignedOnly },
       );

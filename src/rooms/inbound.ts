@@ -4,7 +4,8 @@ import { insertRoomEvent, insertRoomEventByToken } from '../db/room-events.js';
 import { hashToken } from '../domain/tokens.js';
 import { derivedId, newId } from '../domain/ids.js';
 import { activeKeys } from '../domain/signing-keys.js';
-import { verifyInboundWithKeys, type VerificationScheme } from '../domain/inbound-signatures.js';
+import { headerValue, verifyInboundWithKeys, type VerificationScheme } from '../domain/inbound-signatures.js';
+import { bodyText } from '../domain/body-text.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { startRoomEvent } from '../flows/room-event.js';
 import type { RoomEventToStart } from '../db/room-events.js';
@@ -41,8 +42,8 @@ function senderEventId(headers: InboundHeaders, parsed: unknown, scheme: Verific
   const stripeId = scheme === 'stripe' && typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown }).id : undefined;
   const candidates: Array<[string, unknown]> = [
     ['stripe', typeof stripeId === 'string' && stripeId.startsWith('evt_') ? stripeId : undefined],
-    ['webhook-id', firstHeader(headers['webhook-id'])],
-    ['github', firstHeader(headers['x-github-delivery'])],
+    ['webhook-id', headerValue(headers, 'webhook-id')],
+    ['github', headerValue(headers, 'x-github-delivery')],
   ];
   for (const [kind, value] of candidates) {
     if (typeof value === 'string' && value !== '') return value.length <= MAX_SENDER_EVENT_ID_CHARS ? `${kind}:${value}` : null;
@@ -52,12 +53,9 @@ function senderEventId(headers: InboundHeaders, parsed: unknown, scheme: Verific
 
 type InboundHeaders = Record<string, string | string[] | undefined>;
 
-const firstHeader = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value)?.trim();
 
 function parseBody(raw: Buffer, contentType: string): unknown {
-  // One leading UTF-8 BOM (some Windows tools write one) marks the encoding, it is not content. Only
-  // the parse skips it: a signature covers the bytes as sent.
-  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
+  const text = bodyText(raw);
   if (/application\/x-www-form-urlencoded/i.test(contentType)) {
     const params = new URLSearchParams(text);
     // No prototype: a field named `constructor` or `__proto__` is a plain field, not Object.prototype's.
@@ -136,7 +134,7 @@ export async function acceptRoomEvent(
   const senderId = senderEventId(req.headers, parsed, source.verificationScheme ?? null);
   const eventId = senderId ? derivedId('rev', source.id, senderId) : newId('rev');
   const event = { id: eventId, organizationId: source.organizationId, roomId: source.roomId, sourceId: source.id, payload, receivedAt, senderEventId: senderId };
-  let recorded: { id: string; created: boolean };
+  let recorded: Awaited<ReturnType<typeof insertRoomEvent>>;
   try {
     recorded = await insertRoomEvent(deps.db, event);
   } catch (dbError) {
@@ -153,7 +151,11 @@ export async function acceptRoomEvent(
       return unavailable;
     }
   }
-  // A repeat's workflow is the first one's business (the recovery loop starts it if need be).
-  if (!recorded.created) return ok(recorded.id, true);
+  // A repeat's workflow is the first one's business (the recovery loop starts it if need be). A
+  // sender that reuses a delivery id for another body loses that body: said in the log, not silently.
+  if (!recorded.created) {
+    if (!recorded.samePayload) deps.log(`room event for source ${source.id}: delivery id ${senderId} came again with another body; the first one was kept`);
+    return ok(recorded.id, true);
+  }
   return accepted({ id: eventId, organizationId: source.organizationId, roomId: source.roomId, workspaceId: source.workspaceId });
 }

@@ -101,11 +101,15 @@ export function buildApi(config: Config, options: { logger?: Logger } = {}): Api
       // of their own: they end now (1001 for WebSockets; SSE clients reconnect by themselves), and
       // their clients come back to another API process.
       for (const ws of sockets.clients) ws.close(1001, 'server shutting down');
-      for (const res of responses) if (String(res.getHeader('content-type')).startsWith('text/event-stream')) res.destroy();
       // Requests in flight get their answers (an acknowledged event must reach its sender, or the
-      // sender sends it again); each keep-alive connection is closed as soon as it goes idle.
-      server.closeIdleConnections();
-      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      // sender sends it again); each keep-alive connection is closed as soon as it goes idle. A stream
+      // still authenticating now is ended once it has become one.
+      const sweep = () => {
+        for (const res of responses) if (String(res.getHeader('content-type')).startsWith('text/event-stream')) res.destroy();
+        server.closeIdleConnections();
+      };
+      sweep();
+      const idle = setInterval(sweep, 100);
       const cut = setTimeout(() => {
         server.closeAllConnections();
         for (const ws of sockets.clients) ws.terminate();

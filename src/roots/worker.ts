@@ -169,8 +169,9 @@ export async function buildWorker(
             stickyQueueScheduleToStartTimeout: '5s',
             // On shutdown the worker stops polling and lets the activities it runs finish: a delivery's
             // POST always can (it is bounded by the delivery timeout), so a deploy costs no duplicate.
-            // Longer work (an agent run's model call) is cancelled after that, and given up past the
-            // force time: Temporal retries it elsewhere once its heartbeat stops.
+            // Longer work (an agent run's model call) is told to cancel after that, which our activities
+            // don't act on, and is given up at the force time: Temporal retries it elsewhere once its
+            // heartbeat stops.
             shutdownGraceTime: shutdownGraceMs(config),
             shutdownForceTime: shutdownGraceMs(config) + SHUTDOWN_FORCE_AFTER_GRACE_MS,
           });

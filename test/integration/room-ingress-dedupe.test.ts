@@ -71,6 +71,18 @@ describe('POST /webhooks/:token deduplicates a sender’s redelivery', () => {
     await matchedOnce(s, [first.eventId!, other.eventId!]);
   });
 
+  it('a delivery id that comes again with another body keeps the first body, and the log says so', async () => {
+    const s = await source();
+    const first = await send(s.token, JSON.stringify({ type: 'dup.event', v: 1 }), { 'webhook-id': 'msg_reused' });
+    const again = await send(s.token, JSON.stringify({ type: 'dup.event', v: 2 }), { 'webhook-id': 'msg_reused' });
+    expect(again).toEqual({ ok: true, eventId: first.eventId, duplicate: true });
+    expect((await h.db.query(`SELECT payload FROM room_events WHERE id = $1`, [first.eventId])).rows[0].payload).toContain('"v":1');
+    await waitFor(() => h.logs.some((l) => l.includes('webhook-id:msg_reused came again with another body')), { what: 'the log line' });
+    // The same body again is an ordinary retry: nothing to say.
+    await send(s.token, JSON.stringify({ type: 'dup.event', v: 1 }), { 'webhook-id': 'msg_reused' });
+    expect(h.logs.filter((l) => l.includes('msg_reused came again'))).toHaveLength(1);
+  });
+
   it('per source: the same delivery id on two sources is two events', async () => {
     const a = await source();
     const b = await source();

@@ -52,8 +52,10 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
         if (!hasCapability(principal, 'read')) return refuse(new AppError('forbidden', 'the event stream needs the `read` capability'));
         feed.ensureRoomFor(principal.organizationId);
         const from = await feed.startAt(principal.organizationId, url.searchParams.get('after'));
-        // Gone while it was authenticated: nothing to upgrade, nothing to subscribe.
+        // Gone while it was authenticated: nothing to upgrade, nothing to subscribe. Nor when the server
+        // began to shut down meanwhile: its close() waits for every socket, and no longer sees this one.
         if (socket.destroyed) return;
+        if (!server.listening) return void socket.destroy();
         socket.off('error', onSocketError);
         wss.handleUpgrade(req, socket, head, (ws) => {
           // A slow client: stop reading once this much is queued for it, and go on once it has drained.
