@@ -40,7 +40,7 @@ export async function seedRooms(db: Db, n: number, progress: (done: number) => v
             name: `room ${i}`,
             instructions: 'Acknowledge payments.',
             modelTier: 'fast',
-            twilioAuthTokenSealed: null,
+            twilioAuthKeys: null,
           });
           const token = generateSourceToken();
           const source = await insertEventSource(tx, {

@@ -15,13 +15,20 @@ export interface Room {
   name: string;
   instructions: string;
   modelTier: 'fast' | 'smart';
-  twilioAuthTokenSealed: string | null;
+  /** Sealed Twilio auth tokens, newest first; null: the room takes no Twilio messages. */
+  twilioAuthKeys: SigningKey[] | null;
   createdAt: Date;
 }
 
 const WORKSPACE = `id, organization_id AS "organizationId", name, created_at AS "createdAt"`;
+/**
+ * A room's Twilio keys, or the lone token of a room that an API process of the previous release made
+ * during a rolling deploy (it writes only twilio_auth_token_sealed).
+ */
+const TWILIO_KEYS = `coalesce(r.twilio_auth_keys, CASE WHEN r.twilio_auth_token_sealed IS NOT NULL
+  THEN jsonb_build_array(jsonb_build_object('secret', r.twilio_auth_token_sealed, 'createdAt', 0, 'expiresAt', NULL)) END)`;
 const ROOM = `r.id, r.organization_id AS "organizationId", r.workspace_id AS "workspaceId", r.name, r.instructions,
-  r.model_tier AS "modelTier", r.twilio_auth_token_sealed AS "twilioAuthTokenSealed", r.created_at AS "createdAt"`;
+  r.model_tier AS "modelTier", ${TWILIO_KEYS} AS "twilioAuthKeys", r.created_at AS "createdAt"`;
 
 export async function insertWorkspace(db: Queryable, w: Omit<Workspace, 'createdAt'>): Promise<Workspace> {
   const { rows } = await db.query(
@@ -49,12 +56,19 @@ export async function listWorkspaces(db: Queryable, organizationId: string): Pro
 
 export async function insertRoom(db: Queryable, r: Omit<Room, 'createdAt'>): Promise<Room> {
   const { rows } = await db.query(
-    `INSERT INTO rooms AS r (id, organization_id, workspace_id, name, instructions, model_tier, twilio_auth_token_sealed)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ROOM}`,
-    [r.id, r.organizationId, r.workspaceId, r.name, r.instructions, r.modelTier, r.twilioAuthTokenSealed],
+    `INSERT INTO rooms AS r (id, organization_id, workspace_id, name, instructions, model_tier, twilio_auth_keys, twilio_auth_token_sealed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING ${ROOM}`,
+    [r.id, r.organizationId, r.workspaceId, r.name, r.instructions, r.modelTier, ...twilioColumns(r.twilioAuthKeys)],
   );
   return rows[0];
 }
+
+/**
+ * The values of (twilio_auth_keys, twilio_auth_token_sealed). The old column gets the newest token
+ * because API processes of the previous release, still up during a rolling deploy, read only it.
+ */
+const twilioColumns = (keys: SigningKey[] | null): [string | null, string | null] =>
+  keys === null ? [null, null] : [JSON.stringify(keys), keys[0]?.secret ?? null];
 
 /** Org-scoped when organizationId is given; the worker and the Twilio route look rooms up by id alone. */
 export async function findRoom(db: Queryable, organizationId: string | null, id: string): Promise<Room | null> {
@@ -105,4 +119,24 @@ export async function changeIngressKeys(
     next === null ? null : JSON.stringify(next),
   ]);
   return true;
+}
+
+/** Replaces the room's Twilio auth keys under its row lock; null turns Twilio off for the room. */
+export async function changeTwilioAuthKeys(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+  change: (keys: SigningKey[]) => SigningKey[] | null,
+): Promise<Room | null> {
+  const { rows } = await db.query(
+    `SELECT coalesce(${TWILIO_KEYS}, '[]') AS keys FROM rooms r WHERE organization_id = $1 AND id = $2 FOR UPDATE`,
+    [organizationId, id],
+  );
+  if (!rows[0]) return null;
+  const { rows: updated } = await db.query(
+    `UPDATE rooms r SET twilio_auth_keys = $3::jsonb, twilio_auth_token_sealed = $4
+      WHERE organization_id = $1 AND id = $2 RETURNING ${ROOM}`,
+    [organizationId, id, ...twilioColumns(change(rows[0].keys))],
+  );
+  return updated[0];
 }

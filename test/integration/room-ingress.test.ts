@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
-import { matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
+import { expectError, matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
 import { rawRequest } from '../support/raw-http.js';
 import { waitFor } from '../support/wait.js';
 
@@ -353,5 +353,101 @@ describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
     }
     expect(new Set(answers.map((res) => res.text)).size).toBe(1);
     expect(await userMessages(s.roomId)).toEqual([]);
+  });
+
+  // Twilio's rotation: the customer promotes a secondary token, and from then on Twilio signs with it.
+  const tokenPath = (roomId: string) => `/api/v1/rooms/${roomId}/twilio-auth-token`;
+  /** A message with a fresh MessageSid, signed with `token` over the URL the route is called at. */
+  const signedWith = (s: { roomId: string }, token: string, sid: string) => {
+    const pairs = message(sid);
+    return post(s.roomId, pairs, twilioSign(token, urlOf(s.roomId), pairs));
+  };
+
+  it('PUT twilio-auth-token: the new token verifies at once and every previous one until the overlap ends; DELETE turns Twilio off', async () => {
+    const s = await twilioRoom();
+    const SECOND = 'twilio_auth_token_second_0123456789';
+    const THIRD = 'twilio_auth_token_third_0123456789';
+    const secrets = [AUTH_TOKEN, SECOND, THIRD];
+    const expectNoToken = (text: string) => {
+      for (const token of secrets) expect(text).not.toContain(token);
+    };
+
+    const first = await s.request('PUT', tokenPath(s.roomId), { body: { token: SECOND } });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body).toMatchObject({ id: s.roomId, twilioConfigured: true, previousTokensExpireAt: expect.any(Number) });
+    // The default overlap is 24 hours.
+    expect(first.body.previousTokensExpireAt).toBeGreaterThan(Date.now() + 23 * 3600 * 1000);
+    expectNoToken(first.text);
+    expect((await signedWith(s, AUTH_TOKEN, 'SM_rot_old')).status).toBe(200);
+    expect((await signedWith(s, SECOND, 'SM_rot_new')).status).toBe(200);
+
+    // A second rotation inside the window keeps the first token too.
+    const second = await s.request('PUT', tokenPath(s.roomId), { body: { token: THIRD } });
+    expect(second.status, second.text).toBe(200);
+    expectNoToken(second.text);
+    for (const [i, token] of secrets.entries()) expect((await signedWith(s, token, `SM_rot_twice_${i}`)).status).toBe(200);
+    // A process of the previous release, still up during a deploy, reads only the old column: it has the newest token.
+    const { rows } = await h.db.query(`SELECT twilio_auth_token_sealed = twilio_auth_keys->0->>'secret' AS newest FROM rooms WHERE id = $1`, [s.roomId]);
+    expect(rows[0].newest).toBe(true);
+
+    // End the overlap window now, as 24 hours later would.
+    await h.db.query(
+      `UPDATE rooms SET twilio_auth_keys = (
+         SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k
+                               ELSE jsonb_set(k, '{expiresAt}', to_jsonb((extract(epoch FROM now()) * 1000)::bigint - 1000)) END)
+           FROM jsonb_array_elements(twilio_auth_keys) k)
+        WHERE id = $1`,
+      [s.roomId],
+    );
+    for (const token of [AUTH_TOKEN, SECOND]) expect((await signedWith(s, token, `SM_rot_expired_${token}`)).status).toBe(403);
+    expect((await signedWith(s, THIRD, 'SM_rot_after')).status).toBe(200);
+    const room = await s.request('GET', `/api/v1/rooms/${s.roomId}`);
+    expect(room.body.twilioConfigured).toBe(true);
+    expectNoToken(room.text);
+
+    const deleted = await s.request('DELETE', tokenPath(s.roomId));
+    expect(deleted.status, deleted.text).toBe(204);
+    for (const token of secrets) {
+      const res = await signedWith(s, token, `SM_rot_deleted_${token}`);
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toBe('invalid X-Twilio-Signature');
+    }
+    expect((await s.request('GET', `/api/v1/rooms/${s.roomId}`)).body.twilioConfigured).toBe(false);
+    const { rows: after } = await h.db.query(`SELECT twilio_auth_keys, twilio_auth_token_sealed FROM rooms WHERE id = $1`, [s.roomId]);
+    expect(after[0]).toEqual({ twilio_auth_keys: null, twilio_auth_token_sealed: null });
+    // A rotation after DELETE turns Twilio on again with the new token alone.
+    const again = await s.request('PUT', tokenPath(s.roomId), { body: { token: SECOND } });
+    expect(again.body).toMatchObject({ twilioConfigured: true, previousTokensExpireAt: null });
+    expect((await signedWith(s, SECOND, 'SM_rot_again')).status).toBe(200);
+    expect((await signedWith(s, THIRD, 'SM_rot_again_old')).status).toBe(403);
+    for (const line of h.logs) expectNoToken(line);
+  });
+
+  it('a room made by the previous release during a deploy (its token only in the old column) still verifies its token', async () => {
+    const s = await twilioRoom();
+    await h.db.query(`UPDATE rooms SET twilio_auth_keys = NULL WHERE id = $1`, [s.roomId]);
+    const pairs = message('SM_old_release');
+    expect((await post(s.roomId, pairs, twilioSign(AUTH_TOKEN, urlOf(s.roomId), pairs))).status).toBe(200);
+    expect((await s.call('GET', `/api/v1/rooms/${s.roomId}`)).twilioConfigured).toBe(true);
+  });
+
+  it('the twilio-auth-token routes: another org’s room is 404, a bad body 422, a key without manage 403; none changes the token', async () => {
+    const s = await twilioRoom();
+    const stranger = await orgApi(h);
+    for (const method of ['PUT', 'DELETE']) {
+      expectError(await stranger.request(method, tokenPath(s.roomId), { body: { token: 'stranger_token' } }), 404, 'not_found');
+    }
+    const readOnly = await h.newKey(s.orgId, ['read', 'send']);
+    for (const method of ['PUT', 'DELETE']) {
+      expectError(await s.request(method, tokenPath(s.roomId), { key: readOnly, body: { token: 'read_only_token' } }), 403, 'forbidden');
+    }
+    for (const body of [{}, { token: '' }, { token: 'x'.repeat(201) }, { token: 42 }, { token: 'nul\u0000token' }, { token: 'ok', extra: true }]) {
+      const res = await s.request('PUT', tokenPath(s.roomId), { body });
+      expectError(res, 422, 'validation_error');
+    }
+    expect((await s.request('PUT', tokenPath('room_0000000000DEADBEEF000000'), { body: { token: 'nobody' } })).status).toBe(404);
+    // The room still verifies its one token, and only it.
+    expect((await signedWith(s, AUTH_TOKEN, 'SM_rot_unchanged')).status).toBe(200);
+    for (const token of ['stranger_token', 'read_only_token', 'ok']) expect((await signedWith(s, token, `SM_rot_refused_${token}`)).status).toBe(403);
   });
 });

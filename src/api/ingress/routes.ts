@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from '../../db/pool.js';
 import { findRoom } from '../../db/workspaces.js';
 import { appendMessage, appendMessageOnce, roomChat } from '../../db/chats.js';
 import { verifyTwilioSignature, type TwilioParams } from '../../domain/inbound-signatures.js';
+import { activeKeys } from '../../domain/signing-keys.js';
 import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
 import { wakeRoomScheduler } from '../../flows/room-scheduler.js';
 import type { ApiDeps } from '../context.js';
@@ -106,11 +107,13 @@ export function ingressRouter(deps: ApiDeps): Router {
     // Before the room is looked up: a request this can't check fails alike for every room.
     const base = publicBaseUrlOf(ctx, deps);
     const room = await findRoom(deps.db, null, ctx.params.roomId);
-    const token = room?.twilioAuthTokenSealed ? deps.secretBox.open(room.twilioAuthTokenSealed) : null;
+    // Every active token: after a rotation Twilio may still sign with the previous one for a while.
+    const tokens = activeKeys(room?.twilioAuthKeys ?? [], Date.now()).map((k) => deps.secretBox.open(k.secret));
     const form = new URLSearchParams(rawBody.toString('utf8'));
     const signature = ctx.get('x-twilio-signature') || undefined;
     const params = formParams(form);
-    const signed = token !== null && twilioSignedUrls(base, ctx.originalUrl).some((url) => verifyTwilioSignature(token, url, params, signature));
+    const urls = twilioSignedUrls(base, ctx.originalUrl);
+    const signed = tokens.some((token) => urls.some((url) => verifyTwilioSignature(token, url, params, signature)));
     if (!room || !signed) throw twilioRefused();
     const chatId = await roomChat(deps.db, room);
     const message = { chatId, role: 'user' as const, author: form.get('From') ?? 'twilio', content: form.get('Body') ?? '' };

@@ -1,6 +1,7 @@
 import type { Room, Workspace } from '../../db/workspaces.js';
 import type { EventDefinition, EventSource } from '../../db/event-sources.js';
 import type { BacklogItem } from '../../db/backlog.js';
+import { activeKeys } from '../../domain/signing-keys.js';
 
 const ms = (d: Date | null) => (d ? d.getTime() : null);
 
@@ -12,7 +13,7 @@ export const presentRoom = (r: Room) => ({
   name: r.name,
   instructions: r.instructions,
   modelTier: r.modelTier,
-  twilioConfigured: r.twilioAuthTokenSealed !== null,
+  twilioConfigured: activeKeys(r.twilioAuthKeys ?? [], Date.now()).length > 0,
   createdAt: ms(r.createdAt),
 });
 

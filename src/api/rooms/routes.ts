@@ -8,8 +8,9 @@ import {
   listRooms,
   listWorkspaces,
   changeIngressKeys,
+  changeTwilioAuthKeys,
 } from '../../db/workspaces.js';
-import { activeKeys, rotateKeys, singleKey } from '../../domain/signing-keys.js';
+import { activeKeys, rotateKeys, singleKey, type SigningKey } from '../../domain/signing-keys.js';
 import { generateWebhookSecret } from '../../domain/secrets.js';
 import {
   deleteDefinition,
@@ -41,9 +42,16 @@ import {
   matchLogQuery,
   replySchema,
   roomSchema,
+  twilioAuthTokenSchema,
   verificationSchema,
   workspaceSchema,
 } from './schema.js';
+
+/** When the last key a rotation kept beside the new one stops verifying; null when none is left. */
+function previousKeysExpireAt(keys: readonly SigningKey<unknown>[] | null, nowMs: number): number | null {
+  const previous = activeKeys(keys ?? [], nowMs).slice(1);
+  return previous.length ? Math.max(...previous.map((k) => k.expiresAt ?? nowMs)) : null;
+}
 
 export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   const { db, secretBox } = deps;
@@ -107,7 +115,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
       name: input.name,
       instructions: input.instructions,
       modelTier: input.modelTier ?? 'smart',
-      twilioAuthTokenSealed: input.twilioAuthToken ? secretBox.seal(input.twilioAuthToken) : null,
+      twilioAuthKeys: input.twilioAuthToken ? singleKey(secretBox.seal(input.twilioAuthToken), Date.now()) : null,
     });
     ctx.status = 201;
     ctx.body = presentRoom(created);
@@ -121,6 +129,26 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
 
   router.get('/rooms/:id', doc({ summary: 'Get a room', response: 'The room' }), read, async (ctx) => {
     ctx.body = presentRoom(await room(ctx));
+  });
+
+  // Twilio's rotation: the customer makes a secondary auth token, updates their apps, then promotes it,
+  // and from then on Twilio signs with it. The new token verifies at once; the previous ones keep
+  // verifying for the overlap window, so messages signed before the promotion are not refused.
+  router.put('/rooms/:id/twilio-auth-token', doc({ summary: 'Set or rotate a room’s Twilio auth token; previous tokens keep verifying for the overlap window', body: twilioAuthTokenSchema, response: 'The room, with `previousTokensExpireAt` (null when no previous token verifies); the token is never returned' }), manage, async (ctx) => {
+    const { token } = parse(twilioAuthTokenSchema, ctx.request.body);
+    const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
+    const now = Date.now();
+    const sealed = secretBox.seal(token);
+    const updated = await withTransaction(db, (tx) =>
+      changeTwilioAuthKeys(tx, orgOf(ctx), ctx.params.id, (keys) => rotateKeys(keys, sealed, now, overlapMs)),
+    );
+    if (!updated) throw notFound('room');
+    ctx.body = { ...presentRoom(updated), previousTokensExpireAt: previousKeysExpireAt(updated.twilioAuthKeys, now) };
+  });
+
+  router.delete('/rooms/:id/twilio-auth-token', doc({ summary: 'Turn off a room’s Twilio channel (every token stops verifying at once)', status: 204 }), manage, async (ctx) => {
+    if (!(await changeTwilioAuthKeys(db, orgOf(ctx), ctx.params.id, () => null))) throw notFound('room');
+    ctx.status = 204;
   });
 
   router.post('/rooms/:id/event-sources', doc({ summary: 'Create an event source (an inbound URL) for a room', body: eventSourceSchema, status: 201, response: '`{id, token, url, …}`; the token is shown only here and at regeneration' }), manage, async (ctx) => {
@@ -177,8 +205,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
       })),
     );
     if (!updated) throw notFound('event source');
-    const previous = activeKeys(updated.verificationKeys ?? [], now).slice(1);
-    ctx.body = { ...presentSource(updated), previousSecretsExpireAt: previous.length ? Math.max(...previous.map((k) => k.expiresAt ?? now)) : null };
+    ctx.body = { ...presentSource(updated), previousSecretsExpireAt: previousKeysExpireAt(updated.verificationKeys, now) };
   });
 
   router.delete('/event-sources/:id/verification', doc({ summary: 'Stop verifying an event source’s senders (its token alone admits them)', status: 204 }), manage, async (ctx) => {

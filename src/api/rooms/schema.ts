@@ -5,6 +5,8 @@ import { whsecSecretProblem } from '../../domain/secrets.js';
 import { storableString } from '../../domain/storable-text.js';
 
 const name = storableString().trim().min(1).max(200);
+// Twilio's auth token, to verify X-Twilio-Signature on the room's channel route; never returned.
+const twilioAuthToken = storableString().min(1).max(200);
 
 export const workspaceSchema = z.object({ name }).strict();
 
@@ -13,10 +15,12 @@ export const roomSchema = z
     name,
     instructions: storableString().min(1).max(20_000),
     modelTier: z.enum(['fast', 'smart']).optional(),
-    // Twilio's auth token, to verify X-Twilio-Signature on the room's channel route; never returned.
-    twilioAuthToken: storableString().min(1).max(200).optional(),
+    twilioAuthToken: twilioAuthToken.optional(),
   })
   .strict();
+
+/** The body of `PUT /rooms/:id/twilio-auth-token`. */
+export const twilioAuthTokenSchema = z.object({ token: twilioAuthToken }).strict();
 
 /** How an event source verifies its senders; also the body of `PUT /event-sources/:id/verification`. */
 export const verificationSchema = z
