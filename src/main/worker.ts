@@ -2,7 +2,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { untilItSucceeds } from './wait-for.js';
-import { buildWorker, type HookwiseWorker } from '../roots/worker.js';
+import { buildWorker } from '../roots/worker.js';
+import { onStopSignals } from './stop-signals.js';
 
 // The worker process: runs workflows and activities, and starts work whose publisher crashed.
 
@@ -11,19 +12,11 @@ async function main(): Promise<void> {
   // The SDK's info level includes the whole webpack report of the workflow bundle: keep it for debug.
   // Signals are ours: the first one drains the worker, and nothing exits before that.
   Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
-  // Handled from the start (as PID 1 in a container, a signal without a handler is ignored): before the
-  // worker runs, a stop has nothing to drain; a second signal stops at once.
-  let worker: HookwiseWorker | null = null;
-  let stopping = false;
-  const stop = () => {
-    if (stopping || !worker) process.exit(stopping ? 1 : 0);
-    stopping = true;
-    worker.shutdown();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const signals = onStopSignals();
   await untilItSucceeds('migrating the database', () => migrate(config.DATABASE_URL, (line) => console.error(`migrate: ${line}`)), console.error);
-  worker = await buildWorker(config);
+  const worker = await buildWorker(config);
+  // The first signal drains the worker.
+  signals.ready(() => worker.shutdown());
   console.error(`hookwise worker polling task queue ${config.HOOKWISE_TASK_QUEUE}`);
   await worker.run();
   await worker.close();
