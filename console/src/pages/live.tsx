@@ -35,7 +35,8 @@ function toShown(m: StreamMessage): Shown {
   }
 }
 
-type Connection = { state: 'connecting' } | { state: 'live' } | { state: 'retrying'; reason: string } | { state: 'stopped'; error: ApiError };
+// `types`: the filter of the stream that is live (a new filter is live only once its own stream is).
+type Connection = { state: 'connecting' } | { state: 'live'; types: string } | { state: 'retrying'; reason: string } | { state: 'stopped'; error: ApiError };
 
 export function LiveTail() {
   useTitle('Live tail');
@@ -52,7 +53,7 @@ export function LiveTail() {
     setConnection({ state: 'connecting' });
     return tailEvents({
       types: applied,
-      onOpen: () => setConnection({ state: 'live' }),
+      onOpen: () => setConnection({ state: 'live', types: applied }),
       onRetry: (_ms, reason) => setConnection({ state: 'retrying', reason }),
       onFatal: (error) => setConnection({ state: 'stopped', error }),
       onMessage: (m) => {
@@ -82,7 +83,7 @@ export function LiveTail() {
     <>
       <header class="page-head row">
         <h1 tabIndex={-1}>Live tail</h1>
-        <span class={`live-dot ${connection.state}`} role="status" data-connection={connection.state} title={connection.state === 'retrying' ? connection.reason : undefined}>
+        <span class={`live-dot ${connection.state}`} role="status" data-connection={connection.state} data-types={connection.state === 'live' ? connection.types : undefined} title={connection.state === 'retrying' ? connection.reason : undefined}>
           {label}
         </span>
       </header>
