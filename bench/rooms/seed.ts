@@ -62,7 +62,7 @@ export async function seedRooms(db: Db, n: number, progress: (done: number) => v
             priority: 1,
             rule: { path: 'type', equals: EVENT_TYPE },
             instructions: null,
-          });
+          }, 1);
           out.push({ roomId: room.id, token });
         }
         return out;

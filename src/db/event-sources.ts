@@ -110,7 +110,14 @@ export async function changeVerification(
   return updated[0];
 }
 
-export async function insertDefinition(db: Queryable, d: Omit<EventDefinition, 'createdAt'>): Promise<EventDefinition> {
+/**
+ * Adds a definition unless its source holds `max` already (null then). Inside a transaction: the source
+ * row's lock comes first, so the count sees every definition committed before it.
+ */
+export async function insertDefinition(db: Queryable, d: Omit<EventDefinition, 'createdAt'>, max: number): Promise<EventDefinition | null> {
+  await db.query(`SELECT 1 FROM event_sources WHERE id = $1 FOR UPDATE`, [d.sourceId]);
+  const { rows: counted } = await db.query(`SELECT count(*)::int AS n FROM event_definitions WHERE source_id = $1`, [d.sourceId]);
+  if (counted[0].n >= max) return null;
   const { rows } = await db.query(
     `WITH bump AS (UPDATE event_sources SET definitions_version = definitions_version + 1 WHERE id = $3)
      INSERT INTO event_definitions AS d (id, organization_id, source_id, name, description, priority, rule, instructions)

@@ -179,6 +179,27 @@ describe('validation', () => {
   });
 });
 
+describe('bounds', () => {
+  it('an event source holds at most 200 definitions: the 201st is 409 conflict, and one deleted makes room', async () => {
+    const api = await orgApi(h);
+    const { source } = await roomFixture(api, { workspaceName: 'many', room: { name: 'r', instructions: 'i' }, source: { name: 's' } });
+    // 199 straight into the table (the route is what is tested), then the 200th through the API.
+    await h.db.query(
+      `INSERT INTO event_definitions (id, organization_id, source_id, name, description, priority)
+       SELECT 'def_bulk_' || $2 || '_' || n, $1, $2, 'd' || n, 'bulk', n FROM generate_series(1, 199) n`,
+      [api.orgId, source.id],
+    );
+    const body = { name: 'one more', description: 'an event', priority: 1000 };
+    const last = await api.call('POST', `/api/v1/event-sources/${source.id}/definitions`, body);
+    const refused = await api.request('POST', `/api/v1/event-sources/${source.id}/definitions`, { body });
+    expectError(refused, 409, 'conflict');
+    expect(refused.body.error.details).toEqual({ limit: 200 });
+    expect((await api.call('GET', `/api/v1/event-sources/${source.id}/definitions`)).data).toHaveLength(200);
+    expect((await api.request('DELETE', `/api/v1/definitions/${last.id}`)).status).toBe(204);
+    await api.call('POST', `/api/v1/event-sources/${source.id}/definitions`, body);
+  });
+});
+
 describe('capabilities', () => {
   it('a read key can GET everything but change nothing', async () => {
     const read = await h.newKey(a.orgId, ['read']);

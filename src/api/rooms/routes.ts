@@ -27,7 +27,7 @@ import { matchLog } from '../../db/room-events.js';
 import { appendMessage, roomChat } from '../../db/chats.js';
 import { newId } from '../../domain/ids.js';
 import { generateSourceToken, hashToken } from '../../domain/tokens.js';
-import { notFound } from '../../errors.js';
+import { AppError, notFound } from '../../errors.js';
 import { wakeRoomScheduler } from '../../flows/room-scheduler.js';
 import { withTransaction } from '../../db/pool.js';
 import { orgOf, requireCapability } from '../auth.js';
@@ -52,6 +52,9 @@ function previousKeysExpireAt(keys: readonly SigningKey<unknown>[] | null, nowMs
   const previous = activeKeys(keys ?? [], nowMs).slice(1);
   return previous.length ? Math.max(...previous.map((k) => k.expiresAt ?? nowMs)) : null;
 }
+
+/** Definitions one event source may hold (each description-only one can go into a model's prompt). */
+export const MAX_DEFINITIONS_PER_SOURCE = 200;
 
 export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   const { db, secretBox } = deps;
@@ -216,16 +219,24 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   router.post('/event-sources/:id/definitions', doc({ summary: 'Add an event definition to a source', body: definitionSchema, status: 201, response: 'The definition' }), manage, async (ctx) => {
     const input = parse(definitionSchema, ctx.request.body);
     const found = await source(ctx);
-    const created = await insertDefinition(db, {
-      id: newId('def'),
-      organizationId: orgOf(ctx),
-      sourceId: found.id,
-      name: input.name,
-      description: input.description,
-      priority: input.priority,
-      rule: input.rule ?? null,
-      instructions: input.instructions ?? null,
-    });
+    const created = await withTransaction(db, (tx) =>
+      insertDefinition(
+        tx,
+        {
+          id: newId('def'),
+          organizationId: orgOf(ctx),
+          sourceId: found.id,
+          name: input.name,
+          description: input.description,
+          priority: input.priority,
+          rule: input.rule ?? null,
+          instructions: input.instructions ?? null,
+        },
+        MAX_DEFINITIONS_PER_SOURCE,
+      ),
+    );
+    // Every description-only definition can go into one model prompt: their number is bounded.
+    if (!created) throw new AppError('conflict', `an event source holds at most ${MAX_DEFINITIONS_PER_SOURCE} definitions; delete one first`, { limit: MAX_DEFINITIONS_PER_SOURCE });
     ctx.status = 201;
     ctx.body = presentDefinition(created);
   });
