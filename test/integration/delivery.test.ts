@@ -6,6 +6,7 @@ import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { quiesce } from '../support/quiesce.js';
 import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
+import { endRotationOverlap } from '../support/key-overlap.js';
 import { HookwiseDeliveryStatus } from '../../workflows/search-attributes.js';
 
 // The seeds' own verification recipes, written out independently of src/domain/signing.ts.
@@ -250,14 +251,7 @@ describe('delivery', () => {
     expect(verifySha256(during.body, String(during.headers['x-webhook-signature']), webhook.secret)).toBe(false);
 
     // End the overlap window now, as 24 hours later would.
-    await h.db.query(
-      `UPDATE webhooks SET signing_keys = (
-         SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k
-                               ELSE jsonb_set(k, '{expiresAt}', to_jsonb((extract(epoch FROM now()) * 1000)::bigint - 1000)) END)
-           FROM jsonb_array_elements(signing_keys) k)
-        WHERE id = $1`,
-      [webhook.id],
-    );
+    await endRotationOverlap(h.db, 'webhooks', webhook.id);
     await publish({ type: 'rotation.check', data: {} });
     await waitFor(() => receiver.requests.length === 2);
     const after = receiver.requests[1];

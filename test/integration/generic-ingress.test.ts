@@ -4,6 +4,7 @@ import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { countRows, orgApi, postGeneric, subscribeReceiver, type Receiver } from '../support/fixtures.js';
 import { quiesce } from '../support/quiesce.js';
 import { waitFor } from '../support/wait.js';
+import { endRotationOverlap } from '../support/key-overlap.js';
 
 // The generic ingress (`POST /api/v1/webhooks/generic/:workspaceId`) seen from outside: what it
 // answers, what it dedupes, and — through a real webhook receiver — the envelope it publishes.
@@ -289,11 +290,7 @@ it('workspace signing: with an ingress secret only Standard Webhooks-signed post
   const withNew = await postGeneric(h, ws.id, JSON.stringify({ m: 'rotated' }), { headers: signed(rotated, JSON.stringify({ m: 'rotated' }), 'msg_new') });
   expect(withNew.status, withNew.text).toBe(202);
   // Once the window is over, only the new one does.
-  await h.db.query(
-    `UPDATE workspaces SET ingress_keys = (SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k ELSE jsonb_set(k, '{expiresAt}', '1') END)
-                                             FROM jsonb_array_elements(ingress_keys) k) WHERE id = $1`,
-    [ws.id],
-  );
+  await endRotationOverlap(h.db, 'workspaces', ws.id);
   await expect401(body, signed(secret, body, 'msg_old_secret_2'), 'signed with the replaced secret after the overlap');
 
   const deleted = await h.request('DELETE', `/api/v1/workspaces/${ws.id}/ingress-secret`, { key });

@@ -5,6 +5,7 @@ import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
 import { expectError, matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
 import { rawRequest } from '../support/raw-http.js';
 import { waitFor } from '../support/wait.js';
+import { endRotationOverlap } from '../support/key-overlap.js';
 
 // Every answer `POST /webhooks/:token` can give a sender, against the real API, PostgreSQL and Temporal.
 
@@ -391,14 +392,7 @@ describe('Twilio channel POST /webhooks/channel/twilio/:roomId', () => {
     expect(rows[0].newest).toBe(true);
 
     // End the overlap window now, as 24 hours later would.
-    await h.db.query(
-      `UPDATE rooms SET twilio_auth_keys = (
-         SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k
-                               ELSE jsonb_set(k, '{expiresAt}', to_jsonb((extract(epoch FROM now()) * 1000)::bigint - 1000)) END)
-           FROM jsonb_array_elements(twilio_auth_keys) k)
-        WHERE id = $1`,
-      [s.roomId],
-    );
+    await endRotationOverlap(h.db, 'rooms', s.roomId);
     for (const token of [AUTH_TOKEN, SECOND]) expect((await signedWith(s, token, `SM_rot_expired_${token}`)).status).toBe(403);
     expect((await signedWith(s, THIRD, 'SM_rot_after')).status).toBe(200);
     const room = await s.request('GET', `/api/v1/rooms/${s.roomId}`);

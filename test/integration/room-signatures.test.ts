@@ -8,6 +8,7 @@ import { expectError, expectNoServerErrors, matchLogEntry, orgApi, postRoomEvent
 import { rawRequest } from '../support/raw-http.js';
 import { AT_ONCE_MS, waitParked } from '../support/quiesce.js';
 import { waitFor } from '../support/wait.js';
+import { endRotationOverlap } from '../support/key-overlap.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
 
 // Opt-in verification of room event sources, checked with what real senders use to sign, and the
@@ -275,13 +276,7 @@ describe('PUT /event-sources/:id/verification: a sender rotates its secret', () 
     expect(await send(s.token, body(102), { 'stripe-signature': stripeHeader(body(102), second) })).toMatchObject({ ok: true });
 
     // End the overlap window now, as 24 hours later would: the old secret no longer verifies.
-    await h.db.query(
-      `UPDATE event_sources SET verification_keys = (
-         SELECT jsonb_agg(CASE WHEN k->'expiresAt' = 'null' THEN k ELSE jsonb_set(k, '{expiresAt}', '1') END)
-           FROM jsonb_array_elements(verification_keys) k)
-        WHERE id = $1`,
-      [s.sourceId],
-    );
+    await endRotationOverlap(h.db, 'event_sources', s.sourceId);
     expect(await send(s.token, body(103), { 'stripe-signature': stripeHeader(body(103), first) })).toMatchObject({ ok: false });
     expect(await send(s.token, body(104), { 'stripe-signature': stripeHeader(body(104), second) })).toMatchObject({ ok: true });
   });
