@@ -21,6 +21,8 @@ const schema = z.object({
   // A prebuilt workflow bundle for workers (npm run build makes dist/workflow-bundle.js, found by itself).
   HOOKWISE_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   HOOKWISE_ENCRYPTION_KEY: z.string().min(32, { message: 'must be at least 32 characters' }),
+  // The key being rotated out: secrets sealed with it still open until `hookwise secrets:reseal` has run.
+  HOOKWISE_PREVIOUS_ENCRYPTION_KEY: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   HOOKWISE_BOOTSTRAP_API_KEY: z.string().min(20).optional(),
   HOOKWISE_PUBLIC_URL: z.string().url().optional(),
   HOOKWISE_TRUST_PROXY: bool.default(false),

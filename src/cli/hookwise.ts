@@ -4,6 +4,9 @@ import { parseArgs } from 'node:util';
 import { createPool } from '../db/pool.js';
 import { migrate } from '../db/migrate.js';
 import { findOrg, revokeApiKey } from '../db/orgs.js';
+import { resealSecrets, type ResealProgress } from '../db/reseal.js';
+import { loadConfig } from '../config.js';
+import { createSecretBox, type SecretBox } from '../domain/secrets.js';
 import { CAPABILITIES, type Capability } from '../domain/api-keys.js';
 import { createApiKey, createOrgWithKey } from '../tenancy.js';
 
@@ -16,6 +19,10 @@ const USAGE = `usage: npx hookwise <command>
   keys:revoke <key id>                       revoke an API key (the id keys:create printed): every
                                              request with it is refused from then on
   migrate                                    apply database migrations
+  secrets:reseal                             seal every stored secret with HOOKWISE_ENCRYPTION_KEY,
+                                             opening those sealed with
+                                             HOOKWISE_PREVIOUS_ENCRYPTION_KEY; afterwards the
+                                             previous key can be removed
 
 DATABASE_URL selects the database; without it, the one \`npm start\` runs locally (.hookwise/).`;
 
@@ -26,6 +33,28 @@ function databaseUrl(): string {
   const local = join(process.cwd(), '.hookwise', 'database-url');
   if (existsSync(local)) return readFileSync(local, 'utf8').trim();
   throw new UsageError('DATABASE_URL is not set and no local `npm start` database was found (.hookwise/database-url)');
+}
+
+/**
+ * The box secrets:reseal seals with, from the same variables and rules as the processes (loadConfig).
+ * Only the keys are taken from the environment: the CLI needs neither Temporal nor the other settings.
+ */
+function resealBox(url: string): SecretBox {
+  const config = loadConfig({
+    DATABASE_URL: url,
+    TEMPORAL_ADDRESS: 'unused-by-the-cli:7233',
+    HOOKWISE_ENCRYPTION_KEY: process.env.HOOKWISE_ENCRYPTION_KEY,
+    HOOKWISE_PREVIOUS_ENCRYPTION_KEY: process.env.HOOKWISE_PREVIOUS_ENCRYPTION_KEY,
+  });
+  return createSecretBox(config.HOOKWISE_ENCRYPTION_KEY, config.HOOKWISE_PREVIOUS_ENCRYPTION_KEY);
+}
+
+const RESEAL_BATCH = 500;
+
+function resealLine(p: ResealProgress): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const already = p.alreadyCurrent > 0 ? ` (${n(p.alreadyCurrent)} already were)` : '';
+  return `${p.table}: ${n(p.done)} of ${n(p.total)} resealed${already}`;
 }
 
 function parseCapabilities(raw: string | undefined): Capability[] {
@@ -49,9 +78,11 @@ export async function run(argv: string[], out: (line: string) => void = console.
     out(USAGE);
     return;
   }
-  if (!['orgs:create', 'keys:create', 'keys:revoke', 'migrate'].includes(command)) throw new UsageError(`unknown command ${command}`);
+  if (!['orgs:create', 'keys:create', 'keys:revoke', 'migrate', 'secrets:reseal'].includes(command)) throw new UsageError(`unknown command ${command}`);
 
   const url = databaseUrl();
+  // Before touching the database: a missing or short key is a configuration error, nothing to undo.
+  const box = command === 'secrets:reseal' ? resealBox(url) : null;
   await migrate(url);
   if (command === 'migrate') {
     out('migrations applied');
@@ -59,7 +90,10 @@ export async function run(argv: string[], out: (line: string) => void = console.
   }
   const db = createPool(url, 2);
   try {
-    if (command === 'orgs:create') {
+    if (box) {
+      await resealSecrets(db, box, { batch: RESEAL_BATCH, progress: (p) => out(resealLine(p)) });
+      out('every stored secret is sealed with HOOKWISE_ENCRYPTION_KEY; HOOKWISE_PREVIOUS_ENCRYPTION_KEY can be removed');
+    } else if (command === 'orgs:create') {
       const name = positionals[0];
       if (!name) throw new UsageError('orgs:create needs a name');
       if (await findOrg(db, name)) throw new UsageError(`an organization named ${name} already exists`);

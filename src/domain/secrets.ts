@@ -43,57 +43,99 @@ export function whsecSecretProblem(secret: string): string | null {
 }
 
 export interface SecretBox {
+  /** Seals with the current key. */
   seal(plain: string): string;
+  /** Opens with the current key, else the previous one (while a key rotation is under way). */
   open(sealed: string): string;
+  /** The value sealed anew with the current key, or null when it already is; throws as open does. */
+  reseal(sealed: string): string | null;
 }
 
 const VERSION = 'v1';
 const IV_BYTES = 12; // the GCM-recommended nonce size
 const TAG_BYTES = 16;
 
+interface Sealed {
+  iv: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+}
+
+const WRONG_KEY = 'cannot open sealed secret: wrong key or the data was tampered with';
+
+function boxKey(keyMaterial: string, name: string): Buffer {
+  if (typeof keyMaterial !== 'string' || keyMaterial.length < 32) {
+    throw new Error(`secret box ${name} must be a string of at least 32 characters`);
+  }
+  return createHash('sha256').update(keyMaterial, 'utf8').digest();
+}
+
+function parse(sealed: string): Sealed {
+  const parts = typeof sealed === 'string' ? sealed.split(':') : [];
+  if (parts.length !== 4 || parts[0] !== VERSION) {
+    throw new Error('cannot open sealed secret: not in the v1:<iv>:<tag>:<ciphertext> format');
+  }
+  const iv = Buffer.from(parts[1], 'base64');
+  const tag = Buffer.from(parts[2], 'base64');
+  const ciphertext = Buffer.from(parts[3], 'base64');
+  // GCM would accept truncated tags; insist on the full length so forgeries stay infeasible.
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
+    throw new Error('cannot open sealed secret: malformed iv or authentication tag');
+  }
+  return { iv, tag, ciphertext };
+}
+
+/** The plain text, or null when the key is not the one it was sealed with (GCM's tag tells). */
+function tryOpen(key: Buffer, { iv, tag, ciphertext }: Sealed): string | null {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+  } catch {
+    // Node's own message ("Unsupported state…") says nothing useful; never echo the data either.
+    return null;
+  }
+}
+
 /**
  * AES-256-GCM encryption for secrets at rest. Sealed values read `v1:<iv>:<tag>:<ciphertext>` (base64
- * parts); the version prefix leaves room to change algorithm or key later.
+ * parts); the version prefix leaves room to change algorithm later.
  *
  * The key is sha256(keyMaterial): operators pass any long random string (env var) instead of exactly
  * 32 raw bytes. A plain hash, not a slow KDF, because the material must already be high-entropy —
  * hence the length floor.
+ *
+ * previousKeyMaterial is the key being rotated out (HOOKWISE_PREVIOUS_ENCRYPTION_KEY): values sealed
+ * with it still open until `hookwise secrets:reseal` has sealed them all with the current key. Values
+ * carry no key id, so opening tries the current key, then the previous one.
  */
-export function createSecretBox(keyMaterial: string): SecretBox {
-  if (typeof keyMaterial !== 'string' || keyMaterial.length < 32) {
-    throw new Error('secret box key material must be a string of at least 32 characters');
-  }
-  const key = createHash('sha256').update(keyMaterial, 'utf8').digest();
+export function createSecretBox(keyMaterial: string, previousKeyMaterial?: string): SecretBox {
+  const current = boxKey(keyMaterial, 'key material');
+  const keys = previousKeyMaterial === undefined ? [current] : [current, boxKey(previousKeyMaterial, 'previous key material')];
+
+  const seal = (plain: string): string => {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', current, iv);
+    const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    const tag = cipher.getAuthTag();
+    return [VERSION, iv.toString('base64'), tag.toString('base64'), ciphertext.toString('base64')].join(':');
+  };
+
+  const open = (sealed: string): string => {
+    const parsed = parse(sealed);
+    for (const key of keys) {
+      const plain = tryOpen(key, parsed);
+      if (plain !== null) return plain;
+    }
+    throw new Error(WRONG_KEY);
+  };
 
   return {
-    seal(plain: string): string {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-      const tag = cipher.getAuthTag();
-      return [VERSION, iv.toString('base64'), tag.toString('base64'), ciphertext.toString('base64')].join(':');
-    },
-
-    open(sealed: string): string {
-      const parts = typeof sealed === 'string' ? sealed.split(':') : [];
-      if (parts.length !== 4 || parts[0] !== VERSION) {
-        throw new Error('cannot open sealed secret: not in the v1:<iv>:<tag>:<ciphertext> format');
-      }
-      const iv = Buffer.from(parts[1], 'base64');
-      const tag = Buffer.from(parts[2], 'base64');
-      const ciphertext = Buffer.from(parts[3], 'base64');
-      // GCM would accept truncated tags; insist on the full length so forgeries stay infeasible.
-      if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
-        throw new Error('cannot open sealed secret: malformed iv or authentication tag');
-      }
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-        decipher.setAuthTag(tag);
-        return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
-      } catch {
-        // Node's own message ("Unsupported state…") says nothing useful; never echo the data either.
-        throw new Error('cannot open sealed secret: wrong key or the data was tampered with');
-      }
+    seal,
+    open,
+    reseal(sealed: string): string | null {
+      if (tryOpen(current, parse(sealed)) !== null) return null;
+      return seal(open(sealed));
     },
   };
 }

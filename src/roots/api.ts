@@ -42,7 +42,7 @@ export interface Api {
  */
 export function buildApi(config: Config, options: { logger?: Logger } = {}): Api {
   const { logger, log, db, temporal, dispatcher, metrics } = buildCommon(config, 'api', options.logger);
-  const secretBox = createSecretBox(config.HOOKWISE_ENCRYPTION_KEY);
+  const secretBox = createSecretBox(config.HOOKWISE_ENCRYPTION_KEY, config.HOOKWISE_PREVIOUS_ENCRYPTION_KEY);
   const deps: ApiDeps = {
     config,
     db,

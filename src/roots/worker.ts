@@ -69,7 +69,7 @@ export async function buildWorker(
       db,
       temporal,
       dispatcher,
-      secretBox: createSecretBox(config.HOOKWISE_ENCRYPTION_KEY),
+      secretBox: createSecretBox(config.HOOKWISE_ENCRYPTION_KEY, config.HOOKWISE_PREVIOUS_ENCRYPTION_KEY),
       version: VERSION,
       settings: deliverySettings(config),
       log,

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createSecretBox, generateWebhookSecret, standardWebhooksKey, whsecSecretProblem } from '../../src/domain/secrets.js';
+import { loadConfig } from '../../src/config.js';
 
 const KEY_MATERIAL = 'a-test-key-material-that-is-long-enough-0123456789';
 
@@ -131,5 +132,50 @@ describe('createSecretBox', () => {
     expect(() => box.open(['v2', iv, tag, ct].join(':'))).toThrow(/format/);
     const shortTag = Buffer.from(tag, 'base64').subarray(0, 4).toString('base64');
     expect(() => box.open([v, iv, shortTag, ct].join(':'))).toThrow(/malformed/);
+  });
+});
+
+describe('createSecretBox during a key rotation', () => {
+  const A = `${KEY_MATERIAL}-A`;
+  const B = `${KEY_MATERIAL}-B`;
+
+  it('opens values sealed with the previous key and seals with the current one', () => {
+    const underA = createSecretBox(A).seal('s3cret');
+    const rotating = createSecretBox(B, A);
+    expect(rotating.open(underA)).toBe('s3cret');
+    const underB = rotating.seal('s3cret');
+    expect(createSecretBox(B).open(underB)).toBe('s3cret');
+    expect(() => createSecretBox(A).open(underB)).toThrow(/wrong key/);
+  });
+
+  it('reseals a value of the previous key under the current one, and leaves one of the current key', () => {
+    const rotating = createSecretBox(B, A);
+    const resealed = rotating.reseal(createSecretBox(A).seal('s3cret'))!;
+    expect(createSecretBox(B).open(resealed)).toBe('s3cret');
+    expect(rotating.reseal(resealed)).toBeNull();
+    expect(() => rotating.reseal(createSecretBox(`${KEY_MATERIAL}-C`).seal('s3cret'))).toThrow(
+      'cannot open sealed secret: wrong key or the data was tampered with',
+    );
+  });
+
+  it('without the previous key, the current key alone cannot open the previous key’s values', () => {
+    const underA = createSecretBox(A).seal('s3cret');
+    expect(() => createSecretBox(B).open(underA)).toThrow('cannot open sealed secret: wrong key or the data was tampered with');
+    expect(() => createSecretBox(B).reseal(underA)).toThrow(/wrong key/);
+  });
+
+  it('refuses previous key material shorter than 32 characters', () => {
+    expect(() => createSecretBox(B, 'too-short')).toThrow(/previous key material must be a string of at least 32 characters/);
+  });
+
+  it('HOOKWISE_PREVIOUS_ENCRYPTION_KEY is optional and, when set, at least 32 characters', () => {
+    const env = { DATABASE_URL: 'postgres://localhost/hookwise', TEMPORAL_ADDRESS: 'localhost:7233', HOOKWISE_ENCRYPTION_KEY: B };
+    expect(loadConfig(env).HOOKWISE_PREVIOUS_ENCRYPTION_KEY).toBeUndefined();
+    // docker-compose passes `${VAR:-}`: empty is unset.
+    expect(loadConfig({ ...env, HOOKWISE_PREVIOUS_ENCRYPTION_KEY: '' }).HOOKWISE_PREVIOUS_ENCRYPTION_KEY).toBeUndefined();
+    expect(loadConfig({ ...env, HOOKWISE_PREVIOUS_ENCRYPTION_KEY: A }).HOOKWISE_PREVIOUS_ENCRYPTION_KEY).toBe(A);
+    expect(() => loadConfig({ ...env, HOOKWISE_PREVIOUS_ENCRYPTION_KEY: 'too-short' })).toThrow(
+      /HOOKWISE_PREVIOUS_ENCRYPTION_KEY: must be at least 32 characters/,
+    );
   });
 });
