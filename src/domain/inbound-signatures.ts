@@ -12,7 +12,8 @@ export interface Verification {
 }
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
-type Headers = Record<string, string | string[] | undefined>;
+/** Request headers as Node gives them (names lower-cased). */
+export type InboundHeaders = Record<string, string | string[] | undefined>;
 
 /** Stripe's default, and what Standard Webhooks libraries use: 5 minutes either way. */
 const TOLERANCE_SECONDS = 300;
@@ -28,7 +29,7 @@ const STALE = fail('timestamp outside the 5-minute tolerance');
  * Checks an inbound delivery against its source's verification. Pure: the caller passes the raw body
  * exactly as received (re-serialised JSON would not match) and the clock.
  */
-export function verifyInbound(v: Verification, rawBody: Buffer, headers: Headers, nowMs: number): VerifyResult {
+export function verifyInbound(v: Verification, rawBody: Buffer, headers: InboundHeaders, nowMs: number): VerifyResult {
   // An empty key makes an HMAC anyone can compute; fail closed rather than accept everything.
   if (typeof v.secret !== 'string' || v.secret.length === 0) return fail('verification secret is not configured');
   switch (v.scheme) {
@@ -48,7 +49,7 @@ export function verifyInbound(v: Verification, rawBody: Buffer, headers: Headers
   }
 }
 
-function verifyStripe(secret: string, rawBody: Buffer, headers: Headers, nowMs: number): VerifyResult {
+function verifyStripe(secret: string, rawBody: Buffer, headers: InboundHeaders, nowMs: number): VerifyResult {
   const header = headerValue(headers, 'stripe-signature');
   if (header === undefined) return fail('missing Stripe-Signature header');
 
@@ -79,7 +80,7 @@ function verifyStripe(secret: string, rawBody: Buffer, headers: Headers, nowMs: 
   return OK;
 }
 
-function verifyGithub(secret: string, rawBody: Buffer, headers: Headers): VerifyResult {
+function verifyGithub(secret: string, rawBody: Buffer, headers: InboundHeaders): VerifyResult {
   const header = headerValue(headers, 'x-hub-signature-256');
   if (header === undefined) return fail('missing X-Hub-Signature-256 header');
   if (!header.startsWith('sha256=')) return fail('malformed X-Hub-Signature-256 header');
@@ -87,7 +88,7 @@ function verifyGithub(secret: string, rawBody: Buffer, headers: Headers): Verify
   return safeEqual(header.slice('sha256='.length).trim().toLowerCase(), expected) ? OK : MISMATCH;
 }
 
-function verifyStandardWebhooks(secret: string, rawBody: Buffer, headers: Headers, nowMs: number): VerifyResult {
+function verifyStandardWebhooks(secret: string, rawBody: Buffer, headers: InboundHeaders, nowMs: number): VerifyResult {
   // A malformed `whsec_` stored before such secrets were refused: fail closed, never an empty key.
   const key = standardWebhooksKey(secret);
   if (key === null) return fail('verification secret is not a valid whsec_ secret');
@@ -124,7 +125,7 @@ function verifyPlainHmac(
   algorithm: 'sha256' | 'sha512',
   v: Verification,
   rawBody: Buffer,
-  headers: Headers,
+  headers: InboundHeaders,
 ): VerifyResult {
   if (!v.header) return fail('verification header is not configured');
   const header = headerValue(headers, v.header);
@@ -171,7 +172,7 @@ export function verifyTwilioSignature(authToken: string, url: string, params: Tw
  * A header from Node's IncomingHttpHeaders (keys lower-cased). Node gives arrays only for a few
  * headers; the first value is taken. Empty counts as missing.
  */
-export function headerValue(headers: Headers, name: string): string | undefined {
+export function headerValue(headers: InboundHeaders, name: string): string | undefined {
   const raw = headers[name.toLowerCase()];
   const value = Array.isArray(raw) ? raw[0] : raw;
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -196,7 +197,7 @@ export function verifyInboundWithKeys(
   v: Omit<Verification, 'secret'>,
   secrets: string[],
   rawBody: Buffer,
-  headers: Headers,
+  headers: InboundHeaders,
   nowMs: number,
 ): VerifyResult {
   let newest: VerifyResult = fail('verification secret is not configured');

@@ -4,7 +4,7 @@ import { insertRoomEvent, insertRoomEventByToken } from '../db/room-events.js';
 import { hashToken } from '../domain/tokens.js';
 import { derivedId, newId } from '../domain/ids.js';
 import { activeKeys } from '../domain/signing-keys.js';
-import { headerValue, verifyInboundWithKeys, type VerificationScheme } from '../domain/inbound-signatures.js';
+import { headerValue, verifyInboundWithKeys, type InboundHeaders, type VerificationScheme } from '../domain/inbound-signatures.js';
 import { bodyText } from '../domain/body-text.js';
 import type { SecretBox } from '../domain/secrets.js';
 import { startRoomEvent } from '../flows/room-event.js';
@@ -50,9 +50,6 @@ function senderEventId(headers: InboundHeaders, parsed: unknown, scheme: Verific
   }
   return null;
 }
-
-type InboundHeaders = Record<string, string | string[] | undefined>;
-
 
 function parseBody(raw: Buffer, contentType: string): unknown {
   const text = bodyText(raw);

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { doc } from '../openapi.js';
 import { isDatabaseUnavailable } from '../../db/pool.js';
 import { findRoom } from '../../db/workspaces.js';
-import { appendMessage, appendMessageOnce, roomChat } from '../../db/chats.js';
+import { appendMessageOnce, roomChat } from '../../db/chats.js';
 import { verifyTwilioSignature, type TwilioParams } from '../../domain/inbound-signatures.js';
 import { activeKeys } from '../../domain/signing-keys.js';
 import { acceptRoomEvent, MAX_ROOM_EVENT_BYTES } from '../../rooms/inbound.js';
@@ -13,7 +13,7 @@ import { readRawBody } from './raw-body.js';
 import { publicBaseUrlOf } from '../public-url.js';
 import { storableParam } from '../path-params.js';
 import { AppError } from '../../errors.js';
-import { derivedId } from '../../domain/ids.js';
+import { derivedId, newId } from '../../domain/ids.js';
 import { acceptGenericEvent, MAX_GENERIC_EVENT_BYTES } from '../../generic/ingest.js';
 
 const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -119,9 +119,7 @@ export function ingressRouter(deps: ApiDeps): Router {
     const message = { chatId, role: 'user' as const, author: form.get('From') ?? 'twilio', content: form.get('Body') ?? '' };
     // Twilio's MessageSid names the message: a redelivery or a replayed request is stored and acted on once.
     const sid = form.get('MessageSid');
-    let isNew = true;
-    if (sid) isNew = await appendMessageOnce(deps.db, { ...message, id: derivedId('msg', room.id, `twilio:${sid}`) });
-    else await appendMessage(deps.db, message);
+    const isNew = await appendMessageOnce(deps.db, { ...message, id: sid ? derivedId('msg', room.id, `twilio:${sid}`) : newId('msg') });
     if (isNew) {
       await wakeRoomScheduler(deps.temporal, { roomId: room.id, organizationId: room.organizationId, workspaceId: room.workspaceId }, 'now').catch((err) =>
         deps.log(`room ${room.id}: triggerImmediate not sent: ${(err as Error).message}`),

@@ -58,6 +58,8 @@ export const MAX_DEFINITIONS_PER_SOURCE = 200;
 
 export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   const { db, secretBox } = deps;
+  // How long a rotated-out secret keeps verifying, for every kind this router rotates.
+  const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
   const manage = requireCapability('manage');
   const read = requireCapability('read');
 
@@ -94,7 +96,6 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   // the previous secret keeps verifying for the overlap window. DELETE turns signing off.
   router.post('/workspaces/:id/ingress-secret', doc({ summary: 'Turn on (or rotate) Standard Webhooks signing of the workspace’s generic ingress', response: '`{secret, scheme, headers}`; the secret is shown only here' }), manage, async (ctx) => {
     const secret = generateWebhookSecret();
-    const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
     const found = await withTransaction(db, (tx) =>
       changeIngressKeys(tx, orgOf(ctx), ctx.params.id, (keys) => rotateKeys(keys, secretBox.seal(secret), Date.now(), overlapMs)),
     );
@@ -139,7 +140,6 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   // verifying for the overlap window, so messages signed before the promotion are not refused.
   router.put('/rooms/:id/twilio-auth-token', doc({ summary: 'Set or rotate a room’s Twilio auth token; previous tokens keep verifying for the overlap window', body: twilioAuthTokenSchema, response: 'The room, with `previousTokensExpireAt` (null when no previous token verifies); the token is never returned' }), manage, async (ctx) => {
     const { token } = parse(twilioAuthTokenSchema, ctx.request.body);
-    const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
     const now = Date.now();
     const sealed = secretBox.seal(token);
     const updated = await withTransaction(db, (tx) =>
@@ -192,7 +192,6 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   // overlap window, so requests the sender signed before it switched are not refused.
   router.put('/event-sources/:id/verification', doc({ summary: 'Set or rotate how an event source verifies its senders; previous secrets of the same scheme keep verifying for the overlap window', body: verificationSchema, response: 'The source, with `previousSecretsExpireAt` (null when no previous secret verifies)' }), manage, async (ctx) => {
     const input = parse(verificationSchema, ctx.request.body);
-    const overlapMs = deps.config.HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS * 1000;
     const now = Date.now();
     const sealed = secretBox.seal(input.secret);
     const header = input.header ?? null;

@@ -4,8 +4,7 @@ import { requireCapability } from '../auth.js';
 import type { ApiRouter } from '../context.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
 import type { LoggedEvent } from '../../db/event-log.js';
-import { atExpiry } from './expiry.js';
-import { atRevocation } from './revocation.js';
+import { atAccessEnd } from './access-end.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -50,12 +49,10 @@ export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
     const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), HEARTBEAT_MS);
     // A login token's stream ends when the token expires: the browser reconnects and needs a fresh one.
     // An API key's ends when the key is revoked: the reconnect is then refused.
-    const cancelExpiry = atExpiry(principal, () => stop());
-    const cancelRevocation = atRevocation(principal, authenticator, () => stop());
+    const cancelAccessEnd = atAccessEnd(principal, authenticator, () => stop());
     const stop = () => {
       clearInterval(heartbeat);
-      cancelExpiry();
-      cancelRevocation();
+      cancelAccessEnd();
       subscription.close();
       out.end();
     };

@@ -6,8 +6,7 @@ import { hasCapability, type Authenticator } from '../auth.js';
 import { bearerToken } from '../../bearer-token.js';
 import { typeFilter, type EventFeed } from '../../stream/event-feed.js';
 import { requestUrl } from '../request-url.js';
-import { atExpiry } from './expiry.js';
-import { atRevocation } from './revocation.js';
+import { atAccessEnd } from './access-end.js';
 
 export const WEBSOCKET_PATH = '/api/v1/events/ws';
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -71,18 +70,13 @@ export function attachEventSocket(server: Server, feed: EventFeed, authenticator
             return false;
           });
           // A login token's stream ends when the token expires, an API key's when it is revoked (1008: policy violation).
-          const cancelExpiry = atExpiry(principal, () => {
+          const cancelAccessEnd = atAccessEnd(principal, authenticator, (why) => {
             stop();
-            ws.close(1008, 'login token expired');
-          });
-          const cancelRevocation = atRevocation(principal, authenticator, () => {
-            stop();
-            ws.close(1008, 'api key revoked');
+            ws.close(1008, why);
           });
           const stop = () => {
             clearInterval(waiting);
-            cancelExpiry();
-            cancelRevocation();
+            cancelAccessEnd();
             subscription.close();
           };
           ws.on('close', stop);
