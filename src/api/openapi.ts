@@ -19,6 +19,8 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** The query string's schema, as the handler parses it. */
   query?: z.ZodType;
+  /** Request headers the handler reads and validates (an object schema keyed by header name). */
+  headers?: z.ZodType;
   /** The success status (200 unless given). */
   status?: number;
   /** What the success answer holds. */
@@ -131,13 +133,19 @@ export function openApiDocument(routers: Router[]): Record<string, unknown> {
         parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
       }
     }
+    if (d?.headers) {
+      const h = jsonSchema(d.headers) as { properties?: Record<string, { description?: string }>; required?: string[] };
+      for (const [name, { description, ...schema }] of Object.entries(h.properties ?? {})) {
+        parameters.push({ name, in: 'header', required: h.required?.includes(name) ?? false, ...(description ? { description } : {}), schema });
+      }
+    }
     const status = String(d?.status ?? 200);
     const errors: Record<string, unknown> = {};
     const err = (code: number, description: string) => (errors[code] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
     if (!d?.public) err(401, 'No credentials, or bad credentials');
     if (capability) err(403, `The key lacks the \`${capability}\` capability`);
     if (layer.paramNames.length > 0 && !d?.anyParams) err(404, 'Not found (another org’s resources are not found either)');
-    if (d?.body || d?.query) err(422, 'The request is invalid; `details.issues` lists each field');
+    if (d?.body || d?.query || d?.headers) err(422, 'The request is invalid; `details.issues` lists each field');
     err(503, 'Temporarily unavailable; retry');
     paths[openPath] ??= {};
     paths[openPath][method.toLowerCase()] = {

@@ -1,3 +1,4 @@
+import type { DeliveryToStart } from './deliveries.js';
 import type { Queryable } from './pool.js';
 
 export interface EventRow {
@@ -16,20 +17,22 @@ export interface NewDelivery {
 
 /**
  * Records an event and its deliveries in one statement (one round trip, no lock held across others).
- * An event id that exists already records nothing: a publish retried with the same id delivers
- * nothing new, and the deliveries returned are only the ones this call created.
+ * An event id that exists already records nothing (`recorded: false`): a publish retried with the same
+ * id delivers nothing new, and the deliveries returned are only the ones this call created.
  */
-export async function recordEvent(db: Queryable, e: EventRow, deliveries: NewDelivery[]): Promise<string[]> {
+export async function recordEvent(db: Queryable, e: EventRow, deliveries: NewDelivery[]): Promise<{ recorded: boolean; deliveryIds: string[] }> {
   const { rows } = await db.query(
     `WITH ev AS (
        INSERT INTO events (id, organization_id, type, session_id, body) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO NOTHING RETURNING id
+     ), d AS (
+       INSERT INTO deliveries (id, organization_id, webhook_id, event_id, workflow_id)
+       SELECT t.id, $2, t.webhook_id, ev.id, t.workflow_id
+         FROM ev, unnest($6::text[], $7::text[], $8::text[]) AS t(id, webhook_id, workflow_id)
+       ON CONFLICT DO NOTHING
+       RETURNING id
      )
-     INSERT INTO deliveries (id, organization_id, webhook_id, event_id, workflow_id)
-     SELECT t.id, $2, t.webhook_id, ev.id, t.workflow_id
-       FROM ev, unnest($6::text[], $7::text[], $8::text[]) AS t(id, webhook_id, workflow_id)
-     ON CONFLICT DO NOTHING
-     RETURNING id`,
+     SELECT EXISTS (SELECT 1 FROM ev) AS recorded, ARRAY(SELECT id FROM d) AS "deliveryIds"`,
     [
       e.id,
       e.organizationId,
@@ -41,5 +44,40 @@ export async function recordEvent(db: Queryable, e: EventRow, deliveries: NewDel
       deliveries.map((d) => d.workflowId),
     ],
   );
-  return rows.map((r) => r.id);
+  return rows[0];
+}
+
+/**
+ * An event as it was published (its envelope as sent to receivers), with the deliveries its publish
+ * made (not replays) in fan-out order, those of them whose workflow was never started, and whether
+ * `compare` is the same publish (same type and session, and data equal as JSON: key order and number
+ * spelling aside).
+ */
+export async function findPublishedEvent(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+  compare: { type: string; sessionId: string | null; data: string },
+): Promise<{ body: string; same: boolean; deliveryIds: string[]; unstarted: DeliveryToStart[] } | null> {
+  const { rows } = await db.query(
+    `SELECT e.body, e.type = $3 AND e.session_id IS NOT DISTINCT FROM $4 AND e.body::jsonb -> 'data' = $5::jsonb AS same,
+            d.id AS "deliveryId", d.started_at IS NULL AND d.start_error IS NULL AS unstarted,
+            d.workflow_id AS "workflowId", d.webhook_id AS "webhookId", w.url
+       FROM events e
+       LEFT JOIN deliveries d ON d.event_id = e.id AND d.replay_of IS NULL
+       LEFT JOIN webhooks w ON w.id = d.webhook_id
+      WHERE e.id = $1 AND e.organization_id = $2
+      ORDER BY w.created_at, w.id`,
+    [id, organizationId, compare.type, compare.sessionId, compare.data],
+  );
+  if (rows.length === 0) return null;
+  const made = rows.filter((r) => r.deliveryId !== null);
+  return {
+    body: rows[0].body,
+    same: rows[0].same,
+    deliveryIds: made.map((r) => r.deliveryId),
+    unstarted: made
+      .filter((r) => r.unstarted)
+      .map((r) => ({ id: r.deliveryId, organizationId, workflowId: r.workflowId, webhookId: r.webhookId, eventId: id, eventType: compare.type, url: r.url })),
+  };
 }

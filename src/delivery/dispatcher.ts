@@ -1,8 +1,8 @@
 import type { Db, Queryable } from '../db/pool.js';
-import { recordEvent } from '../db/events.js';
+import { findPublishedEvent, recordEvent } from '../db/events.js';
 import { findDelivery, insertReplay, organizationOfDelivery, type DeliveryRow, type DeliveryToStart } from '../db/deliveries.js';
 import { findWebhook, webhooksForEvent } from '../db/webhooks.js';
-import { newId } from '../domain/ids.js';
+import { derivedId, newId } from '../domain/ids.js';
 import { ruleMatches } from '../domain/rules.js';
 import { deliveryWorkflowId, startDelivery } from '../flows/delivery.js';
 import type { Temporal } from '../temporal/client.js';
@@ -81,10 +81,41 @@ export function createDispatcher(deps: DispatcherDeps) {
       url: w.url,
       workflowId: deliveryWorkflowId(w.id, event.id),
     }));
-    const created = new Set(
-      await recordEvent(q, { id: event.id, organizationId, type: event.type, sessionId: event.sessionId ?? null, body: JSON.stringify(event) }, planned),
+    const { recorded, deliveryIds } = await recordEvent(
+      q,
+      { id: event.id, organizationId, type: event.type, sessionId: event.sessionId ?? null, body: JSON.stringify(event) },
+      planned,
     );
-    return { event, toStart: planned.filter((d) => created.has(d.id)) };
+    const created = new Set(deliveryIds);
+    return { event, recorded, toStart: planned.filter((d) => created.has(d.id)) };
+  }
+
+  /**
+   * A publish under the caller's idempotency key. The key makes the event's id, so the first publish
+   * records it and a repeat (a retry after a lost answer) finds it: it gets the first one's envelope and
+   * deliveries, and the starts a crash may have left undone. The same key for another publish (other
+   * type, session or data) is refused. A key is remembered as long as its event is kept (retention).
+   */
+  async function recordWithKey(
+    organizationId: string,
+    input: PublishInput,
+    idempotencyKey: string,
+  ): Promise<{ kind: 'recorded' | 'replayed'; event: EventEnvelope; toStart: DeliveryToStart[]; deliveryIds: string[] } | { kind: 'key_reused' }> {
+    const eventId = derivedId('evt', organizationId, `idempotency-key:${idempotencyKey}`);
+    // Twice at most: a repeat can find the first event deleted by retention in between, and then records it anew.
+    for (let tries = 0; ; tries++) {
+      const first = await record(db, organizationId, input, { eventId });
+      if (first.recorded) return { kind: 'recorded', event: first.event, toStart: first.toStart, deliveryIds: first.toStart.map((d) => d.id) };
+      const prior = await findPublishedEvent(db, organizationId, eventId, {
+        type: input.type,
+        sessionId: input.sessionId ?? null,
+        data: JSON.stringify(input.data),
+      });
+      if (!prior && tries === 0) continue;
+      if (!prior) throw new Error(`event ${eventId} neither recorded nor found`);
+      if (!prior.same) return { kind: 'key_reused' };
+      return { kind: 'replayed', event: JSON.parse(prior.body) as EventEnvelope, toStart: prior.unstarted, deliveryIds: prior.deliveryIds };
+    }
   }
 
   return {
@@ -105,6 +136,8 @@ export function createDispatcher(deps: DispatcherDeps) {
      */
     record: (tx: Queryable, organizationId: string, input: PublishInput, options: PublishOptions = {}) =>
       record(tx, organizationId, input, options),
+
+    recordWithKey,
 
     startDeliveries: startAll,
 
