@@ -25,7 +25,7 @@ export function startRoomEvent(temporal: Temporal, e: RoomEventToStart, unrecord
       { key: HookwiseWorkspace, value: e.workspaceId },
     ],
     summary: `inbound event for room ${e.roomId}`,
-    reuse: 'never',
+    reuse: 'after-failure',
   });
 }
 

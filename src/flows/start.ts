@@ -16,8 +16,13 @@ export interface StartSpec {
   memo: Record<string, unknown>;
   searchAttributes: SearchAttributePair[];
   summary: string;
-  /** Deliveries and inbound events run once per id, ever; schedulers are started again after they end. */
-  reuse: 'never' | 'after-completion';
+  /**
+   * Deliveries and generic events run once per id, ever (an operator's terminate or cancel stands).
+   * Room events run again after a run that did not complete (terminated, failed, timed out): a run
+   * started as the event's only record (PostgreSQL down) may end before it writes the row, and the
+   * row a sender's repeat writes later must still be processed. Schedulers start again after they end.
+   */
+  reuse: 'never' | 'after-failure' | 'after-completion';
 }
 
 export type StartOutcome = 'started' | 'already-started';
@@ -29,6 +34,12 @@ const fitKeyword = (pair: SearchAttributePair): SearchAttributePair =>
     ? { ...pair, value: Buffer.from(pair.value).subarray(0, MAX_KEYWORD_BYTES).toString('utf8').replace(/\uFFFD$/, '') }
     : pair;
 
+const REUSE = {
+  never: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  'after-failure': WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  'after-completion': WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+} as const;
+
 function options(temporal: Temporal, spec: StartSpec): WorkflowStartOptions<Workflow> {
   return {
     taskQueue: temporal.taskQueue,
@@ -37,8 +48,7 @@ function options(temporal: Temporal, spec: StartSpec): WorkflowStartOptions<Work
     memo: spec.memo,
     typedSearchAttributes: spec.searchAttributes.map(fitKeyword),
     staticSummary: spec.summary,
-    workflowIdReusePolicy:
-      spec.reuse === 'never' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdReusePolicy: REUSE[spec.reuse],
   };
 }
 

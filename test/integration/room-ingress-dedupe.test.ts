@@ -6,6 +6,7 @@ import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
 import { matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
+import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 
 // A sender's retry, or a captured request replayed, is the event already recorded: `POST /webhooks/:token`
 // dedupes per source on the sender's own delivery id (webhook-id, X-GitHub-Delivery, a Stripe evt_ id).
@@ -46,8 +47,10 @@ async function matchedOnce(s: Awaited<ReturnType<typeof source>>, eventIds: stri
   for (const id of eventIds) await matchLogEntry(s, s.roomId, id);
   const log = (await s.call('GET', `/api/v1/rooms/${s.roomId}/match-log`, undefined, { status: 200 })).data as any[];
   expect(log.map((e) => e.eventId).sort()).toEqual([...eventIds].sort());
-  const backlog = (await s.call('GET', `/api/v1/rooms/${s.roomId}/backlog`, undefined, { status: 200 })).data as any[];
-  expect(backlog.map((i) => i.eventId).sort()).toEqual([...eventIds].sort());
+  // Admission follows the match log's entry (two statements): wait for it, then count.
+  const backlog = async () => ((await s.call('GET', `/api/v1/rooms/${s.roomId}/backlog`, undefined, { status: 200 })).data as any[]).map((i) => i.eventId);
+  await waitFor(async () => (await backlog()).length >= eventIds.length, { what: 'the admissions' });
+  expect((await backlog()).sort()).toEqual([...eventIds].sort());
 }
 
 describe('POST /webhooks/:token deduplicates a sender’s redelivery', () => {
@@ -196,5 +199,29 @@ describe('POST /webhooks/:token deduplicates a sender’s redelivery', () => {
     expect(await send(s.token, body, { 'webhook-id': 'msg_fallback' })).toEqual({ ok: true, eventId: first.eventId, duplicate: true });
     expect((await eventsOf(s.sourceId)).map((e) => e.id)).toEqual([first.eventId]);
     await matchedOnce(s, [first.eventId!]);
+  }, 90_000);
+
+  it('a run that was the event’s only record and ended before writing its row (terminated): the sender’s repeat is processed', async () => {
+    const s = await source();
+    const fn = `refuse_${s.sourceId.toLowerCase()}`;
+    await h.db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await h.db.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = '${s.sourceId}') EXECUTE FUNCTION ${fn}()`);
+    const body = JSON.stringify({ type: 'dup.event', via: 'terminated run' });
+    let first: Awaited<ReturnType<typeof send>>;
+    try {
+      first = await send(s.token, body, { 'webhook-id': 'msg_terminated' });
+      expect(first).toEqual({ ok: true, eventId: expect.any(String) });
+      // An operator terminates the run while it still waits to write the row.
+      await h.temporal.client.workflow.getHandle(roomEventWorkflowId(s.roomId, first.eventId!)).terminate('terminated by the test');
+    } finally {
+      await h.db.query(`DROP TRIGGER ${fn} ON room_events`);
+      await h.db.query(`DROP FUNCTION ${fn}()`);
+    }
+    // The sender repeats: the row is written now, and the event's workflow runs again under the same id
+    // (a terminated run did not process it). It used to answer "already started" and never match.
+    expect(await send(s.token, body, { 'webhook-id': 'msg_terminated' })).toEqual({ ok: true, eventId: first.eventId });
+    await matchedOnce(s, [first.eventId!]);
+    // A completed run is never started again: a further repeat is a duplicate.
+    expect(await send(s.token, body, { 'webhook-id': 'msg_terminated' })).toEqual({ ok: true, eventId: first.eventId, duplicate: true });
   }, 90_000);
 });
