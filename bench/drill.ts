@@ -559,7 +559,7 @@ async function main(): Promise<number> {
     table([
       ['aim', 'figure', ''],
       ['0 lost (acked; never received, matched or published)', `${verdict.lost.total} of ${acked.length} acked${lostDetail ? ` (${lostDetail})` : ''}${verdict.lost.total && drainEnd === 'limit' ? '; still moving when the drain limit hit' : ''}`, met(aims.noneLost)],
-      ['0 processed twice past dedupe', `${verdict.twice.total} (generic key published twice ${verdict.twice.genericPublishedTwice}, room event admitted twice ${verdict.twice.roomEventAdmittedTwice}, two deliveries of one event to one webhook ${verdict.twice.deliveriesPerEventTwice})`, met(aims.noneTwicePastDedupe)],
+      ['0 processed twice past dedupe', `${verdict.twice.total} (generic key published twice ${verdict.twice.genericPublishedTwice}, room event admitted twice ${verdict.twice.roomEventAdmittedTwice}, two deliveries of one event to one webhook ${verdict.twice.deliveriesPerEventTwice}, a publish recorded twice under one Idempotency-Key ${verdict.twice.outboundRecordedTwice}, a room event recorded twice under one webhook-id ${verdict.twice.roomRecordedTwice})`, met(aims.noneTwicePastDedupe)],
       ['every sender request acked', `${acked.length} of ${p.events}${refused.length ? ` (${refused.length} refused: ${refused[0].refused})` : ''}`, met(aims.everyRequestAcked)],
       ['no 500 (503 only)', Object.keys(fiveXx).length ? Object.entries(fiveXx).map(([c, n]) => `${c}×${n}`).join(', ') : 'no 5xx', met(aims.no500)],
       ['no process exits on its own', `${exits.own.length}${exits.own.length ? ` (${exitList(exits.own)})` : ''}; ${exits.killed} killed by the drill, ${exits.recovering} failed restarts while coming back, ${exits.cascade.length} Temporal exits during a fault`, met(aims.noOwnExits)],
@@ -585,7 +585,7 @@ async function main(): Promise<number> {
       `receivers answered 500 to ${setup.receivers.reduce((n, r) => n + r.stats().answered500, 0)} of ${setup.receivers.reduce((n, r) => n + r.stats().requests, 0)} requests`,
   );
   out.push(
-    `sender retries recorded twice (routes without a dedupe key; at-least-once): outbound ${verdict.senderRetriesRecordedTwice.outbound}, room ${verdict.senderRetriesRecordedTwice.room}; room events dropped by the backlog cap: ${verdict.roomDropped}; model calls: ${llm.calls()}`,
+    `room events dropped by the backlog cap: ${verdict.roomDropped}; model calls: ${llm.calls()}`,
   );
   const pctl = (xs: number[], q: number) => {
     const v = [...xs].sort((a, b) => a - b);
@@ -631,7 +631,6 @@ async function main(): Promise<number> {
     failed: verdict.failed,
     workersPolling: polling,
     twice: verdict.twice,
-    senderRetriesRecordedTwice: verdict.senderRetriesRecordedTwice,
     answers,
     fiveXx,
     networkErrors,

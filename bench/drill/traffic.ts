@@ -74,7 +74,8 @@ export function requestFor(ev: PlannedEvent, t: Target, apiIndex: number): Reque
       url: `${api}/api/v1/events`,
       init: {
         method: 'POST',
-        headers: { ...json, authorization: `Bearer ${t.apiKey}` },
+        // A careful publisher: its retries carry the first try's key, so a lost answer is not a second event.
+        headers: { ...json, authorization: `Bearer ${t.apiKey}`, 'idempotency-key': ev.drillId },
         body: JSON.stringify({ type: t.outboundTypes[ev.lane], data: { drillId: ev.drillId, amount: 100 + ev.index } }),
       },
     };
@@ -82,7 +83,12 @@ export function requestFor(ev: PlannedEvent, t: Target, apiIndex: number): Reque
   if (ev.kind === 'room') {
     return {
       url: `${api}/webhooks/${t.roomTokens[ev.lane]}`,
-      init: { method: 'POST', headers: json, body: JSON.stringify({ type: 'ticket.opened', drillId: ev.drillId, data: { subject: `ticket ${ev.index}` } }) },
+      // As a Standard Webhooks sender does: one webhook-id per message, the same on every retry.
+      init: {
+        method: 'POST',
+        headers: { ...json, 'webhook-id': ev.drillId },
+        body: JSON.stringify({ type: 'ticket.opened', drillId: ev.drillId, data: { subject: `ticket ${ev.index}` } }),
+      },
     };
   }
   const query = new URLSearchParams({ source: 'drill', event_type: 'payment.succeeded', dedupe_key: ev.drillId });

@@ -47,10 +47,20 @@ export interface Verdict {
   unfinished: ByStage;
   /** Terminal, but failed: backlog items and agent runs that ended `failed` (after their retries). */
   failed: { roomItems: number; agentRuns: number };
-  /** Processed twice past a dedupe that should have stopped it. */
-  twice: { genericPublishedTwice: number; genericInboxRowsTwice: number; roomEventAdmittedTwice: number; deliveriesPerEventTwice: number; total: number };
-  /** One sender request recorded twice because its first ack never reached the sender (routes with no dedupe key). */
-  senderRetriesRecordedTwice: { outbound: number; room: number };
+  /**
+   * Processed twice past a dedupe that should have stopped it. Every sender request carries its key
+   * (a generic dedupe key, an outbound Idempotency-Key, a room event's webhook-id), so a retry after a
+   * lost acknowledgement recorded as a second event counts here too.
+   */
+  twice: {
+    genericPublishedTwice: number;
+    genericInboxRowsTwice: number;
+    roomEventAdmittedTwice: number;
+    deliveriesPerEventTwice: number;
+    outboundRecordedTwice: number;
+    roomRecordedTwice: number;
+    total: number;
+  };
   deliveries: { succeeded: number; total: number; dead: number; attempts: Record<string, number> };
   receipts: { delivered: number; duplicates: number; duplicatePct: number };
   roomDropped: number;
@@ -217,19 +227,21 @@ export async function verify(
   for (const n of itemsPerEvent.values()) if (n > 1) roomTwice++;
   let inboxTwice = 0;
   for (const rows of inboxByKey.values()) if (new Set(rows.map((r) => r.id)).size > 1) inboxTwice++;
+  let outboundTwice = 0;
+  for (const ids of eventsPerDrillId.values()) if (ids.size > 1) outboundTwice++;
+  let roomRecordedTwice = 0;
+  for (const rows of roomRows.values()) if (new Set(rows.map((r) => r.id)).size > 1) roomRecordedTwice++;
   const twice = {
     genericPublishedTwice: publishedTwice.rows[0].n,
     genericInboxRowsTwice: inboxTwice,
     roomEventAdmittedTwice: roomTwice,
     deliveriesPerEventTwice: counts.rows[0].twice,
+    outboundRecordedTwice: outboundTwice,
+    roomRecordedTwice,
     total: 0,
   };
-  twice.total = twice.genericPublishedTwice + twice.genericInboxRowsTwice + twice.roomEventAdmittedTwice + twice.deliveriesPerEventTwice;
-
-  let outboundTwice = 0;
-  for (const ids of eventsPerDrillId.values()) if (ids.size > 1) outboundTwice++;
-  let roomRecordedTwice = 0;
-  for (const rows of roomRows.values()) if (new Set(rows.map((r) => r.id)).size > 1) roomRecordedTwice++;
+  twice.total =
+    twice.genericPublishedTwice + twice.genericInboxRowsTwice + twice.roomEventAdmittedTwice + twice.deliveriesPerEventTwice + outboundTwice + roomRecordedTwice;
 
   let delivered = 0;
   let duplicates = 0;
@@ -264,7 +276,6 @@ export async function verify(
     unfinished,
     failed,
     twice,
-    senderRetriesRecordedTwice: { outbound: outboundTwice, room: roomRecordedTwice },
     deliveries: {
       succeeded: counts.rows[0].succeeded,
       total: counts.rows[0].total,
