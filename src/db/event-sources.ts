@@ -82,6 +82,15 @@ export async function replaceToken(db: Queryable, organizationId: string, id: st
   return (rowCount ?? 0) > 0;
 }
 
+export async function renameEventSource(db: Queryable, organizationId: string, id: string, name: string): Promise<EventSource | null> {
+  const { rows } = await db.query(`UPDATE event_sources s SET name = $3 WHERE s.organization_id = $1 AND s.id = $2 RETURNING ${SOURCE}`, [
+    organizationId,
+    id,
+    name,
+  ]);
+  return rows[0] ?? null;
+}
+
 /** How a source verifies its senders: its scheme, its keys (sealed, newest first) and its header. */
 export type SourceVerification = { scheme: VerificationScheme; keys: SigningKey[]; header: string | null };
 
@@ -134,6 +143,51 @@ export async function deleteDefinition(db: Queryable, organizationId: string, id
     [organizationId, id],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/**
+ * Changes what is given (`rule` or `instructions` null: removed). Matching uses the new definition from
+ * the next event on, and earlier model answers for its source are no longer reused (the version moves).
+ */
+export async function updateDefinition(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+  c: Partial<Pick<EventDefinition, 'name' | 'description' | 'priority' | 'rule' | 'instructions'>>,
+): Promise<EventDefinition | null> {
+  const { rows } = await db.query(
+    `WITH d AS (
+       UPDATE event_definitions d SET
+         name = coalesce($3, name), description = coalesce($4, description), priority = coalesce($5, priority),
+         rule = CASE WHEN $6 THEN $7::jsonb ELSE rule END,
+         instructions = CASE WHEN $8 THEN $9 ELSE instructions END
+        WHERE organization_id = $1 AND id = $2 RETURNING ${DEFINITION}
+     ), bump AS (UPDATE event_sources SET definitions_version = definitions_version + 1 WHERE id IN (SELECT "sourceId" FROM d))
+     SELECT * FROM d`,
+    [
+      organizationId,
+      id,
+      c.name ?? null,
+      c.description ?? null,
+      c.priority ?? null,
+      c.rule !== undefined,
+      c.rule == null ? null : JSON.stringify(c.rule),
+      c.instructions !== undefined,
+      c.instructions ?? null,
+    ],
+  );
+  return rows[0] ?? null;
+}
+
+/** With its definitions, events and backlog items: its URL stops working with this statement. */
+export async function deleteEventSource(db: Queryable, organizationId: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(`DELETE FROM event_sources WHERE organization_id = $1 AND id = $2`, [organizationId, id]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function findDefinitionInOrg(db: Queryable, organizationId: string, id: string): Promise<EventDefinition | null> {
+  const { rows } = await db.query(`SELECT ${DEFINITION} FROM event_definitions d WHERE d.organization_id = $1 AND d.id = $2`, [organizationId, id]);
+  return rows[0] ?? null;
 }
 
 /** In the order matching tries them: lower priority number first, then oldest first. */

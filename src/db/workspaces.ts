@@ -54,6 +54,37 @@ export async function listWorkspaces(db: Queryable, organizationId: string): Pro
   return rows;
 }
 
+export async function renameWorkspace(db: Queryable, organizationId: string, id: string, name: string): Promise<Workspace | null> {
+  const { rows } = await db.query(`UPDATE workspaces SET name = $3 WHERE organization_id = $1 AND id = $2 RETURNING ${WORKSPACE}`, [
+    organizationId,
+    id,
+    name,
+  ]);
+  return rows[0] ?? null;
+}
+
+/**
+ * Deletes a workspace that holds no room and no agent (what remains goes with it: its generic ingress's
+ * inbox and agent chats). `not_empty` names what is left, so nothing is deleted by surprise.
+ */
+export async function deleteEmptyWorkspace(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+): Promise<{ kind: 'deleted' } | { kind: 'not_found' } | { kind: 'not_empty'; rooms: number; agents: number }> {
+  const { rows } = await db.query(
+    `WITH w AS (SELECT id FROM workspaces WHERE organization_id = $1 AND id = $2 FOR UPDATE),
+          held AS (SELECT (SELECT count(*) FROM rooms WHERE workspace_id = $2)::int AS rooms,
+                          (SELECT count(*) FROM agents WHERE workspace_id = $2)::int AS agents),
+          gone AS (DELETE FROM workspaces WHERE id IN (SELECT id FROM w) AND (SELECT rooms + agents FROM held) = 0 RETURNING id)
+     SELECT EXISTS (SELECT 1 FROM w) AS found, EXISTS (SELECT 1 FROM gone) AS deleted, held.rooms, held.agents FROM held`,
+    [organizationId, id],
+  );
+  const r = rows[0];
+  if (!r.found) return { kind: 'not_found' };
+  return r.deleted ? { kind: 'deleted' } : { kind: 'not_empty', rooms: r.rooms, agents: r.agents };
+}
+
 export async function insertRoom(db: Queryable, r: Omit<Room, 'createdAt'>): Promise<Room> {
   const { rows } = await db.query(
     `INSERT INTO rooms AS r (id, organization_id, workspace_id, name, instructions, model_tier, twilio_auth_keys, twilio_auth_token_sealed)
@@ -77,6 +108,27 @@ export async function findRoom(db: Queryable, organizationId: string | null, id:
     [organizationId, id],
   );
   return rows[0] ?? null;
+}
+
+/** Changes what is given; the room's agent takes new instructions or tier from its next item on. */
+export async function updateRoom(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+  c: Partial<Pick<Room, 'name' | 'instructions' | 'modelTier'>>,
+): Promise<Room | null> {
+  const { rows } = await db.query(
+    `UPDATE rooms r SET name = coalesce($3, name), instructions = coalesce($4, instructions), model_tier = coalesce($5, model_tier)
+      WHERE r.organization_id = $1 AND r.id = $2 RETURNING ${ROOM}`,
+    [organizationId, id, c.name ?? null, c.instructions ?? null, c.modelTier ?? null],
+  );
+  return rows[0] ?? null;
+}
+
+/** With everything that belongs to it: event sources (their URLs stop working), definitions, events, backlog, chat. */
+export async function deleteRoom(db: Queryable, organizationId: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(`DELETE FROM rooms WHERE organization_id = $1 AND id = $2`, [organizationId, id]);
+  return (rowCount ?? 0) > 0;
 }
 
 export async function listRooms(db: Queryable, organizationId: string, workspaceId: string): Promise<Room[]> {

@@ -9,6 +9,10 @@ import {
   listWorkspaces,
   changeIngressKeys,
   changeTwilioAuthKeys,
+  deleteEmptyWorkspace,
+  deleteRoom,
+  renameWorkspace,
+  updateRoom,
 } from '../../db/workspaces.js';
 import { activeKeys, rotateKeys, singleKey, type SigningKey } from '../../domain/signing-keys.js';
 import { generateWebhookSecret } from '../../domain/secrets.js';
@@ -21,6 +25,10 @@ import {
   listEventSources,
   replaceToken,
   changeVerification,
+  deleteEventSource,
+  findDefinitionInOrg,
+  renameEventSource,
+  updateDefinition,
 } from '../../db/event-sources.js';
 import { backlogCounters, listBacklog } from '../../db/backlog.js';
 import { matchLog } from '../../db/room-events.js';
@@ -38,10 +46,13 @@ import { presentDefinition, presentItem, presentRoom, presentSource, presentWork
 import {
   backlogQuery,
   definitionSchema,
+  definitionUpdateSchema,
   eventSourceSchema,
+  eventSourceUpdateSchema,
   matchLogQuery,
   replySchema,
   roomSchema,
+  roomUpdateSchema,
   twilioAuthTokenSchema,
   verificationSchema,
   workspaceSchema,
@@ -92,6 +103,23 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = presentWorkspace(workspace);
   });
 
+  router.patch('/workspaces/:id', doc({ summary: 'Rename a workspace', body: workspaceSchema, response: 'The workspace' }), manage, async (ctx) => {
+    const { name } = parse(workspaceSchema, ctx.request.body);
+    const workspace = await renameWorkspace(db, orgOf(ctx), ctx.params.id, name);
+    if (!workspace) throw notFound('workspace');
+    ctx.body = presentWorkspace(workspace);
+  });
+
+  // Only an empty workspace: deleting its rooms and agents is each its own decision.
+  router.delete('/workspaces/:id', doc({ summary: 'Delete a workspace that holds no room and no agent (its generic ingress stops at once)', status: 204 }), manage, async (ctx) => {
+    const outcome = await deleteEmptyWorkspace(db, orgOf(ctx), ctx.params.id);
+    if (outcome.kind === 'not_found') throw notFound('workspace');
+    if (outcome.kind === 'not_empty') {
+      throw new AppError('conflict', `the workspace still holds ${outcome.rooms} room(s) and ${outcome.agents} agent(s); delete them first`, { rooms: outcome.rooms, agents: outcome.agents });
+    }
+    ctx.status = 204;
+  });
+
   // Signing for the workspace's generic ingress: a new secret is shown once. Calling it again rotates:
   // the previous secret keeps verifying for the overlap window. DELETE turns signing off.
   router.post('/workspaces/:id/ingress-secret', doc({ summary: 'Turn on (or rotate) Standard Webhooks signing of the workspace’s generic ingress', response: '`{secret, scheme, headers}`; the secret is shown only here' }), manage, async (ctx) => {
@@ -135,6 +163,18 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.body = presentRoom(await room(ctx));
   });
 
+  router.patch('/rooms/:id', doc({ summary: 'Change a room’s name, instructions or model tier (its agent uses them from its next item on)', body: roomUpdateSchema, response: 'The room' }), manage, async (ctx) => {
+    const input = parse(roomUpdateSchema, ctx.request.body);
+    const updated = await updateRoom(db, orgOf(ctx), ctx.params.id, input);
+    if (!updated) throw notFound('room');
+    ctx.body = presentRoom(updated);
+  });
+
+  router.delete('/rooms/:id', doc({ summary: 'Delete a room with its event sources (their URLs stop working), definitions, events, backlog and chat', status: 204 }), manage, async (ctx) => {
+    if (!(await deleteRoom(db, orgOf(ctx), ctx.params.id))) throw notFound('room');
+    ctx.status = 204;
+  });
+
   // Twilio's rotation: the customer makes a secondary auth token, updates their apps, then promotes it,
   // and from then on Twilio signs with it. The new token verifies at once; the previous ones keep
   // verifying for the overlap window, so messages signed before the promotion are not refused.
@@ -176,6 +216,18 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   router.get('/rooms/:id/event-sources', doc({ summary: 'List a room’s event sources', response: '`{data: [sources]}`' }), read, async (ctx) => {
     const { id: roomId } = await room(ctx);
     ctx.body = { data: (await listEventSources(db, orgOf(ctx), roomId)).map(presentSource) };
+  });
+
+  router.patch('/event-sources/:id', doc({ summary: 'Rename an event source', body: eventSourceUpdateSchema, response: 'The source' }), manage, async (ctx) => {
+    const { name } = parse(eventSourceUpdateSchema, ctx.request.body);
+    const updated = await renameEventSource(db, orgOf(ctx), ctx.params.id, name);
+    if (!updated) throw notFound('event source');
+    ctx.body = presentSource(updated);
+  });
+
+  router.delete('/event-sources/:id', doc({ summary: 'Delete an event source with its definitions, events and backlog items; its URL stops working at once', status: 204 }), manage, async (ctx) => {
+    if (!(await deleteEventSource(db, orgOf(ctx), ctx.params.id))) throw notFound('event source');
+    ctx.status = 204;
   });
 
   router.post('/event-sources/:id/regenerate-token', doc({ summary: 'Replace an event source’s token; the old URL stops working at once', response: '`{id, token, url}`' }), manage, async (ctx) => {
@@ -243,6 +295,19 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   router.get('/event-sources/:id/definitions', doc({ summary: 'List a source’s definitions in priority order', response: '`{data: [definitions]}`' }), read, async (ctx) => {
     const found = await source(ctx);
     ctx.body = { data: (await listDefinitions(db, found.id)).map(presentDefinition) };
+  });
+
+  router.get('/definitions/:id', doc({ summary: 'Get an event definition', response: 'The definition' }), read, async (ctx) => {
+    const found = await findDefinitionInOrg(db, orgOf(ctx), ctx.params.id);
+    if (!found) throw notFound('definition');
+    ctx.body = presentDefinition(found);
+  });
+
+  router.patch('/definitions/:id', doc({ summary: 'Change an event definition; matching uses it from the next event on', body: definitionUpdateSchema, response: 'The definition' }), manage, async (ctx) => {
+    const input = parse(definitionUpdateSchema, ctx.request.body);
+    const updated = await updateDefinition(db, orgOf(ctx), ctx.params.id, input);
+    if (!updated) throw notFound('definition');
+    ctx.body = presentDefinition(updated);
   });
 
   router.delete('/definitions/:id', doc({ summary: 'Delete an event definition', status: 204 }), manage, async (ctx) => {

@@ -19,6 +19,9 @@ export const roomSchema = z
   })
   .strict();
 
+/** The body of `PATCH /rooms/:id`: what is given changes (the Twilio token has its own route). */
+export const roomUpdateSchema = roomSchema.omit({ twilioAuthToken: true }).partial().strict();
+
 /** The body of `PUT /rooms/:id/twilio-auth-token`. */
 export const twilioAuthTokenSchema = z.object({ token: twilioAuthToken }).strict();
 
@@ -43,6 +46,9 @@ export const verificationSchema = z
 
 export const eventSourceSchema = z.object({ name, verification: verificationSchema.optional() }).strict();
 
+/** The body of `PATCH /event-sources/:id` (verification and token have their own routes). */
+export const eventSourceUpdateSchema = z.object({ name }).strict();
+
 export const definitionSchema = z
   .object({
     name,
@@ -51,6 +57,12 @@ export const definitionSchema = z
     rule: ruleSchema.optional(),
     instructions: storableString().max(20_000).optional(),
   })
+  .strict();
+
+/** The body of `PATCH /definitions/:id`: what is given changes; `rule` or `instructions` null removes it. */
+export const definitionUpdateSchema = definitionSchema
+  .extend({ rule: ruleSchema.nullable().optional(), instructions: storableString().max(20_000).nullable().optional() })
+  .partial()
   .strict();
 
 export const backlogQuery = z.object({

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHookwise, type Hookwise } from '../support/hookwise.js';
+import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { expectError, expectNoServerErrors, matchLogEntry, orgApi, postGeneric, postRoomEvent, roomBacklog, roomFixture, type OrgApi } from '../support/fixtures.js';
+import { waitFor } from '../support/wait.js';
+import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
+
+// Rooms, their event sources and definitions, and workspaces change after they are made: an admin
+// edits a room's instructions or a definition's rule, renames things, and deletes what is no longer
+// wanted, with the work in flight ending cleanly rather than retrying against rows that are gone.
+
+let h: Hookwise;
+let llm: FakeLlm;
+let api: OrgApi;
+let other: OrgApi;
+
+beforeAll(async () => {
+  llm = await startFakeLlm();
+  llm.script(() => 'handled');
+  h = await startHookwise({ env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_ROOM_TICK_SECONDS: '1' } });
+  api = await orgApi(h);
+  other = await orgApi(h);
+});
+afterAll(async () => {
+  await h?.stop();
+  await llm?.close();
+});
+
+const agentRequestsWith = (text: string) => llm.requests.filter((r) => JSON.stringify(r.messages).includes(text));
+
+describe('PATCH /rooms/:id', () => {
+  it('changes name, instructions and model tier; the agent takes the new instructions from its next item', async () => {
+    const r = await roomFixture(api, { room: { instructions: 'Old instructions A1.' }, definitions: [{ name: 'ticket', priority: 1, rule: { path: 'type', equals: 'ticket' } }] });
+    await postRoomEvent(h, r.token, { type: 'ticket', n: 1 }, { accepted: true });
+    await waitFor(async () => (await roomBacklog(api, r.roomId, 'done')).data.length === 1, { what: 'the first item done' });
+    expect(agentRequestsWith('Old instructions A1.')).toHaveLength(1);
+
+    const updated = await api.call('PATCH', `/api/v1/rooms/${r.roomId}`, { name: 'renamed', instructions: 'New instructions B2.', modelTier: 'fast' }, { status: 200 });
+    expect(updated).toMatchObject({ id: r.roomId, name: 'renamed', instructions: 'New instructions B2.', modelTier: 'fast' });
+    expect(await api.call('GET', `/api/v1/rooms/${r.roomId}`)).toMatchObject({ name: 'renamed', instructions: 'New instructions B2.', modelTier: 'fast' });
+
+    await postRoomEvent(h, r.token, { type: 'ticket', n: 2 }, { accepted: true });
+    await waitFor(async () => (await roomBacklog(api, r.roomId, 'done')).data.length === 2, { what: 'the second item done' });
+    expect(agentRequestsWith('New instructions B2.')).toHaveLength(1);
+    expect(agentRequestsWith('Old instructions A1.')).toHaveLength(1);
+
+    // Only what is given changes; bad input and other orgs are refused.
+    expect(await api.call('PATCH', `/api/v1/rooms/${r.roomId}`, { name: 'again' })).toMatchObject({ name: 'again', instructions: 'New instructions B2.' });
+    expectError(await api.request('PATCH', `/api/v1/rooms/${r.roomId}`, { body: { instructions: '' } }), 422, 'validation_error');
+    expectError(await api.request('PATCH', `/api/v1/rooms/${r.roomId}`, { body: { twilioAuthToken: 'x' } }), 422, 'validation_error');
+    expectError(await other.request('PATCH', `/api/v1/rooms/${r.roomId}`, { body: { name: 'theirs' } }), 404, 'not_found');
+    expect((await api.call('GET', `/api/v1/rooms/${r.roomId}`)).name).toBe('again');
+  });
+});
+
+describe('PATCH /definitions/:id', () => {
+  it('matching uses the changed rule from the next event on; null removes a rule; GET shows it', async () => {
+    const r = await roomFixture(api, { definitions: [{ name: 'refund', priority: 1, rule: { path: 'type', equals: 'refund.requested' } }] });
+    const id = r.definitions.refund;
+    const first = await postRoomEvent(h, r.token, { type: 'refund.created' }, { accepted: true });
+    expect((await matchLogEntry(api, r.roomId, first.body.eventId)).matched).toBeNull();
+
+    const version = async () => (await h.db.query(`SELECT definitions_version AS v FROM event_sources WHERE id = $1`, [r.sourceId])).rows[0].v;
+    const before = await version();
+    const changed = await api.call('PATCH', `/api/v1/definitions/${id}`, { rule: { path: 'type', equals: 'refund.created' }, priority: 5, instructions: 'Refund it.' }, { status: 200 });
+    expect(changed).toMatchObject({ id, name: 'refund', priority: 5, rule: { path: 'type', equals: 'refund.created' }, instructions: 'Refund it.' });
+    // Earlier model answers for this source were given about the old definitions: no longer reused.
+    expect(await version()).toBe(before + 1);
+
+    const second = await postRoomEvent(h, r.token, { type: 'refund.created' }, { accepted: true });
+    expect((await matchLogEntry(api, r.roomId, second.body.eventId)).matched).toBe(id);
+
+    const cleared = await api.call('PATCH', `/api/v1/definitions/${id}`, { rule: null, instructions: null }, { status: 200 });
+    expect(cleared).toMatchObject({ id, rule: null, instructions: null, description: 'the refund event' });
+    expect(await api.call('GET', `/api/v1/definitions/${id}`, undefined, { status: 200 })).toEqual(cleared);
+
+    expectError(await api.request('PATCH', `/api/v1/definitions/${id}`, { body: { rule: { path: 'type', bogus: 1 } } }), 422, 'validation_error');
+    expectError(await api.request('PATCH', `/api/v1/definitions/${id}`, { body: { description: null } }), 422, 'validation_error');
+    expectError(await other.request('PATCH', `/api/v1/definitions/${id}`, { body: { name: 'theirs' } }), 404, 'not_found');
+    expectError(await other.request('GET', `/api/v1/definitions/${id}`), 404, 'not_found');
+  });
+});
+
+describe('event sources', () => {
+  it('PATCH renames; DELETE stops its URL at once and takes its definitions and events with it', async () => {
+    const r = await roomFixture(api, { definitions: [{ name: 'any', priority: 1, rule: { path: 'type', exists: true } }] });
+    expect(await api.call('PATCH', `/api/v1/event-sources/${r.sourceId}`, { name: 'helpdesk' }, { status: 200 })).toMatchObject({ id: r.sourceId, name: 'helpdesk' });
+    expectError(await other.request('DELETE', `/api/v1/event-sources/${r.sourceId}`), 404, 'not_found');
+    const sent = await postRoomEvent(h, r.token, { type: 'x' }, { accepted: true });
+    await matchLogEntry(api, r.roomId, sent.body.eventId);
+
+    await api.call('DELETE', `/api/v1/event-sources/${r.sourceId}`, undefined, { status: 204 });
+    const after = await postRoomEvent(h, r.token, { type: 'x' });
+    expect(after.status).toBe(200);
+    expect(after.body.ok).toBe(false);
+    expect((await api.call('GET', `/api/v1/rooms/${r.roomId}/event-sources`)).data).toEqual([]);
+    expectError(await api.request('GET', `/api/v1/event-sources/${r.sourceId}/definitions`), 404, 'not_found');
+    expectError(await api.request('GET', `/api/v1/definitions/${r.definitions.any}`), 404, 'not_found');
+    expect((await h.db.query(`SELECT count(*)::int AS n FROM room_events WHERE source_id = $1`, [r.sourceId])).rows[0].n).toBe(0);
+    expectError(await api.request('DELETE', `/api/v1/event-sources/${r.sourceId}`), 404, 'not_found');
+  });
+});
+
+describe('DELETE /rooms/:id', () => {
+  it('with items waiting and its scheduler running: the scheduler ends (completed), nothing is left, the sibling room goes on', async () => {
+    const workspaceId = (await api.create('/api/v1/workspaces', { name: 'two rooms' })).id;
+    const spec = { definitions: [{ name: 'any', priority: 1, rule: { path: 'type', exists: true } }] };
+    const doomed = await roomFixture(api, { workspaceId, ...spec });
+    const sibling = await roomFixture(api, { workspaceId, ...spec });
+    // The agent is slow, so items wait in the backlog while the scheduler works through them.
+    llm.script(() => ({ content: 'slowly handled', delayMs: 1_500 }));
+    try {
+      for (let i = 0; i < 3; i++) await postRoomEvent(h, doomed.token, { type: 'job', i }, { accepted: true });
+      await waitFor(async () => (await roomBacklog(api, doomed.roomId, 'processing')).data.length > 0, { what: 'an item in the agent' });
+      const scheduler = h.temporal.client.workflow.getHandle(roomSchedulerWorkflowId(doomed.roomId));
+      expect((await scheduler.describe()).status.name).toBe('RUNNING');
+
+      expectError(await other.request('DELETE', `/api/v1/rooms/${doomed.roomId}`), 404, 'not_found');
+      await api.call('DELETE', `/api/v1/rooms/${doomed.roomId}`, undefined, { status: 204 });
+
+      await waitFor(async () => (await scheduler.describe()).status.name !== 'RUNNING', { timeoutMs: 30_000, what: 'the scheduler to end' });
+      expect((await scheduler.describe()).status.name).toBe('COMPLETED');
+      expectError(await api.request('GET', `/api/v1/rooms/${doomed.roomId}`), 404, 'not_found');
+      expect((await postRoomEvent(h, doomed.token, { type: 'job' })).body.ok).toBe(false);
+      for (const table of ['event_sources', 'room_events', 'backlog_items', 'chats']) {
+        const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ${table} WHERE room_id = $1`, [doomed.roomId]);
+        expect(rows[0].n, table).toBe(0);
+      }
+
+      await postRoomEvent(h, sibling.token, { type: 'job' }, { accepted: true });
+      await waitFor(async () => (await roomBacklog(api, sibling.roomId, 'done')).data.length === 1, { timeoutMs: 30_000, what: 'the sibling room’s item' });
+    } finally {
+      llm.script(() => 'handled');
+    }
+    expectNoServerErrors(h);
+  });
+});
+
+describe('workspaces', () => {
+  it('PATCH renames; DELETE refuses while rooms or agents remain (409 with counts), then deletes and its ingress stops', async () => {
+    const r = await roomFixture(api, { workspaceName: 'to go' });
+    const workspaceId = r.workspaceId;
+    const agent = await api.create(`/api/v1/workspaces/${workspaceId}/agents`, { name: 'a', instructions: 'Do.', roles: ['webhook.x.y'] });
+    expect(await api.call('PATCH', `/api/v1/workspaces/${workspaceId}`, { name: 'renamed' }, { status: 200 })).toMatchObject({ id: workspaceId, name: 'renamed' });
+    expectError(await api.request('PATCH', `/api/v1/workspaces/${workspaceId}`, { body: { name: '' } }), 422, 'validation_error');
+    expectError(await other.request('PATCH', `/api/v1/workspaces/${workspaceId}`, { body: { name: 'theirs' } }), 404, 'not_found');
+
+    const refused = await api.request('DELETE', `/api/v1/workspaces/${workspaceId}`);
+    expectError(refused, 409, 'conflict');
+    expect(refused.body.error.details).toEqual({ rooms: 1, agents: 1 });
+    await api.call('DELETE', `/api/v1/rooms/${r.roomId}`, undefined, { status: 204 });
+    expect((await api.request('DELETE', `/api/v1/workspaces/${workspaceId}`)).body.error.details).toEqual({ rooms: 0, agents: 1 });
+    await api.call('DELETE', `/api/v1/agents/${agent.id}`, undefined, { status: 204 });
+
+    await postGeneric(h, workspaceId, { hello: 'before' }, { query: { source: 'x', event_type: 'y' }, accepted: true });
+    expectError(await other.request('DELETE', `/api/v1/workspaces/${workspaceId}`), 404, 'not_found');
+    await api.call('DELETE', `/api/v1/workspaces/${workspaceId}`, undefined, { status: 204 });
+    expectError(await api.request('GET', `/api/v1/workspaces/${workspaceId}`), 404, 'not_found');
+    expect((await postGeneric(h, workspaceId, { hello: 'after' }, { query: { source: 'x', event_type: 'y' } })).status).toBe(404);
+    expectError(await api.request('DELETE', `/api/v1/workspaces/${workspaceId}`), 404, 'not_found');
+  });
+});
