@@ -15,6 +15,9 @@ export interface MeasuredIds {
   agentChatId: string;
   operationId: string;
   deadDeliveryId: string;
+  /** The dead delivery's event. */
+  eventId: string;
+  definitionId: string;
 }
 
 async function one(db: Queryable, what: string, sql: string, params: unknown[]): Promise<string> {
@@ -26,17 +29,21 @@ async function one(db: Queryable, what: string, sql: string, params: unknown[]):
 export async function measuredIds(db: Queryable): Promise<MeasuredIds> {
   const orgId = await one(db, 'measured org', `SELECT id FROM organizations WHERE name = $1`, [MEASURED_ORG]);
   const roomId = await one(db, 'room', `SELECT id FROM rooms WHERE organization_id = $1 AND name = 'payments'`, [orgId]);
+  const sourceId = await one(db, 'event source', `SELECT id FROM event_sources WHERE room_id = $1 ORDER BY id LIMIT 1`, [roomId]);
+  const deadDeliveryId = await one(db, 'dead delivery', `SELECT id FROM deliveries WHERE organization_id = $1 AND status = 'dead' ORDER BY created_at DESC, id LIMIT 1`, [orgId]);
   return {
     orgId,
     fanoutOrgId: await one(db, 'fan-out org', `SELECT id FROM organizations WHERE name = $1`, [FANOUT_ORG]),
     webhookId: await one(db, 'webhook', `SELECT id FROM webhooks WHERE organization_id = $1 AND name = 'endpoint 1'`, [orgId]),
     workspaceId: await one(db, 'workspace', `SELECT id FROM workspaces WHERE organization_id = $1`, [orgId]),
     roomId,
-    sourceId: await one(db, 'event source', `SELECT id FROM event_sources WHERE room_id = $1 ORDER BY id LIMIT 1`, [roomId]),
+    sourceId,
     roomChatId: await one(db, 'room chat', `SELECT id FROM chats WHERE room_id = $1`, [roomId]),
     agentChatId: await one(db, 'agent chat', `SELECT id FROM chats WHERE organization_id = $1 AND agent_id IS NOT NULL ORDER BY created_at DESC, id LIMIT 1`, [orgId]),
     operationId: await one(db, 'operation', `SELECT id FROM operations WHERE organization_id = $1 ORDER BY created_at DESC, id LIMIT 1`, [orgId]),
-    deadDeliveryId: await one(db, 'dead delivery', `SELECT id FROM deliveries WHERE organization_id = $1 AND status = 'dead' ORDER BY created_at DESC, id LIMIT 1`, [orgId]),
+    deadDeliveryId,
+    eventId: await one(db, 'event', `SELECT event_id AS id FROM deliveries WHERE id = $1`, [deadDeliveryId]),
+    definitionId: await one(db, 'definition', `SELECT id FROM event_definitions WHERE source_id = $1 ORDER BY id LIMIT 1`, [sourceId]),
   };
 }
 
@@ -69,7 +76,9 @@ export function routes(ids: MeasuredIds, anchor: Date, cursors: { deliveries: st
     r('deliveries ?eventType=agent.run.failed', '/deliveries', '/deliveries?eventType=agent.run.failed'),
     r('deliveries ?webhookId&status=succeeded', '/deliveries', `/deliveries?webhookId=${ids.webhookId}&status=succeeded`),
     r('deliveries ?since&until (one day, a week ago)', '/deliveries', `/deliveries?since=${since}&until=${until}`),
+    r('deliveries ?eventId', '/deliveries', `/deliveries?eventId=${ids.eventId}`),
     r('delivery with attempts', '/deliveries/{id}', `/deliveries/${ids.deadDeliveryId}`),
+    r('event with delivery counts', '/events/{id}', `/events/${ids.eventId}`),
     r('dead-letters', '/dead-letters'),
     r('dead-letters, page 2 (cursor)', '/dead-letters', `/dead-letters?cursor=${cursors.deadLetters}`),
     r('dead-letters ?eventType=tool.called', '/dead-letters', '/dead-letters?eventType=tool.called'),
@@ -85,6 +94,7 @@ export function routes(ids: MeasuredIds, anchor: Date, cursors: { deliveries: st
     r('room', '/rooms/{id}', `/rooms/${ids.roomId}`),
     r('event sources', '/rooms/{id}/event-sources', `/rooms/${ids.roomId}/event-sources`),
     r('definitions', '/event-sources/{id}/definitions', `/event-sources/${ids.sourceId}/definitions`),
+    r('definition', '/definitions/{id}', `/definitions/${ids.definitionId}`),
     r('backlog', '/rooms/{id}/backlog', `/rooms/${ids.roomId}/backlog`),
     r('backlog ?status=pending', '/rooms/{id}/backlog', `/rooms/${ids.roomId}/backlog?status=pending`),
     r('match log', '/rooms/{id}/match-log', `/rooms/${ids.roomId}/match-log`),

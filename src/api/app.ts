@@ -54,6 +54,8 @@ export function createApp(deps: ApiDeps): Koa {
   api.param('id', storableParam('id', { max: 200 })).param('chatbotId', storableParam('chatbotId', { max: 200 }));
   webhookRoutes(api, deps);
   deliveryRoutes(api, deps);
+  // Before eventRoutes: /events/stream must not be taken for /events/:id.
+  streamRoutes(api, deps.feed);
   eventRoutes(api, deps);
   chatbotWebhookRoutes(api, deps);
   roomRoutes(api, deps);
@@ -62,7 +64,6 @@ export function createApp(deps: ApiDeps): Koa {
   operationRoutes(api, deps);
   statsRoutes(api, deps);
   meRoutes(api, deps);
-  streamRoutes(api, deps.feed);
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
 

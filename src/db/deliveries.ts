@@ -84,6 +84,7 @@ export interface DeliveryFilter {
   webhookId?: string;
   status?: DeliveryStatus;
   eventType?: string;
+  eventId?: string;
   since?: Date;
   until?: Date;
   /** Start after this (created_at, id): keyset pagination, newest first. */
@@ -101,6 +102,7 @@ export async function listDeliveries(db: Queryable, organizationId: string, f: D
         -- By the org's events of the type (an index range) rather than by each row's event: the
         -- events of a rare type would otherwise be looked up one by one across the whole table.
         AND ($4::text IS NULL OR d.event_id IN (SELECT id FROM events WHERE organization_id = $1 AND type = $4))
+        AND ($10::text IS NULL OR d.event_id = $10)
         AND ($5::timestamptz IS NULL OR d.created_at >= $5)
         AND ($6::timestamptz IS NULL OR d.created_at < $6)
         -- The cursor row's own created_at: the cursor carries milliseconds and the column keeps
@@ -118,6 +120,7 @@ export async function listDeliveries(db: Queryable, organizationId: string, f: D
       f.after?.at ?? null,
       f.after?.id ?? null,
       f.limit,
+      f.eventId ?? null,
     ],
   );
   return rows;

@@ -81,3 +81,19 @@ export async function findPublishedEvent(
       .map((r) => ({ id: r.deliveryId, organizationId, workflowId: r.workflowId, webhookId: r.webhookId, eventId: id, eventType: compare.type, url: r.url })),
   };
 }
+
+/** An org's event as it was published, with how many of its deliveries (replays included) are in each status. */
+export async function findEventWithDeliveryCounts(
+  db: Queryable,
+  organizationId: string,
+  id: string,
+): Promise<{ body: string; deliveryCounts: Record<string, number> } | null> {
+  const { rows } = await db.query(
+    `SELECT e.body,
+            (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM
+               (SELECT d.status, count(*)::int AS n FROM deliveries d WHERE d.event_id = e.id GROUP BY d.status) c) AS "deliveryCounts"
+       FROM events e WHERE e.id = $1 AND e.organization_id = $2`,
+    [id, organizationId],
+  );
+  return rows[0] ?? null;
+}

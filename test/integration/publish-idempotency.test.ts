@@ -158,3 +158,38 @@ describe('POST /events with Idempotency-Key', () => {
     expect(param.description).toContain('Idempotent-Replayed');
   });
 });
+
+describe('what became of a publish', () => {
+  it('GET /events/:id answers the envelope and its deliveries by status; GET /deliveries?eventId= lists them', async () => {
+    const { orgId, key, webhookId } = await orgWithWebhook();
+    const second = await h.request('POST', '/api/v1/webhooks', { key, body: { url: 'https://example.com/hook', events: ['order.paid'] } });
+    expect(second.status, second.text).toBe(201);
+    const published = await publish(key, { type: 'order.paid', sessionId: 's9', data: { order: 9 } }, 'order-9');
+    await waitFor(async () => (await deliveriesOf(orgId)).some((d) => d.status === 'succeeded'), { what: 'the loopback delivery' });
+
+    const event = await h.request('GET', `/api/v1/events/${published.body.id}`, { key });
+    expect(event.status, event.text).toBe(200);
+    const { deliveries: _ids, ...envelope } = published.body;
+    expect(event.body).toMatchObject(envelope);
+    expect(event.body.deliveryCounts.succeeded).toBe(1);
+    expect(Object.values(event.body.deliveryCounts).reduce((a: number, b) => a + (b as number), 0)).toBe(2);
+    expect(Object.keys(event.body.deliveryCounts).sort()).toEqual(['cancelled', 'dead', 'pending', 'retrying', 'succeeded']);
+
+    const listed = await h.request('GET', `/api/v1/deliveries?eventId=${published.body.id}&limit=1`, { key });
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.data).toHaveLength(1);
+    const rest = await h.request('GET', `/api/v1/deliveries?eventId=${published.body.id}&limit=1&cursor=${encodeURIComponent(listed.body.nextCursor)}`, { key });
+    expect([...listed.body.data, ...rest.body.data].map((d: any) => d.id).sort()).toEqual([...published.body.deliveries].sort());
+    expect(listed.body.data.concat(rest.body.data).map((d: any) => d.webhookId)).toContain(webhookId);
+
+    // Another org's event is not found; nor is one that does not exist. The stream route is still the stream.
+    const stranger = await h.newOrg();
+    expect((await h.request('GET', `/api/v1/events/${published.body.id}`, { key: stranger.key })).status).toBe(404);
+    expect((await h.request('GET', `/api/v1/events/evt_nothing`, { key })).status).toBe(404);
+    expect((await h.request('GET', `/api/v1/deliveries?eventId=${published.body.id}`, { key: stranger.key })).body.data).toEqual([]);
+    const stream = await fetch(`${h.baseUrl}/api/v1/events/stream`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(5_000) });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    await stream.body?.cancel();
+  });
+});

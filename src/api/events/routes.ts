@@ -3,7 +3,8 @@ import { doc } from '../openapi.js';
 import { requireCapability } from '../auth.js';
 import type { ApiDeps, ApiRouter } from '../context.js';
 import { parse } from '../validate.js';
-import { invalid } from '../../errors.js';
+import { invalid, notFound } from '../../errors.js';
+import { findEventWithDeliveryCounts } from '../../db/events.js';
 import { storableString } from '../../domain/storable-text.js';
 import { reservedEventType } from '../../domain/reserved-event-types.js';
 import { startDelivery } from '../../flows/delivery.js';
@@ -52,6 +53,14 @@ export function eventRoutes(router: ApiRouter, { db, dispatcher, starter, tempor
     if (published.kind === 'replayed') ctx.set('Idempotent-Replayed', 'true');
     ctx.status = 202;
     ctx.body = { ...published.event, deliveries: published.deliveryIds };
+  });
+
+  // What became of a publish: the envelope as receivers get it, and its deliveries by status (list them
+  // with GET /deliveries?eventId=).
+  router.get('/events/:id', doc({ summary: 'Get a published event, with how many of its deliveries are in each status', response: 'The event envelope with `deliveryCounts: {pending, retrying, succeeded, dead, cancelled}`' }), requireCapability('manage'), async (ctx) => {
+    const found = await findEventWithDeliveryCounts(db, ctx.state.principal.organizationId, ctx.params.id);
+    if (!found) throw notFound('event');
+    ctx.body = { ...JSON.parse(found.body), deliveryCounts: { pending: 0, retrying: 0, succeeded: 0, dead: 0, cancelled: 0, ...found.deliveryCounts } };
   });
 
   async function recordOnly(organizationId: string, input: z.infer<typeof publishSchema>) {

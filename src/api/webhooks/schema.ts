@@ -71,6 +71,7 @@ export const listDeliveriesQuery = z.object({
   status: z.enum(['pending', 'retrying', 'succeeded', 'dead', 'cancelled']).optional(),
   webhookId: z.string().min(1).max(200).optional(),
   eventType: z.string().min(1).max(200).optional(),
+  eventId: z.string().min(1).max(200).optional(),
   since: at.optional(),
   until: at.optional(),
   cursor: z.string().max(500).optional(),
