@@ -39,11 +39,10 @@ export type MatchResult =
 export function createRoomActivities(deps: RoomActivityDeps) {
   const { db, llm, settings } = deps;
 
-  async function eventOf(eventId: string): Promise<RoomEvent> {
-    const event = await startedRoomEvent(db, eventId);
-    if (!event) throw ApplicationFailure.nonRetryable(`room event ${eventId} does not exist`, 'RoomEventMissing');
-    return event;
-  }
+  // A room event's row is written before its workflow starts (or by its first step): once it is gone,
+  // its room or source was deleted, and the event ends with them rather than failing.
+  const DELETED = 'the event was deleted with its room or event source';
+  const gone = (eventId: string): IngestRoomEventResult => ({ outcome: 'deleted', eventId, reason: DELETED });
 
   /** The question for the model, and its cache key: which source, which definitions, which candidates, which payload shape. */
   async function question(event: RoomEvent) {
@@ -76,17 +75,19 @@ export function createRoomActivities(deps: RoomActivityDeps) {
 
   /** Records how matching ended; a match is admitted to the backlog (under the cap) and wakes the scheduler. */
   async function settle(eventId: string, choice: Choice): Promise<IngestRoomEventResult> {
-    if (!(await recordMatch(db, { eventId, ...choice })) && choice.definitionId !== null) {
-      // The definition was deleted while the model judged (the workflow holds the choice and the
+    if (!(await recordMatch(db, { eventId, ...choice }))) {
+      const event = await startedRoomEvent(db, eventId);
+      if (!event) return gone(eventId);
+      // Else the definition was deleted while the model judged (the workflow holds the choice and the
       // fallback from before): decide by the rules as they stand, or the step would retry forever.
-      const { plan } = await question(await eventOf(eventId));
+      const { plan } = await question(event);
       const deleted = `definition ${choice.definitionId} was deleted while the event was matched`;
       return settle(eventId, plan.fallback ? { ...plan.fallback, reason: `${plan.fallback.reason} (${deleted})` } : { definitionId: null, reason: deleted });
     }
     if (choice.definitionId === null) return { outcome: 'no_match', reason: choice.reason };
     const [event, definition] = await Promise.all([startedRoomEvent(db, eventId), findDefinition(db, choice.definitionId)]);
     const room = event ? await findRoom(db, null, event.roomId) : null;
-    if (!event || !room) throw ApplicationFailure.nonRetryable(`room event ${eventId} or its room no longer exists`, 'RoomEventMissing');
+    if (!event || !room) return gone(eventId);
     const admission = await admitToBacklog(db, {
       organizationId: event.organizationId,
       roomId: event.roomId,
@@ -118,9 +119,17 @@ export function createRoomActivities(deps: RoomActivityDeps) {
      */
     async matchRoomEvent(input: IngestRoomEventInput): Promise<MatchResult> {
       if (input.unrecorded) {
-        await insertRoomEvent(db, { id: input.eventId, ...input.unrecorded, receivedAt: new Date(input.unrecorded.receivedAt) });
+        try {
+          await insertRoomEvent(db, { id: input.eventId, ...input.unrecorded, receivedAt: new Date(input.unrecorded.receivedAt) });
+        } catch (err) {
+          // Its source was deleted before the row could be written (foreign key violation): retrying can't help.
+          if ((err as { code?: string }).code === '23503') return { kind: 'settled', result: gone(input.eventId) };
+          throw err;
+        }
       }
-      const { payload, plan, cacheKey } = await question(await eventOf(input.eventId));
+      const event = await startedRoomEvent(db, input.eventId);
+      if (!event) return { kind: 'settled', result: gone(input.eventId) };
+      const { payload, plan, cacheKey } = await question(event);
       // A rule below the description-only definitions decides when the model can't (or picks none).
       const fallbackOr = (choice: Choice): Choice => (choice.definitionId === null && plan.fallback ? plan.fallback : choice);
       if (plan.askable.length === 0) {
@@ -140,7 +149,10 @@ export function createRoomActivities(deps: RoomActivityDeps) {
 
     /** One model call on the `fast` tier; its answer is cached for payloads of the same shape. */
     judgeRoomEvent: heartbeating(async ({ eventId }: { eventId: string }): Promise<Choice> => {
-      const { payload, plan, cacheKey } = await question(await eventOf(eventId));
+      const event = await startedRoomEvent(db, eventId);
+      // Settling finds it gone too, and ends the event as deleted.
+      if (!event) return { definitionId: null, reason: DELETED };
+      const { payload, plan, cacheKey } = await question(event);
       const cached = await remembered(cacheKey, payload);
       if (cached) return cached;
       // A request the model refuses for good fails non-retryable (callModel): the workflow decides without it at once.

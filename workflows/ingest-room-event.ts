@@ -17,7 +17,9 @@ export interface IngestRoomEventInput {
 export type IngestRoomEventResult =
   | { outcome: 'no_match'; reason: string }
   | { outcome: 'dropped'; definitionId: string }
-  | { outcome: 'admitted'; definitionId: string; itemId: string };
+  | { outcome: 'admitted'; definitionId: string; itemId: string }
+  /** Its room or event source was deleted before it was settled. */
+  | { outcome: 'deleted'; eventId: string; reason: string };
 
 const { judgeRoomEvent } = proxyActivities<RoomActivities>(llmCall);
 

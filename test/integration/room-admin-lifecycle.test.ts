@@ -4,6 +4,7 @@ import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
 import { expectError, expectNoServerErrors, matchLogEntry, orgApi, postGeneric, postRoomEvent, roomBacklog, roomFixture, type OrgApi } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
+import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 
 // Rooms, their event sources and definitions, and workspaces change after they are made: an admin
 // edits a room's instructions or a definition's rule, renames things, and deletes what is no longer
@@ -134,6 +135,49 @@ describe('DELETE /rooms/:id', () => {
     }
     expectNoServerErrors(h);
   });
+});
+
+describe('events of a deleted room or source', () => {
+  const resultOf = (roomId: string, eventId: string) => h.temporal.client.workflow.getHandle(roomEventWorkflowId(roomId, eventId)).result();
+
+  it('events the model is still judging when their room is deleted end as deleted (they ended as a model refusal: "LLM can\'t judge this event")', async () => {
+    const r = await roomFixture(api, { definitions: [{ name: 'refund', priority: 1, description: 'a customer asks for money back' }] });
+    const judging = new Set<string>();
+    llm.script((req) => {
+      const text = JSON.stringify(req.messages);
+      if (!text.includes('money back')) return 'handled';
+      judging.add(text);
+      return { content: JSON.stringify({ definitionId: r.definitions.refund, reason: 'asks for a refund', decidedBy: ['text'] }), delayMs: 1_500 };
+    });
+    try {
+      const sent = [];
+      for (const text of ['refund please', 'give it back']) sent.push((await postRoomEvent(h, r.token, { text }, { accepted: true })).body.eventId as string);
+      await waitFor(() => judging.size >= 1, { what: 'the model judging' });
+      await api.call('DELETE', `/api/v1/rooms/${r.roomId}`, undefined, { status: 204 });
+      for (const eventId of sent) {
+        expect(await resultOf(r.roomId, eventId)).toEqual({ outcome: 'deleted', eventId, reason: 'the event was deleted with its room or event source' });
+      }
+    } finally {
+      llm.script(() => 'handled');
+    }
+  });
+
+  it('an event whose only record was its workflow (PostgreSQL refused the row) and whose source is then deleted ends as deleted, not retried forever', async () => {
+    const r = await roomFixture(api, { definitions: [{ name: 'any', priority: 1, rule: { path: 'type', exists: true } }] });
+    const fn = `refuse_${r.sourceId.toLowerCase()}`;
+    await h.db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await h.db.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = '${r.sourceId}') EXECUTE FUNCTION ${fn}()`);
+    let eventId: string;
+    try {
+      eventId = (await postRoomEvent(h, r.token, { type: 'x' }, { accepted: true })).body.eventId;
+      await api.call('DELETE', `/api/v1/event-sources/${r.sourceId}`, undefined, { status: 204 });
+    } finally {
+      await h.db.query(`DROP TRIGGER ${fn} ON room_events`);
+      await h.db.query(`DROP FUNCTION ${fn}()`);
+    }
+    // Its next try meets the foreign key of a source that is gone.
+    expect(await resultOf(r.roomId, eventId!)).toMatchObject({ outcome: 'deleted', eventId: eventId! });
+  }, 60_000);
 });
 
 describe('workspaces', () => {
