@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
-import { expectError, expectNoServerErrors, matchLogEntry, orgApi, postGeneric, postRoomEvent, roomBacklog, roomFixture, type OrgApi } from '../support/fixtures.js';
+import {
+  expectError,
+  expectNoServerErrors,
+  matchLogEntry,
+  orgApi,
+  postGeneric,
+  postRoomEvent,
+  roomBacklog,
+  roomFixture,
+  whileRoomEventRowsRefused,
+  type OrgApi,
+} from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
@@ -164,19 +175,13 @@ describe('events of a deleted room or source', () => {
 
   it('an event whose only record was its workflow (PostgreSQL refused the row) and whose source is then deleted ends as deleted, not retried forever', async () => {
     const r = await roomFixture(api, { definitions: [{ name: 'any', priority: 1, rule: { path: 'type', exists: true } }] });
-    const fn = `refuse_${r.sourceId.toLowerCase()}`;
-    await h.db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
-    await h.db.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = '${r.sourceId}') EXECUTE FUNCTION ${fn}()`);
-    let eventId: string;
-    try {
-      eventId = (await postRoomEvent(h, r.token, { type: 'x' }, { accepted: true })).body.eventId;
+    const eventId = await whileRoomEventRowsRefused(h, r.sourceId, async () => {
+      const sent = (await postRoomEvent(h, r.token, { type: 'x' }, { accepted: true })).body.eventId as string;
       await api.call('DELETE', `/api/v1/event-sources/${r.sourceId}`, undefined, { status: 204 });
-    } finally {
-      await h.db.query(`DROP TRIGGER ${fn} ON room_events`);
-      await h.db.query(`DROP FUNCTION ${fn}()`);
-    }
+      return sent;
+    });
     // Its next try meets the foreign key of a source that is gone.
-    expect(await resultOf(r.roomId, eventId!)).toMatchObject({ outcome: 'deleted', eventId: eventId! });
+    expect(await resultOf(r.roomId, eventId)).toMatchObject({ outcome: 'deleted', eventId });
   }, 60_000);
 });
 

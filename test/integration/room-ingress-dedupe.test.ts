@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
 import { startHookwise, type Hookwise } from '../support/hookwise.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
-import { matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
+import { matchLogEntry, orgApi, postRoomEvent, roomFixture, whileRoomEventRowsRefused } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 
@@ -178,22 +178,15 @@ describe('POST /webhooks/:token deduplicates a sender’s redelivery', () => {
 
   it('PostgreSQL refusing the insert: the workflow start is the record, and its id makes a repeat a no-op', async () => {
     const s = await source();
-    // A real failure of the insert for this source only (the lookup by token still works), so the
-    // ingress takes its fallback: the workflow start carries the event.
-    const fn = `refuse_${s.sourceId.toLowerCase()}`;
-    await h.db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
-    await h.db.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = '${s.sourceId}') EXECUTE FUNCTION ${fn}()`);
+    // A real failure of the insert for this source only: the workflow start carries the event.
     const body = JSON.stringify({ type: 'dup.event', via: 'workflow' });
-    let first: Awaited<ReturnType<typeof send>>;
-    try {
-      first = await send(s.token, body, { 'webhook-id': 'msg_fallback' });
-      expect(first).toEqual({ ok: true, eventId: expect.any(String) });
-      expect(await send(s.token, body, { 'webhook-id': 'msg_fallback' })).toEqual({ ok: true, eventId: first.eventId, duplicate: true });
+    const first = await whileRoomEventRowsRefused(h, s.sourceId, async () => {
+      const sent = await send(s.token, body, { 'webhook-id': 'msg_fallback' });
+      expect(sent).toEqual({ ok: true, eventId: expect.any(String) });
+      expect(await send(s.token, body, { 'webhook-id': 'msg_fallback' })).toEqual({ ok: true, eventId: sent.eventId, duplicate: true });
       expect(await eventsOf(s.sourceId)).toEqual([]);
-    } finally {
-      await h.db.query(`DROP TRIGGER ${fn} ON room_events`);
-      await h.db.query(`DROP FUNCTION ${fn}()`);
-    }
+      return sent;
+    });
     // The workflow writes the row once PostgreSQL takes it; a repeat now finds that row.
     await waitFor(async () => (await eventsOf(s.sourceId)).length === 1, { timeoutMs: 60_000, what: 'the row the workflow writes' });
     expect(await send(s.token, body, { 'webhook-id': 'msg_fallback' })).toEqual({ ok: true, eventId: first.eventId, duplicate: true });
@@ -203,20 +196,14 @@ describe('POST /webhooks/:token deduplicates a sender’s redelivery', () => {
 
   it('a run that was the event’s only record and ended before writing its row (terminated): the sender’s repeat is processed', async () => {
     const s = await source();
-    const fn = `refuse_${s.sourceId.toLowerCase()}`;
-    await h.db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
-    await h.db.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = '${s.sourceId}') EXECUTE FUNCTION ${fn}()`);
     const body = JSON.stringify({ type: 'dup.event', via: 'terminated run' });
-    let first: Awaited<ReturnType<typeof send>>;
-    try {
-      first = await send(s.token, body, { 'webhook-id': 'msg_terminated' });
-      expect(first).toEqual({ ok: true, eventId: expect.any(String) });
+    const first = await whileRoomEventRowsRefused(h, s.sourceId, async () => {
+      const sent = await send(s.token, body, { 'webhook-id': 'msg_terminated' });
+      expect(sent).toEqual({ ok: true, eventId: expect.any(String) });
       // An operator terminates the run while it still waits to write the row.
-      await h.temporal.client.workflow.getHandle(roomEventWorkflowId(s.roomId, first.eventId!)).terminate('terminated by the test');
-    } finally {
-      await h.db.query(`DROP TRIGGER ${fn} ON room_events`);
-      await h.db.query(`DROP FUNCTION ${fn}()`);
-    }
+      await h.temporal.client.workflow.getHandle(roomEventWorkflowId(s.roomId, sent.eventId!)).terminate('terminated by the test');
+      return sent;
+    });
     // The sender repeats: the row is written now, and the event's workflow runs again under the same id
     // (a terminated run did not process it). It used to answer "already started" and never match.
     expect(await send(s.token, body, { 'webhook-id': 'msg_terminated' })).toEqual({ ok: true, eventId: first.eventId });

@@ -189,6 +189,23 @@ export async function postRoomEvent(
   return answer;
 }
 
+/**
+ * Runs `fn` while PostgreSQL refuses every room event row of this source (a trigger that raises on
+ * insert; the token lookup still works), so the ingress takes its fallback: the event's workflow start
+ * is its only record, and the workflow's first step retries writing the row until the trigger is gone.
+ */
+export async function whileRoomEventRowsRefused<T>(h: Hookwise, sourceId: string, fn: () => Promise<T>): Promise<T> {
+  const name = `refuse_${sourceId.toLowerCase()}`;
+  await h.db.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+  await h.db.query(`CREATE TRIGGER ${name} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = '${sourceId}') EXECUTE FUNCTION ${name}()`);
+  try {
+    return await fn();
+  } finally {
+    await h.db.query(`DROP TRIGGER ${name} ON room_events`);
+    await h.db.query(`DROP FUNCTION ${name}()`);
+  }
+}
+
 /** The room's backlog (`?status=` when given), answered 200. */
 export async function roomBacklog(api: OrgApi, roomId: string, status?: string): Promise<any> {
   return api.call('GET', `/api/v1/rooms/${roomId}/backlog${status ? `?status=${status}` : ''}`, undefined, { status: 200 });
