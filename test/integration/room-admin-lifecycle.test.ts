@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { startHookwiseWithLlm, type Hookwise } from '../support/hookwise.js';
+import type { FakeLlm } from '../support/fake-llm.js';
 import {
   expectError,
   expectNoServerErrors,
@@ -25,18 +25,13 @@ let h: Hookwise;
 let llm: FakeLlm;
 let api: OrgApi;
 let other: OrgApi;
-
+let stop = async () => {};
 beforeAll(async () => {
-  llm = await startFakeLlm();
-  llm.script(() => 'handled');
-  h = await startHookwise({ env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_ROOM_TICK_SECONDS: '1' } });
+  ({ h, llm, stop } = await startHookwiseWithLlm(() => 'handled', { HOOKWISE_ROOM_TICK_SECONDS: '1' }));
   api = await orgApi(h);
   other = await orgApi(h);
 });
-afterAll(async () => {
-  await h?.stop();
-  await llm?.close();
-});
+afterAll(() => stop());
 
 const agentRequestsWith = (text: string) => llm.requests.filter((r) => JSON.stringify(r.messages).includes(text));
 

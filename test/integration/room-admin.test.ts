@@ -1,22 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { startHookwiseWithLlm, type Hookwise } from '../support/hookwise.js';
 import { expectError, orgApi, postRoomEvent, roomBacklog, roomFixture } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 
 // The room and workspace admin routes: validation, capabilities, org isolation, secrets never shown.
 
 let h: Hookwise;
-let llm: FakeLlm;
+let stop = async () => {};
 beforeAll(async () => {
-  llm = await startFakeLlm();
-  llm.script(() => 'agent answer');
-  h = await startHookwise({ env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_ROOM_TICK_SECONDS: '3600' } });
+  ({ h, stop } = await startHookwiseWithLlm(() => 'agent answer', { HOOKWISE_ROOM_TICK_SECONDS: '3600' }));
 });
-afterAll(async () => {
-  await h?.stop();
-  await llm?.close();
-});
+afterAll(() => stop());
 
 const TWILIO_TOKEN = 'twilio-auth-token-never-shown-0123456789';
 const VERIFICATION_SECRET = 'whsec_verification_secret_never_shown';

@@ -2,8 +2,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
-import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { startHookwiseWithLlm, type Hookwise } from '../support/hookwise.js';
 import { matchLogEntry, orgApi, postRoomEvent, roomFixture, whileRoomEventRowsRefused } from '../support/fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
@@ -12,16 +11,11 @@ import { roomEventWorkflowId } from '../../src/flows/room-event.js';
 // dedupes per source on the sender's own delivery id (webhook-id, X-GitHub-Delivery, a Stripe evt_ id).
 
 let h: Hookwise;
-let llm: FakeLlm;
+let stop = async () => {};
 beforeAll(async () => {
-  llm = await startFakeLlm();
-  llm.script(() => 'noted');
-  h = await startHookwise({ env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_ROOM_TICK_SECONDS: '3600' } });
+  ({ h, stop } = await startHookwiseWithLlm(() => 'noted', { HOOKWISE_ROOM_TICK_SECONDS: '3600' }));
 });
-afterAll(async () => {
-  await h?.stop();
-  await llm?.close();
-});
+afterAll(() => stop());
 
 async function source(opts: { verification?: Record<string, string> } = {}) {
   const api = await orgApi(h);

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { startHookwise, startHookwiseWithLlm, type Hookwise } from '../support/hookwise.js';
 import { expectError, matchLogEntry, orgApi, postRoomEvent, roomFixture } from '../support/fixtures.js';
 import { rawRequest } from '../support/raw-http.js';
 import { waitFor } from '../support/wait.js';
@@ -10,17 +9,12 @@ import { endRotationOverlap } from '../support/key-overlap.js';
 // Every answer `POST /webhooks/:token` can give a sender, against the real API, PostgreSQL and Temporal.
 
 let h: Hookwise;
-let llm: FakeLlm;
+let stop = async () => {};
 beforeAll(async () => {
   // Matching here is by rules only; the fake LLM just answers the agent runs that admissions cause.
-  llm = await startFakeLlm();
-  llm.script(() => 'noted');
-  h = await startHookwise({ env: { OPENAI_BASE_URL: llm.baseURL, HOOKWISE_ROOM_TICK_SECONDS: '3600' } });
+  ({ h, stop } = await startHookwiseWithLlm(() => 'noted', { HOOKWISE_ROOM_TICK_SECONDS: '3600' }));
 });
-afterAll(async () => {
-  await h?.stop();
-  await llm?.close();
-});
+afterAll(() => stop());
 
 const send = (baseUrl: string, token: string, body: string | Buffer, headers: Record<string, string> = {}) => postRoomEvent(baseUrl, token, body, { headers });
 

@@ -2,8 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
-import { startHookwise, type Hookwise } from '../support/hookwise.js';
-import { startFakeLlm, type FakeLlm } from '../support/fake-llm.js';
+import { startHookwiseWithLlm, type Hookwise } from '../support/hookwise.js';
 import { expectError, expectNoServerErrors, matchLogEntry, orgApi, postRoomEvent, roomBacklog, roomFixture, twilioSignature, type OrgApi } from '../support/fixtures.js';
 import { rawRequest } from '../support/raw-http.js';
 import { AT_ONCE_MS, waitParked } from '../support/quiesce.js';
@@ -17,23 +16,11 @@ import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
 const PUBLIC_URL = 'https://hooks.example.com';
 
 let h: Hookwise;
-let llm: FakeLlm;
+let stop = async () => {};
 beforeAll(async () => {
-  llm = await startFakeLlm();
-  llm.script(() => 'agent answer');
-  h = await startHookwise({
-    env: {
-      OPENAI_BASE_URL: llm.baseURL,
-      HOOKWISE_PUBLIC_URL: PUBLIC_URL,
-      HOOKWISE_ROOM_TICK_SECONDS: '3600',
-      HOOKWISE_LLM_TIMEOUT_MS: '2000',
-    },
-  });
+  ({ h, stop } = await startHookwiseWithLlm(() => 'agent answer', { HOOKWISE_PUBLIC_URL: PUBLIC_URL, HOOKWISE_ROOM_TICK_SECONDS: '3600', HOOKWISE_LLM_TIMEOUT_MS: '2000' }));
 });
-afterAll(async () => {
-  await h?.stop();
-  await llm?.close();
-});
+afterAll(() => stop());
 
 async function setup(opts: { verification?: Record<string, string>; twilioAuthToken?: string } = {}) {
   const api = await orgApi(h);

@@ -12,6 +12,7 @@ import { recoverUnstarted } from '../../src/temporal/recovery.js';
 import type { RecoveryResult } from '../../src/flows/recovery.js';
 import type { Capability } from '../../src/domain/api-keys.js';
 import type { Temporal } from '../../src/temporal/client.js';
+import { startFakeLlm, type FakeHandler, type FakeLlm } from './fake-llm.js';
 
 export const TEST_ENCRYPTION_KEY = 'test-encryption-key-0123456789abcdef0123456789';
 
@@ -162,4 +163,30 @@ export async function startHookwise(
       await db.end();
     },
   };
+}
+
+/**
+ * hookwise whose model is the fake LLM server (./fake-llm.ts) answering with `script`, for tests whose
+ * rooms and agents call a model; `stop()` stops both.
+ */
+export async function startHookwiseWithLlm(
+  script: FakeHandler,
+  env: Record<string, string> = {},
+): Promise<{ h: Hookwise; llm: FakeLlm; stop(): Promise<void> }> {
+  const llm = await startFakeLlm();
+  llm.script(script);
+  try {
+    const h = await startHookwise({ env: { OPENAI_BASE_URL: llm.baseURL, ...env } });
+    return {
+      h,
+      llm,
+      stop: async () => {
+        await h.stop();
+        await llm.close();
+      },
+    };
+  } catch (err) {
+    await llm.close();
+    throw err;
+  }
 }
