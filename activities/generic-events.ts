@@ -57,10 +57,12 @@ export function createGenericEventActivities(deps: GenericEventActivityDeps) {
      * a chat and queues a run for every agent of the workspace holding that role.
      */
     async processInboxEvent({ inboxId }: { inboxId: string }): Promise<{ eventId: string; runs: QueuedRun[] }> {
-      const e = await inbox(inboxId);
+      const eventId = relatedId('evt', inboxId);
+      const e = await findInboxEvent(db, inboxId);
+      // The row is written before the workflow starts: gone, it went with its workspace. Nothing to do.
+      if (!e) return { eventId, runs: [] };
       await markInboxStarted(db, inboxId);
       const role = roleFor(e.sourceKind, e.eventType);
-      const eventId = relatedId('evt', inboxId);
       await deps.dispatcher.publish(e.organizationId, { type: role, data: genericEnvelope(e) }, { eventId });
       await markInboxPublished(db, inboxId, eventId);
 

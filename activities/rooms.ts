@@ -9,6 +9,7 @@ import { insertRoomEvent, recordMatch, roomEventPayload, startedRoomEvent, type 
 import { cacheAnswer, cachedAnswer, decidingPathSets, type CacheQuestion } from '../src/db/match-cache.js';
 import { admitToBacklog, claimItems, findItem, finishItem, storeFirstResult } from '../src/db/backlog.js';
 import { appendMessage, recentMessages, roomChat } from '../src/db/chats.js';
+import { vanishedReference } from '../src/db/input-errors.js';
 import { planMatch, type MatchPlan } from '../src/domain/matching.js';
 import { payloadShapeKey, resolvesAll, valuesKey, WHOLE_PAYLOAD } from '../src/domain/payload-shape.js';
 import { derivedId, relatedId } from '../src/domain/ids.js';
@@ -85,7 +86,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       return settle(eventId, plan.fallback ? { ...plan.fallback, reason: `${plan.fallback.reason} (${deleted})` } : { definitionId: null, reason: deleted });
     }
     if (choice.definitionId === null) return { outcome: 'no_match', reason: choice.reason };
-    const [event, definition] = await Promise.all([startedRoomEvent(db, eventId), findDefinition(db, choice.definitionId)]);
+    const [event, definition] = await Promise.all([startedRoomEvent(db, eventId), findDefinition(db, null, choice.definitionId)]);
     const room = event ? await findRoom(db, null, event.roomId) : null;
     if (!event || !room) return gone(eventId);
     const admission = await admitToBacklog(db, {
@@ -123,7 +124,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
           await insertRoomEvent(db, { id: input.eventId, ...input.unrecorded, receivedAt: new Date(input.unrecorded.receivedAt) });
         } catch (err) {
           // Its source was deleted before the row could be written (foreign key violation): retrying can't help.
-          if ((err as { code?: string }).code === '23503') return { kind: 'settled', result: gone(input.eventId) };
+          if (vanishedReference(err)) return { kind: 'settled', result: gone(input.eventId) };
           throw err;
         }
       }
@@ -190,7 +191,7 @@ export function createRoomActivities(deps: RoomActivityDeps) {
       if (!item || item.status !== 'processing') return;
       const room = await findRoom(db, null, item.roomId);
       if (!room) return;
-      const definition = item.definitionId ? await findDefinition(db, item.definitionId) : null;
+      const definition = item.definitionId ? await findDefinition(db, null, item.definitionId) : null;
       const chatId = await roomChat(db, room);
 
       let result = item.result;

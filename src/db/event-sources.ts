@@ -136,8 +136,23 @@ export async function insertDefinition(db: Queryable, d: Omit<EventDefinition, '
   return rows[0];
 }
 
-export async function deleteDefinition(db: Queryable, organizationId: string, id: string): Promise<boolean> {
-  const { rowCount } = await db.query(
+/**
+ * Locks the source row of an org's definition; false when there is no such definition. A change to a
+ * definition takes its source's lock first, as deleting the source (or its room) does before the
+ * cascade reaches the definitions: the two wait for each other instead of deadlocking.
+ */
+async function lockSourceOfDefinition(tx: Queryable, organizationId: string, id: string): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `SELECT 1 FROM event_sources WHERE id = (SELECT source_id FROM event_definitions WHERE organization_id = $1 AND id = $2) FOR UPDATE`,
+    [organizationId, id],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** Inside a transaction (see lockSourceOfDefinition). */
+export async function deleteDefinition(tx: Queryable, organizationId: string, id: string): Promise<boolean> {
+  if (!(await lockSourceOfDefinition(tx, organizationId, id))) return false;
+  const { rowCount } = await tx.query(
     `WITH gone AS (DELETE FROM event_definitions WHERE organization_id = $1 AND id = $2 RETURNING source_id)
      UPDATE event_sources SET definitions_version = definitions_version + 1 WHERE id IN (SELECT source_id FROM gone)`,
     [organizationId, id],
@@ -148,14 +163,16 @@ export async function deleteDefinition(db: Queryable, organizationId: string, id
 /**
  * Changes what is given (`rule` or `instructions` null: removed). Matching uses the new definition from
  * the next event on, and earlier model answers for its source are no longer reused (the version moves).
+ * Inside a transaction (see lockSourceOfDefinition).
  */
 export async function updateDefinition(
-  db: Queryable,
+  tx: Queryable,
   organizationId: string,
   id: string,
   c: Partial<Pick<EventDefinition, 'name' | 'description' | 'priority' | 'rule' | 'instructions'>>,
 ): Promise<EventDefinition | null> {
-  const { rows } = await db.query(
+  if (!(await lockSourceOfDefinition(tx, organizationId, id))) return null;
+  const { rows } = await tx.query(
     `WITH d AS (
        UPDATE event_definitions d SET
          name = coalesce($3, name), description = coalesce($4, description), priority = coalesce($5, priority),
@@ -185,11 +202,6 @@ export async function deleteEventSource(db: Queryable, organizationId: string, i
   return (rowCount ?? 0) > 0;
 }
 
-export async function findDefinitionInOrg(db: Queryable, organizationId: string, id: string): Promise<EventDefinition | null> {
-  const { rows } = await db.query(`SELECT ${DEFINITION} FROM event_definitions d WHERE d.organization_id = $1 AND d.id = $2`, [organizationId, id]);
-  return rows[0] ?? null;
-}
-
 /** In the order matching tries them: lower priority number first, then oldest first. */
 export async function listDefinitions(db: Queryable, sourceId: string): Promise<EventDefinition[]> {
   const { rows } = await db.query(
@@ -199,8 +211,12 @@ export async function listDefinitions(db: Queryable, sourceId: string): Promise<
   return rows;
 }
 
-export async function findDefinition(db: Queryable, id: string): Promise<EventDefinition | null> {
-  const { rows } = await db.query(`SELECT ${DEFINITION} FROM event_definitions d WHERE d.id = $1`, [id]);
+/** Org-scoped when organizationId is given; the worker looks definitions up by id alone. */
+export async function findDefinition(db: Queryable, organizationId: string | null, id: string): Promise<EventDefinition | null> {
+  const { rows } = await db.query(`SELECT ${DEFINITION} FROM event_definitions d WHERE d.id = $2 AND ($1::text IS NULL OR d.organization_id = $1)`, [
+    organizationId,
+    id,
+  ]);
   return rows[0] ?? null;
 }
 

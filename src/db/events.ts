@@ -49,36 +49,31 @@ export async function recordEvent(db: Queryable, e: EventRow, deliveries: NewDel
 
 /**
  * An event as it was published (its envelope as sent to receivers), with the deliveries its publish
- * made (not replays) in fan-out order, those of them whose workflow was never started, and whether
- * `compare` is the same publish (same type and session, and data equal as JSON: key order and number
- * spelling aside).
+ * made (not replays) that still exist, in fan-out order, and those of them whose workflow was never started.
  */
 export async function findPublishedEvent(
   db: Queryable,
   organizationId: string,
   id: string,
-  compare: { type: string; sessionId: string | null; data: string },
-): Promise<{ body: string; same: boolean; deliveryIds: string[]; unstarted: DeliveryToStart[] } | null> {
+): Promise<{ body: string; deliveryIds: string[]; unstarted: DeliveryToStart[] } | null> {
   const { rows } = await db.query(
-    `SELECT e.body, e.type = $3 AND e.session_id IS NOT DISTINCT FROM $4 AND e.body::jsonb -> 'data' = $5::jsonb AS same,
-            d.id AS "deliveryId", d.started_at IS NULL AND d.start_error IS NULL AS unstarted,
+    `SELECT e.body, e.type AS "eventType", d.id AS "deliveryId", d.started_at IS NULL AND d.start_error IS NULL AS unstarted,
             d.workflow_id AS "workflowId", d.webhook_id AS "webhookId", w.url
        FROM events e
        LEFT JOIN deliveries d ON d.event_id = e.id AND d.replay_of IS NULL
        LEFT JOIN webhooks w ON w.id = d.webhook_id
       WHERE e.id = $1 AND e.organization_id = $2
       ORDER BY w.created_at, w.id`,
-    [id, organizationId, compare.type, compare.sessionId, compare.data],
+    [id, organizationId],
   );
   if (rows.length === 0) return null;
   const made = rows.filter((r) => r.deliveryId !== null);
   return {
     body: rows[0].body,
-    same: rows[0].same,
     deliveryIds: made.map((r) => r.deliveryId),
     unstarted: made
       .filter((r) => r.unstarted)
-      .map((r) => ({ id: r.deliveryId, organizationId, workflowId: r.workflowId, webhookId: r.webhookId, eventId: id, eventType: compare.type, url: r.url })),
+      .map((r) => ({ id: r.deliveryId, organizationId, workflowId: r.workflowId, webhookId: r.webhookId, eventId: id, eventType: r.eventType, url: r.url })),
   };
 }
 

@@ -65,24 +65,25 @@ export async function renameWorkspace(db: Queryable, organizationId: string, id:
 
 /**
  * Deletes a workspace that holds no room and no agent (what remains goes with it: its generic ingress's
- * inbox and agent chats). `not_empty` names what is left, so nothing is deleted by surprise.
+ * inbox and agent chats). `not_empty` names what is left, so nothing is deleted by surprise. Inside a
+ * transaction: the workspace's row lock comes first (a room or agent being created holds a key-share
+ * lock on it until it commits), so the counts after it see every room and agent committed before.
  */
 export async function deleteEmptyWorkspace(
-  db: Queryable,
+  tx: Queryable,
   organizationId: string,
   id: string,
 ): Promise<{ kind: 'deleted' } | { kind: 'not_found' } | { kind: 'not_empty'; rooms: number; agents: number }> {
-  const { rows } = await db.query(
-    `WITH w AS (SELECT id FROM workspaces WHERE organization_id = $1 AND id = $2 FOR UPDATE),
-          held AS (SELECT (SELECT count(*) FROM rooms WHERE workspace_id = $2)::int AS rooms,
-                          (SELECT count(*) FROM agents WHERE workspace_id = $2)::int AS agents),
-          gone AS (DELETE FROM workspaces WHERE id IN (SELECT id FROM w) AND (SELECT rooms + agents FROM held) = 0 RETURNING id)
-     SELECT EXISTS (SELECT 1 FROM w) AS found, EXISTS (SELECT 1 FROM gone) AS deleted, held.rooms, held.agents FROM held`,
-    [organizationId, id],
+  const { rowCount } = await tx.query(`SELECT 1 FROM workspaces WHERE organization_id = $1 AND id = $2 FOR UPDATE`, [organizationId, id]);
+  if (!rowCount) return { kind: 'not_found' };
+  const { rows } = await tx.query(
+    `SELECT (SELECT count(*) FROM rooms WHERE workspace_id = $1)::int AS rooms, (SELECT count(*) FROM agents WHERE workspace_id = $1)::int AS agents`,
+    [id],
   );
-  const r = rows[0];
-  if (!r.found) return { kind: 'not_found' };
-  return r.deleted ? { kind: 'deleted' } : { kind: 'not_empty', rooms: r.rooms, agents: r.agents };
+  const { rooms, agents } = rows[0];
+  if (rooms + agents > 0) return { kind: 'not_empty', rooms, agents };
+  await tx.query(`DELETE FROM workspaces WHERE id = $1`, [id]);
+  return { kind: 'deleted' };
 }
 
 export async function insertRoom(db: Queryable, r: Omit<Room, 'createdAt'>): Promise<Room> {

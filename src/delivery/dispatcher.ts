@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Db, Queryable } from '../db/pool.js';
 import { findPublishedEvent, recordEvent } from '../db/events.js';
 import { findDelivery, insertReplay, organizationOfDelivery, type DeliveryRow, type DeliveryToStart } from '../db/deliveries.js';
@@ -29,6 +30,20 @@ export interface PublishOptions {
   onlyWebhookId?: string;
   /** Leave this webhook out (an operational event about it). */
   excludeWebhookId?: string;
+}
+
+/**
+ * Whether a publish is the one an envelope records: same type and session, and data equal as JSON
+ * (key order and number spelling aside: both sides are compared as parsed, the request's through the
+ * same JSON round trip the stored envelope went through). In JavaScript, not as jsonb: data may hold
+ * NUL or lone surrogates, which jsonb refuses.
+ */
+function samePublish(event: EventEnvelope, input: PublishInput): boolean {
+  return (
+    event.type === input.type &&
+    (event.sessionId ?? null) === (input.sessionId || null) &&
+    isDeepStrictEqual(event.data, JSON.parse(JSON.stringify(input.data)))
+  );
 }
 
 export interface DispatcherDeps {
@@ -106,15 +121,12 @@ export function createDispatcher(deps: DispatcherDeps) {
     for (let tries = 0; ; tries++) {
       const first = await record(db, organizationId, input, { eventId });
       if (first.recorded) return { kind: 'recorded', event: first.event, toStart: first.toStart, deliveryIds: first.toStart.map((d) => d.id) };
-      const prior = await findPublishedEvent(db, organizationId, eventId, {
-        type: input.type,
-        sessionId: input.sessionId ?? null,
-        data: JSON.stringify(input.data),
-      });
+      const prior = await findPublishedEvent(db, organizationId, eventId);
       if (!prior && tries === 0) continue;
       if (!prior) throw new Error(`event ${eventId} neither recorded nor found`);
-      if (!prior.same) return { kind: 'key_reused' };
-      return { kind: 'replayed', event: JSON.parse(prior.body) as EventEnvelope, toStart: prior.unstarted, deliveryIds: prior.deliveryIds };
+      const event = JSON.parse(prior.body) as EventEnvelope;
+      if (!samePublish(event, input)) return { kind: 'key_reused' };
+      return { kind: 'replayed', event, toStart: prior.unstarted, deliveryIds: prior.deliveryIds };
     }
   }
 

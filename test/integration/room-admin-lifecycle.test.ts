@@ -16,6 +16,7 @@ import {
 import { waitFor } from '../support/wait.js';
 import { roomSchedulerWorkflowId } from '../../src/flows/room-scheduler.js';
 import { roomEventWorkflowId } from '../../src/flows/room-event.js';
+import { genericEventWorkflowId } from '../../src/flows/generic-event.js';
 
 // Rooms, their event sources and definitions, and workspaces change after they are made: an admin
 // edits a room's instructions or a definition's rule, renames things, and deletes what is no longer
@@ -143,6 +144,56 @@ describe('DELETE /rooms/:id', () => {
   });
 });
 
+describe('concurrent changes', () => {
+  /** Whether a statement of the API like `pattern` is waiting for a lock. */
+  const waitingOnLock = async (pattern: string) =>
+    (await h.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [pattern])).rows[0].n > 0;
+
+  it('DELETE /workspaces/:id while a room is being created in it: the room counts (409), it is not deleted with the workspace', async () => {
+    const workspaceId = (await api.create('/api/v1/workspaces', { name: 'racing' })).id;
+    const creating = await h.db.connect();
+    try {
+      // A room's insert, not yet committed (as POST /workspaces/:id/rooms is between its insert and its commit).
+      await creating.query('BEGIN');
+      await creating.query(`INSERT INTO rooms (id, organization_id, workspace_id, name, instructions, model_tier) VALUES ($1, $2, $3, 'new', 'Do.', 'smart')`, [
+        `room_race${Date.now()}`,
+        api.orgId,
+        workspaceId,
+      ]);
+      const deleting = api.request('DELETE', `/api/v1/workspaces/${workspaceId}`);
+      await waitFor(() => waitingOnLock('%FROM workspaces%FOR UPDATE%'), { what: 'the delete to wait for the insert' });
+      await creating.query('COMMIT');
+      const answer = await deleting;
+      expectError(answer, 409, 'conflict');
+      expect(answer.body.error.details).toEqual({ rooms: 1, agents: 0 });
+      expect((await h.db.query(`SELECT count(*)::int AS n FROM rooms WHERE workspace_id = $1`, [workspaceId])).rows[0].n).toBe(1);
+    } finally {
+      await creating.query('ROLLBACK').catch(() => undefined);
+      creating.release();
+    }
+  });
+
+  it('PATCH /definitions/:id while its source is being deleted: they wait for each other (404), no deadlock', async () => {
+    const r = await roomFixture(api, { definitions: [{ name: 'd', priority: 1, rule: { path: 'type', equals: 'x' } }] });
+    const deleting = await h.db.connect();
+    try {
+      // The order a source's delete takes its locks: the source, then (by the cascade) its definitions.
+      await deleting.query('BEGIN');
+      await deleting.query(`SELECT 1 FROM event_sources WHERE id = $1 FOR UPDATE`, [r.sourceId]);
+      const patching = api.request('PATCH', `/api/v1/definitions/${r.definitions.d}`, { body: { name: 'renamed' } });
+      await waitFor(() => waitingOnLock('%event_definitions%'), { what: 'the patch to wait' });
+      await deleting.query(`DELETE FROM event_definitions WHERE id = $1`, [r.definitions.d]);
+      await deleting.query(`DELETE FROM event_sources WHERE id = $1`, [r.sourceId]);
+      await deleting.query('COMMIT');
+      expectError(await patching, 404, 'not_found');
+    } finally {
+      await deleting.query('ROLLBACK').catch(() => undefined);
+      deleting.release();
+    }
+    expectNoServerErrors(h);
+  });
+});
+
 describe('events of a deleted room or source', () => {
   const resultOf = (roomId: string, eventId: string) => h.temporal.client.workflow.getHandle(roomEventWorkflowId(roomId, eventId)).result();
 
@@ -202,5 +253,18 @@ describe('workspaces', () => {
     expectError(await api.request('GET', `/api/v1/workspaces/${workspaceId}`), 404, 'not_found');
     expect((await postGeneric(h, workspaceId, { hello: 'after' }, { query: { source: 'x', event_type: 'y' } })).status).toBe(404);
     expectError(await api.request('DELETE', `/api/v1/workspaces/${workspaceId}`), 404, 'not_found');
+  });
+
+  it('a generic event accepted just before its workspace is deleted: its workflow ends completed with nothing to do (it failed before)', async () => {
+    const workspaceId = (await api.create('/api/v1/workspaces', { name: 'short-lived' })).id;
+    await h.stopWorker();
+    try {
+      await postGeneric(h, workspaceId, { hello: 'last' }, { query: { source: 'x', event_type: 'y', dedupe_key: 'last-one' }, accepted: true });
+      await api.call('DELETE', `/api/v1/workspaces/${workspaceId}`, undefined, { status: 204 });
+    } finally {
+      await h.startWorker();
+    }
+    const result = await h.temporal.client.workflow.getHandle(genericEventWorkflowId(workspaceId, 'last-one', '')).result();
+    expect(result).toMatchObject({ agentRuns: 0 });
   });
 });

@@ -37,7 +37,8 @@ const publishHeaders = z.object({
 export function eventRoutes(router: ApiRouter, { db, dispatcher, starter, temporal }: ApiDeps): void {
   router.post('/events', doc({ summary: 'Publish an event to every matching webhook of the org', body: publishSchema, headers: publishHeaders, status: 202, response: 'The event envelope with `deliveries: [ids]`' }), requireCapability('send'), async (ctx) => {
     const input = parse(publishSchema, ctx.request.body);
-    const { 'Idempotency-Key': idempotencyKey } = parse(publishHeaders, { 'Idempotency-Key': ctx.get('idempotency-key') || undefined });
+    // A header sent empty is a client's bug, not "no key": it is refused like any other bad key.
+    const { 'Idempotency-Key': idempotencyKey } = parse(publishHeaders, { 'Idempotency-Key': ctx.headers['idempotency-key'] === undefined ? undefined : ctx.get('idempotency-key') });
     const organizationId = ctx.state.principal.organizationId;
     // 202 once the event and its deliveries are committed; each delivery then runs in its own workflow.
     // As on the inbound routes, the starts run after the answer (the recovery loop starts any that a

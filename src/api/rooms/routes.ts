@@ -18,6 +18,7 @@ import { activeKeys, rotateKeys, singleKey, type SigningKey } from '../../domain
 import { generateWebhookSecret } from '../../domain/secrets.js';
 import {
   deleteDefinition,
+  findDefinition,
   findEventSource,
   insertDefinition,
   insertEventSource,
@@ -26,7 +27,6 @@ import {
   replaceToken,
   changeVerification,
   deleteEventSource,
-  findDefinitionInOrg,
   renameEventSource,
   updateDefinition,
 } from '../../db/event-sources.js';
@@ -112,7 +112,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
 
   // Only an empty workspace: deleting its rooms and agents is each its own decision.
   router.delete('/workspaces/:id', doc({ summary: 'Delete a workspace that holds no room and no agent (its generic ingress stops at once)', status: 204 }), manage, async (ctx) => {
-    const outcome = await deleteEmptyWorkspace(db, orgOf(ctx), ctx.params.id);
+    const outcome = await withTransaction(db, (tx) => deleteEmptyWorkspace(tx, orgOf(ctx), ctx.params.id));
     if (outcome.kind === 'not_found') throw notFound('workspace');
     if (outcome.kind === 'not_empty') {
       throw new AppError('conflict', `the workspace still holds ${outcome.rooms} room(s) and ${outcome.agents} agent(s); delete them first`, { rooms: outcome.rooms, agents: outcome.agents });
@@ -298,20 +298,20 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   });
 
   router.get('/definitions/:id', doc({ summary: 'Get an event definition', response: 'The definition' }), read, async (ctx) => {
-    const found = await findDefinitionInOrg(db, orgOf(ctx), ctx.params.id);
+    const found = await findDefinition(db, orgOf(ctx), ctx.params.id);
     if (!found) throw notFound('definition');
     ctx.body = presentDefinition(found);
   });
 
   router.patch('/definitions/:id', doc({ summary: 'Change an event definition; matching uses it from the next event on', body: definitionUpdateSchema, response: 'The definition' }), manage, async (ctx) => {
     const input = parse(definitionUpdateSchema, ctx.request.body);
-    const updated = await updateDefinition(db, orgOf(ctx), ctx.params.id, input);
+    const updated = await withTransaction(db, (tx) => updateDefinition(tx, orgOf(ctx), ctx.params.id, input));
     if (!updated) throw notFound('definition');
     ctx.body = presentDefinition(updated);
   });
 
   router.delete('/definitions/:id', doc({ summary: 'Delete an event definition', status: 204 }), manage, async (ctx) => {
-    if (!(await deleteDefinition(db, orgOf(ctx), ctx.params.id))) throw notFound('definition');
+    if (!(await withTransaction(db, (tx) => deleteDefinition(tx, orgOf(ctx), ctx.params.id)))) throw notFound('definition');
     ctx.status = 204;
   });
 
