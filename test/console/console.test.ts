@@ -324,6 +324,38 @@ describe('the console', () => {
     await viewer.getByRole('link', { name: 'Overview' }).click();
     await viewer.locator('[data-window="1h"] [data-problem="forbidden"]').waitFor();
     await viewer.getByRole('cell', { name: 'Console source' }).waitFor();
+
+    // Editing a room needs manage: the read-only key is told so, and nothing changes.
+    await viewer.getByRole('link', { name: 'Rooms' }).click();
+    await viewer.getByRole('heading', { name: 'Console room' }).waitFor();
+    await viewer.getByText('Edit room…').click();
+    await viewer.getByLabel('Instructions').fill('Changed by a reader.');
+    await viewer.getByRole('button', { name: 'Save' }).click();
+    expect(await viewer.locator('[data-problem="forbidden"]').textContent()).toContain('Your key lacks the manage capability');
     await viewer.context().close();
+    expect((await h.request('GET', `/api/v1/rooms/${room.body.id}`, { key: admin.key })).body.instructions).toBe('Look after the console.');
+  });
+
+  it("edits a room's name, instructions and model tier", async () => {
+    const ws = await h.request('POST', '/api/v1/workspaces', { key: admin.key, body: { name: 'Editing workspace' } });
+    const room = await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, { key: admin.key, body: { name: 'Before', instructions: 'Old instructions.' } });
+    expect(room.status).toBe(201);
+    await page.goto(`${h.baseUrl}/console/rooms?workspace=${ws.body.id}&room=${room.body.id}`);
+    await page.getByRole('heading', { name: 'Before' }).waitFor();
+    await page.getByText('Edit room…').click();
+    const form = page.getByRole('form', { name: 'Edit room' });
+    await form.getByLabel('Name').fill('After');
+    await form.getByLabel('Instructions').fill('New instructions, from the console.');
+    await form.getByLabel('Model tier').selectOption('fast');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    // The card above shows what was saved, and the API has it.
+    await page.getByRole('heading', { name: 'After' }).waitFor();
+    await page.getByText('New instructions, from the console.', { exact: true }).first().waitFor();
+    expect((await h.request('GET', `/api/v1/rooms/${room.body.id}`, { key: admin.key })).body).toMatchObject({
+      name: 'After',
+      instructions: 'New instructions, from the console.',
+      modelTier: 'fast',
+    });
   });
 });

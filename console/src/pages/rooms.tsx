@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, query, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
+import { get, patch, query, type ApiError, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
 import { Badge, Loading, Problem, Time } from '../components';
 import { formatCount } from '../format';
 import { useApi, useTitle } from '../hooks';
@@ -22,6 +22,58 @@ function useDefinitionNames(sources: EventSource[] | undefined): Map<string, str
     };
   }, [ids]);
   return names;
+}
+
+/** "Edit room": its name, instructions and model tier (PATCH /rooms/:id). Needs a `manage` key. */
+function EditRoom({ room, onSaved }: { room: Room; onSaved: () => void }) {
+  const [name, setName] = useState(room.name);
+  const [instructions, setInstructions] = useState(room.instructions);
+  const [modelTier, setModelTier] = useState(room.modelTier);
+  const [state, setState] = useState<{ busy: boolean; saved?: boolean; error?: ApiError }>({ busy: false });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setState({ busy: true });
+    try {
+      await patch<Room>(`/rooms/${encodeURIComponent(room.id)}`, { name: name.trim(), instructions, modelTier });
+      setState({ busy: false, saved: true });
+      onSaved();
+    } catch (err) {
+      setState({ busy: false, error: err as ApiError });
+    }
+  };
+  return (
+    <details class="card">
+      <summary>Edit room…</summary>
+      <form class="stack" onSubmit={submit} aria-label="Edit room">
+        <label class="block">
+          <span class="label">Name</span>
+          <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <label class="block">
+          <span class="label">Instructions</span>
+          <textarea value={instructions} required maxLength={20_000} rows={6} onInput={(e) => setInstructions(e.currentTarget.value)} />
+        </label>
+        <label class="block">
+          <span class="label">Model tier</span>
+          <select value={modelTier} onChange={(e) => setModelTier(e.currentTarget.value)}>
+            <option value="fast">fast</option>
+            <option value="smart">smart</option>
+          </select>
+        </label>
+        <div class="filter-buttons">
+          <button type="submit" class="primary" disabled={state.busy}>
+            Save
+          </button>
+        </div>
+      </form>
+      <Problem error={state.error} what="editing a room" />
+      {state.saved && (
+        <p class="muted small" role="status">
+          Saved: the room's agent uses these from its next item on.
+        </p>
+      )}
+    </details>
+  );
 }
 
 function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
@@ -53,6 +105,8 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
           model tier <code>{r.modelTier}</code> · Twilio {r.twilioConfigured ? 'configured' : 'not configured'} · <span class="mono">{r.id}</span>
         </p>
       </section>
+
+      <EditRoom room={r} onSaved={room.reload} />
 
       <section class="card flush" aria-labelledby="sources-title">
         <h2 id="sources-title" class="pad">
