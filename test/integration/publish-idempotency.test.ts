@@ -164,6 +164,35 @@ describe('POST /events with Idempotency-Key', () => {
     expect(await eventsOf(orgId)).toHaveLength(1);
   });
 
+  it('a publisher that times out while the publish commits, and retries with its key, makes one event and one delivery', async () => {
+    const { orgId, key, receiver } = await orgWithWebhook();
+    // This org's event rows take a second to write: the publisher's 300 ms timeout fires first, while
+    // the server goes on to commit and answers a socket that is gone (the answer is lost).
+    const fn = `slow_${orgId.toLowerCase()}`;
+    await h.db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$`);
+    await h.db.query(`CREATE TRIGGER ${fn} AFTER INSERT ON events FOR EACH ROW WHEN (NEW.organization_id = '${orgId}') EXECUTE FUNCTION ${fn}()`);
+    try {
+      const body = JSON.stringify({ type: 'order.paid', data: { order: 'slow' } });
+      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'order-slow-paid' };
+      const lost = await fetch(`${h.baseUrl}/api/v1/events`, { method: 'POST', headers, body, signal: AbortSignal.timeout(300) }).then(
+        () => 'answered',
+        (err: Error) => err.name,
+      );
+      expect(lost).toBe('TimeoutError');
+      // The retry, as soon as the timeout fires: it waits for the first publish to commit, then finds it.
+      const retry = await publish(key, body, 'order-slow-paid');
+      expect(retry.status).toBe(202);
+      expect(retry.replayed).toBe('true');
+      expect(retry.body.deliveries).toHaveLength(1);
+    } finally {
+      await h.db.query(`DROP TRIGGER ${fn} ON events`);
+      await h.db.query(`DROP FUNCTION ${fn}()`);
+    }
+    await waitFor(async () => (await deliveriesOf(orgId)).every((d) => d.status === 'succeeded'), { what: 'the delivery' });
+    expect(await eventsOf(orgId)).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it('is in the OpenAPI document as a header parameter of POST /events', async () => {
     const doc = (await (await fetch(`${h.baseUrl}/api/v1/openapi.json`)).json()) as any;
     const param = doc.paths['/api/v1/events'].post.parameters.find((p: any) => p.name === 'Idempotency-Key');
