@@ -31,6 +31,8 @@ export interface RouteDoc {
   bodyContentTypes?: string[];
   /** Any path parameter is taken (an unknown one is answered in the body, not with a 404). */
   anyParams?: boolean;
+  /** Errors this route answers besides the common ones (401, 403, 404, 422, 503), by status. */
+  errors?: Record<number, string>;
 }
 
 const DOC = Symbol('openapi');
@@ -146,6 +148,7 @@ export function openApiDocument(routers: Router[]): Record<string, unknown> {
     if (capability) err(403, `The key lacks the \`${capability}\` capability`);
     if (layer.paramNames.length > 0 && !d?.anyParams) err(404, 'Not found (another org’s resources are not found either)');
     if (d?.body || d?.query || d?.headers) err(422, 'The request is invalid; `details.issues` lists each field');
+    for (const [code, description] of Object.entries(d?.errors ?? {})) err(Number(code), description);
     err(503, 'Temporarily unavailable; retry');
     paths[openPath] ??= {};
     paths[openPath][method.toLowerCase()] = {

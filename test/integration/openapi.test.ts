@@ -60,6 +60,11 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(document.paths['/webhooks/{token}'].post.responses).sort()).toEqual(['200', '503']);
     expect(document.paths['/webhooks/{token}'].post.parameters[0].schema).toEqual({ type: 'string' });
     expect(document.paths['/api/v1/webhooks/generic/{workspaceId}'].post.security).toEqual([]);
+    // Route-specific refusals are documented where they happen.
+    expect(Object.keys(document.paths['/api/v1/workspaces/{id}'].delete.responses)).toContain('409');
+    expect(Object.keys(document.paths['/api/v1/webhooks/{id}/test'].post.responses)).toContain('409');
+    expect(Object.keys(document.paths['/api/v1/events/stream'].get.responses)).toContain('429');
+    expect(Object.keys(document.paths['/api/v1/workspaces'].post.responses)).not.toContain('409');
   });
 
   it('generates a typed client', async () => {

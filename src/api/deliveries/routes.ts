@@ -23,7 +23,7 @@ export function deliveryRoutes(router: ApiRouter, { db, dispatcher }: ApiDeps): 
     ctx.body = presentDelivery(delivery, await listAttempts(db, delivery.id));
   });
 
-  router.post('/deliveries/:id/replay', doc({ summary: 'Replay a delivery: a new delivery of the same event', status: 202, response: 'The new delivery' }), manage, async (ctx) => {
+  router.post('/deliveries/:id/replay', doc({ summary: 'Replay a delivery: a new delivery of the same event', status: 202, response: 'The new delivery', errors: { 409: 'The webhook is disabled' } }), manage, async (ctx) => {
     const result = await dispatcher.replay(ctx.state.principal.organizationId, ctx.params.id);
     if (result.kind === 'not_found') throw notFound('delivery');
     if (result.kind === 'webhook_disabled') throw webhookDisabled(result.reason);

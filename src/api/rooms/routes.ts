@@ -111,7 +111,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
   });
 
   // Only an empty workspace: deleting its rooms and agents is each its own decision.
-  router.delete('/workspaces/:id', doc({ summary: 'Delete a workspace that holds no room and no agent (its generic ingress stops at once)', status: 204 }), manage, async (ctx) => {
+  router.delete('/workspaces/:id', doc({ summary: 'Delete a workspace that holds no room and no agent (its generic ingress stops at once)', status: 204, errors: { 409: 'The workspace still holds rooms or agents (`details: {rooms, agents}`)' } }), manage, async (ctx) => {
     const outcome = await withTransaction(db, (tx) => deleteEmptyWorkspace(tx, orgOf(ctx), ctx.params.id));
     if (outcome.kind === 'not_found') throw notFound('workspace');
     if (outcome.kind === 'not_empty') {
@@ -267,7 +267,7 @@ export function roomRoutes(router: ApiRouter, deps: ApiDeps): void {
     ctx.status = 204;
   });
 
-  router.post('/event-sources/:id/definitions', doc({ summary: 'Add an event definition to a source', body: definitionSchema, status: 201, response: 'The definition' }), manage, async (ctx) => {
+  router.post('/event-sources/:id/definitions', doc({ summary: 'Add an event definition to a source', body: definitionSchema, status: 201, response: 'The definition', errors: { 409: 'The source holds 200 definitions already (`details.limit`)' } }), manage, async (ctx) => {
     const input = parse(definitionSchema, ctx.request.body);
     const found = await source(ctx);
     const created = await withTransaction(db, (tx) =>

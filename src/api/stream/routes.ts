@@ -23,7 +23,7 @@ function frame(e: LoggedEvent): string {
  * missed, in order. `?types=a,b,webhook.*` filters by type.
  */
 export function streamRoutes(router: ApiRouter, feed: EventFeed): void {
-  router.get('/events/stream', doc({ summary: 'The org’s events as Server-Sent Events; Last-Event-ID resumes exactly', description: 'Query: `types` (comma-separated, `prefix*` allowed), `lastEventId`, and `access_token` (for browsers, this route only).', response: 'text/event-stream' }), requireCapability('read'), async (ctx) => {
+  router.get('/events/stream', doc({ summary: 'The org’s events as Server-Sent Events; Last-Event-ID resumes exactly', description: 'Query: `types` (comma-separated, `prefix*` allowed), `lastEventId`, and `access_token` (for browsers, this route only).', response: 'text/event-stream', errors: { 429: 'Too many event streams open for the org on this API process (`details.limit`)' } }), requireCapability('read'), async (ctx) => {
     const { principal, authenticator } = ctx.state;
     const { organizationId } = principal;
     const lastEventId = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : null);

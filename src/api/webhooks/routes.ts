@@ -50,7 +50,7 @@ export function webhookRoutes(router: ApiRouter, { db, dispatcher, webhookSettin
     ctx.body = { ...presentWebhook(webhook), ...(generatedSecret ? { secret: generatedSecret } : {}) };
   });
 
-  router.post('/webhooks/:id/test', doc({ summary: 'Send a webhook.test event to this webhook now', status: 202, response: '`{event, deliveryId}`' }), manage, async (ctx) => {
+  router.post('/webhooks/:id/test', doc({ summary: 'Send a webhook.test event to this webhook now', status: 202, response: '`{event, deliveryId}`', errors: { 409: 'The webhook is disabled' } }), manage, async (ctx) => {
     const { organizationId } = ctx.state.principal;
     const webhook = await findWebhook(db, organizationId, ctx.params.id);
     if (!webhook) throw notFound('webhook');
