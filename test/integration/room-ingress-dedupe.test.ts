@@ -190,19 +190,25 @@ describe('POST /webhooks/:token deduplicates a sender’s redelivery', () => {
 
   it('a run that was the event’s only record and ended before writing its row (terminated): the sender’s repeat is processed', async () => {
     const s = await source();
-    const body = JSON.stringify({ type: 'dup.event', via: 'terminated run' });
-    const first = await whileRoomEventRowsRefused(h, s.sourceId, async () => {
-      const sent = await send(s.token, body, { 'webhook-id': 'msg_terminated' });
-      expect(sent).toEqual({ ok: true, eventId: expect.any(String) });
-      // An operator terminates the run while it still waits to write the row.
-      await h.temporal.client.workflow.getHandle(roomEventWorkflowId(s.roomId, sent.eventId!)).terminate('terminated by the test');
-      return sent;
-    });
-    // The sender repeats: the row is written now, and the event's workflow runs again under the same id
-    // (a terminated run did not process it). It used to answer "already started" and never match.
-    expect(await send(s.token, body, { 'webhook-id': 'msg_terminated' })).toEqual({ ok: true, eventId: first.eventId });
+    // PostgreSQL refuses the first body for good, so the terminated run's attempts (a local activity may
+    // still be retrying in the worker) can never write it; the sender's repeat comes with another body.
+    const first = await whileRoomEventRowsRefused(
+      h,
+      s.sourceId,
+      async () => {
+        const sent = await send(s.token, JSON.stringify({ type: 'dup.event', via: 'first try' }), { 'webhook-id': 'msg_terminated' });
+        expect(sent).toEqual({ ok: true, eventId: expect.any(String) });
+        // An operator terminates the run while it still waits to write the row.
+        await h.temporal.client.workflow.getHandle(roomEventWorkflowId(s.roomId, sent.eventId!)).terminate('terminated by the test');
+        // The sender repeats: its row is written now, and the event's workflow runs again under the same
+        // id (a terminated run did not process it). It used to answer "already started" and never match.
+        expect(await send(s.token, JSON.stringify({ type: 'dup.event', via: 'repeat' }), { 'webhook-id': 'msg_terminated' })).toEqual({ ok: true, eventId: sent.eventId });
+        return sent;
+      },
+      { onlyPayloadsWith: 'first try' },
+    );
     await matchedOnce(s, [first.eventId!]);
     // A completed run is never started again: a further repeat is a duplicate.
-    expect(await send(s.token, body, { 'webhook-id': 'msg_terminated' })).toEqual({ ok: true, eventId: first.eventId, duplicate: true });
+    expect(await send(s.token, JSON.stringify({ type: 'dup.event', via: 'repeat' }), { 'webhook-id': 'msg_terminated' })).toEqual({ ok: true, eventId: first.eventId, duplicate: true });
   }, 90_000);
 });

@@ -190,14 +190,16 @@ export async function postRoomEvent(
 }
 
 /**
- * Runs `fn` while PostgreSQL refuses every room event row of this source (a trigger that raises on
+ * Runs `fn` while PostgreSQL refuses the room event rows of this source (a trigger that raises on
  * insert; the token lookup still works), so the ingress takes its fallback: the event's workflow start
  * is its only record, and the workflow's first step retries writing the row until the trigger is gone.
+ * `onlyPayloadsWith`: refuse only rows whose payload holds this text (a sender's later, other body is taken).
  */
-export async function whileRoomEventRowsRefused<T>(h: Hookwise, sourceId: string, fn: () => Promise<T>): Promise<T> {
+export async function whileRoomEventRowsRefused<T>(h: Hookwise, sourceId: string, fn: () => Promise<T>, opts: { onlyPayloadsWith?: string } = {}): Promise<T> {
   const name = `refuse_${sourceId.toLowerCase()}`;
+  const payloadHolds = opts.onlyPayloadsWith === undefined ? '' : ` AND strpos(NEW.payload::text, ${literal(opts.onlyPayloadsWith)}) > 0`;
   await h.db.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
-  await h.db.query(`CREATE TRIGGER ${name} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = '${sourceId}') EXECUTE FUNCTION ${name}()`);
+  await h.db.query(`CREATE TRIGGER ${name} BEFORE INSERT ON room_events FOR EACH ROW WHEN (NEW.source_id = ${literal(sourceId)}${payloadHolds}) EXECUTE FUNCTION ${name}()`);
   try {
     return await fn();
   } finally {
@@ -205,6 +207,9 @@ export async function whileRoomEventRowsRefused<T>(h: Hookwise, sourceId: string
     await h.db.query(`DROP FUNCTION ${name}()`);
   }
 }
+
+/** A SQL string literal (DDL takes no parameters). */
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** The room's backlog (`?status=` when given), answered 200. */
 export async function roomBacklog(api: OrgApi, roomId: string, status?: string): Promise<any> {
