@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../src/db/pool.js';
 import { withTransaction } from '../src/db/pool.js';
 import type { Dispatcher } from '../src/delivery/dispatcher.js';
