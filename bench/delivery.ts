@@ -834,7 +834,7 @@ function report(p: Params, infra: Infra, res: RunResult, receiver: Receiver, loa
   // Temporal's own record of each step (medians over sampled workflow histories).
   const steps: Array<[string, string]> = [
     ['workflow task 1: schedule→start', 'wft1ScheduleToStart'],
-    ['workflow task 1: worker processing', 'wft1Processing'],
+    ['workflow task 1: worker processing (a local attempt in it)', 'wft1Processing'],
     ['activity: schedule→start', 'activityScheduleToStart'],
     ['activity: run', 'activityRun'],
     ['workflow task 2: schedule→start', 'wft2ScheduleToStart'],

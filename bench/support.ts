@@ -700,16 +700,20 @@ const EV = {
   activityScheduled: 10,
   activityStarted: 11,
   activityCompleted: 12,
+  marker: 25,
 } as const;
 
 /**
- * Medians, over the given workflows, of the steps of a one-activity run as the server recorded them:
+ * Medians, over the given workflows, of the steps of a one-attempt run as the server recorded them:
  * how long each task waited to be handed to a worker (schedule→start) and how long the worker took.
- * Workflows whose history does not have that shape (e.g. a retried attempt) are skipped.
+ * Two shapes: an attempt as an activity (two workflow tasks around it: 11 history events), and an
+ * attempt as a local activity (inside the one workflow task, which then takes the POST's time too:
+ * 7 events with the search attribute's upsert). Other histories (a retried attempt) are skipped.
  */
 export async function historyBreakdown(client: Client, workflowIds: string[]): Promise<Record<string, number | null>> {
-  const rows: number[][] = [];
+  const rows: Array<Array<number | null>> = [];
   const eventCounts: number[] = [];
+  let irregular = 0;
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   let next = 0;
   const one = async () => {
@@ -718,10 +722,18 @@ export async function historyBreakdown(client: Client, workflowIds: string[]): P
       const history = await client.workflow.getHandle(id).fetchHistory();
       const events = history.events ?? [];
       eventCounts.push(events.length);
+      const count = (type: number) => events.filter((x) => x.eventType === type).length;
       const at = (type: number, nth = 0) => {
         const e = events.filter((x) => x.eventType === type)[nth];
         return e ? ms(e.eventTime as never) : null;
       };
+      const activities = count(EV.activityScheduled);
+      const tasks = count(EV.wftCompleted);
+      const local = activities === 0 && tasks === 1 && count(EV.marker) >= 1;
+      if (!(local || (activities === 1 && tasks === 2))) {
+        irregular++;
+        continue;
+      }
       const t = [
         at(EV.started),
         at(EV.wftScheduled),
@@ -735,18 +747,23 @@ export async function historyBreakdown(client: Client, workflowIds: string[]): P
         at(EV.wftCompleted, 1),
         at(EV.completed),
       ];
-      if (t.some((x) => x === null) || events.filter((x) => x.eventType === EV.activityScheduled).length !== 1) continue;
-      const v = t as number[];
-      rows.push([v[2] - v[1], v[3] - v[2], v[5] - v[4], v[6] - v[5], v[8] - v[7], v[9] - v[8], v[10] - v[0]]);
+      const span = (a: number, b: number) => (t[a] === null || t[b] === null ? null : t[b]! - t[a]!);
+      if (local ? [0, 1, 2, 3, 10].some((i) => t[i] === null) : t.some((x) => x === null)) {
+        irregular++;
+        continue;
+      }
+      rows.push([span(1, 2), span(2, 3), span(4, 5), span(5, 6), span(7, 8), span(8, 9), span(0, 10)]);
     }
   };
   await Promise.all(Array.from({ length: 8 }, one));
-  const median = (k: number) => dist(rows.map((r) => r[k])).p50;
+  const median = (k: number) => {
+    const values = rows.map((r) => r[k]).filter((x): x is number => x !== null);
+    return values.length === 0 ? null : dist(values).p50;
+  };
   return {
     workflows: rows.length,
-    /** A one-activity run that went straight through has 11 history events; more means retries, timeouts, extra tasks. */
     eventsPerWorkflow: eventCounts.length === 0 ? null : Math.round((eventCounts.reduce((a, b) => a + b, 0) / eventCounts.length) * 10) / 10,
-    irregular: eventCounts.filter((n) => n !== 11).length,
+    irregular,
     wft1ScheduleToStart: median(0),
     wft1Processing: median(1),
     activityScheduleToStart: median(2),

@@ -27,11 +27,24 @@ export const step: ActivityOptions = { startToCloseTimeout: '10 seconds' };
  */
 export const localStep: LocalActivityOptions = { startToCloseTimeout: '10 seconds' };
 
-/** One delivery attempt: the POST (HOOKWISE_DELIVERY_TIMEOUT_MS ≤ 90 s) plus its two statements. */
+/**
+ * One delivery attempt: the POST (HOOKWISE_DELIVERY_TIMEOUT_MS ≤ 90 s) plus its two statements, as a
+ * local activity. A first-try delivery is then one workflow task instead of two plus an activity task:
+ * half the engine's history writes. An attempt lost with a killed worker runs again when its workflow
+ * task times out (10 s), as a heartbeat timeout did before; one that outlasts the workflow task
+ * timeout keeps its task alive (the SDK heartbeats it), so a slow receiver is not taken for a lost
+ * worker. The price: a cancellation from Temporal is seen once the attempt in flight ends.
+ */
+export const localDeliveryAttempt: LocalActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  // Only infrastructure failures throw (HTTP failures are results): retry them without end, spaced out.
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+};
+
+/** The same attempt as an activity: how the retired `deliverWebhook` runs take theirs. */
 export const deliveryAttempt: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
-  // Only infrastructure failures throw (HTTP failures are results): retry them without end, spaced out.
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 };
 

@@ -1,4 +1,5 @@
 // Every workflow the worker runs; the worker bundles this file.
+export { deliverEvent } from './deliver-event.js';
 export { deliverWebhook } from './deliver-webhook.js';
 export { ingestRoomEvent } from './ingest-room-event.js';
 export { roomScheduler } from './room-scheduler.js';

@@ -1,4 +1,4 @@
-import type { DeliverWebhookInput } from '../../workflows/deliver-webhook.js';
+import type { DeliverEventInput } from '../../workflows/deliver-event.js';
 import { HookwiseDeliveryStatus, HookwiseEventType, HookwiseOrg, HookwiseWebhook } from '../../workflows/search-attributes.js';
 import { slotFreed } from '../../workflows/signals.js';
 import { listUnstartedDeliveries, type DeliveryToStart } from '../db/deliveries.js';
@@ -8,7 +8,7 @@ import { rowRecovery } from './recovery.js';
 import { startOnce } from './start.js';
 
 /**
- * The delivery flow: one `deliverWebhook` workflow per (webhook, event), and one per replay.
+ * The delivery flow: one `deliverEvent` workflow per (webhook, event), and one per replay.
  * `deliver:<webhook>:<event>` (`…:replay:<delivery>`): a repeated fan-out starts nothing new.
  */
 export function deliveryWorkflowId(webhookId: string, eventId: string, replayDeliveryId?: string): string {
@@ -18,9 +18,9 @@ export function deliveryWorkflowId(webhookId: string, eventId: string, replayDel
 }
 
 export function startDelivery(temporal: Temporal, d: DeliveryToStart) {
-  const input: DeliverWebhookInput = { deliveryId: d.id };
+  const input: DeliverEventInput = { deliveryId: d.id };
   return startOnce(temporal, {
-    workflowType: 'deliverWebhook',
+    workflowType: 'deliverEvent',
     workflowId: d.workflowId,
     args: [input],
     memo: { deliveryId: d.id, webhookId: d.webhookId, eventId: d.eventId, eventType: d.eventType, url: d.url },

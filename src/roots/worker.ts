@@ -163,6 +163,8 @@ export async function buildWorker(
             interceptors: { activity: [markDatabaseOutages] },
             // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
             maxConcurrentActivityTaskExecutions: 200,
+            // Delivery attempts run as local activities (and the room steps): as many as activities.
+            maxConcurrentLocalActivityExecutions: 200,
             // A workflow's next task goes to the queue of the worker that has it cached; if that worker
             // died, the task moves to the shared queue after this long (default 10 s). The fault drill
             // kills a worker every 10 s: the default doubled the stall of every workflow it held.

@@ -203,7 +203,7 @@ describe('recovery on a busy engine', () => {
     );
     // Its workflow is running but no worker has picked it up yet (a task queue nobody polls): as on
     // an engine with a long backlog, the row still looks unstarted in PostgreSQL.
-    const handle = await h.temporal.client.workflow.start('deliverWebhook', {
+    const handle = await h.temporal.client.workflow.start('deliverEvent', {
       workflowId,
       taskQueue: `nobody-polls-${delivery}`,
       args: [{ deliveryId: delivery }],
@@ -221,7 +221,7 @@ describe('recovery on a busy engine', () => {
     // A queue holding a workflow nobody picks up stands for an engine that is behind.
     const queue = `nobody-polls-${newId('evt')}`;
     const behind = { ...h.temporal, taskQueue: queue };
-    const handle = await h.temporal.client.workflow.start('deliverWebhook', { workflowId: `backlog:${queue}`, taskQueue: queue, args: [{ deliveryId: 'none' }] });
+    const handle = await h.temporal.client.workflow.start('deliverEvent', { workflowId: `backlog:${queue}`, taskQueue: queue, args: [{ deliveryId: 'none' }] });
     cleanups.push(() => handle.terminate('test over'));
     const age = await waitFor(
       async () => {

@@ -90,9 +90,9 @@ describe('search attributes', () => {
       );
 
     // Deliveries: of the published event, the room agent's result, and the generic event.
-    expect(await find(`HookwiseOrg = "${orgId}" AND HookwiseWebhook = "${webhook.id}" AND HookwiseEventType = "order.shipped"`, 1)).toEqual(['deliverWebhook']);
+    expect(await find(`HookwiseOrg = "${orgId}" AND HookwiseWebhook = "${webhook.id}" AND HookwiseEventType = "order.shipped"`, 1)).toEqual(['deliverEvent']);
     expect(await find(`HookwiseWebhook = "${webhook.id}" AND HookwiseDeliveryStatus = "succeeded"`, 3)).toEqual(
-      expect.arrayContaining(['deliverWebhook']),
+      expect.arrayContaining(['deliverEvent']),
     );
     expect(await find(`HookwiseRoom = "${room.id}"`, 2)).toEqual(['ingestRoomEvent', 'roomScheduler']);
     expect(await find(`HookwiseWorkspace = "${ws.id}" AND HookwiseEventType = "webhook.shop.order_created"`, 1)).toEqual(['ingestGenericEvent']);

@@ -76,10 +76,10 @@ it('deliveries: a first-try success and a delivery retried once', async () => {
     const hook = await api.call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'], retryPolicy: { policy: 'fixed', attempts: 3, delaySeconds: 0.2 } });
     const first = await api.call('POST', '/api/v1/events', { type: 'order.paid', data: { n: 1 } });
     const firstDelivery = await api.call('GET', `/api/v1/deliveries/${first.deliveries[0]}`);
-    await save('deliver-webhook-first-try', firstDelivery.workflowId);
+    await save('deliver-event-first-try', firstDelivery.workflowId);
     const second = await api.call('POST', '/api/v1/events', { type: 'order.paid', data: { n: 2 } });
     const secondDelivery = await api.call('GET', `/api/v1/deliveries/${second.deliveries[0]}`);
-    await save('deliver-webhook-retried', secondDelivery.workflowId);
+    await save('deliver-event-retried', secondDelivery.workflowId);
     expect(receiver.requests).toHaveLength(3);
     expect(hook.id).toEqual(expect.any(String));
   } finally {
