@@ -108,6 +108,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         claim = await claimAttempt(db, claimInput);
       }
 
+      if (claim.kind === 'early') return { kind: 'retry', delayMs: claim.retryInMs, notices: [] };
       if (claim.kind === 'gone') return { kind: 'done', status: 'cancelled', reason: 'the webhook was deleted', notices: [] };
       if (claim.kind === 'closed') {
         if (claim.status === 'succeeded' || claim.status === 'dead' || claim.status === 'cancelled') {

@@ -7,8 +7,7 @@ const HEARTBEAT_EVERY_MS = 2_000;
  * An activity that heartbeats from its start to its end, so that if this worker dies Temporal retries
  * it within its heartbeat timeout instead of waiting out the whole start-to-close. From start to end,
  * not only around its slow call: a worker that is alive but slowed (the tail of a database outage,
- * cores starved by a busy engine) must not be taken for dead, which would run the work again (for a
- * delivery, a second POST).
+ * cores starved by a busy engine) must not be taken for dead, which would run the work again.
  */
 export function heartbeating<A extends unknown[], R>(activity: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args) => {

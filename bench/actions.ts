@@ -15,8 +15,9 @@ import type { Client } from '@temporalio/client';
 //   Update accepted ........................ 1 per WORKFLOW_EXECUTION_UPDATE_ACCEPTED
 //   Workflow options updated ............... 1 per WORKFLOW_EXECUTION_OPTIONS_UPDATED
 //
-// Not in a history, so not counted here: activity heartbeats that reach the server (hookwise's
-// delivery activity heartbeats every 2 s, so attempts shorter than that send none), queries.
+// Not in a history, so not counted here: activity heartbeats that reach the server, queries. (A
+// delivery attempt is a local activity: one longer than 8 s keeps its workflow task alive with
+// workflow-task heartbeats, which are workflow tasks, not Actions.)
 
 /** temporal.api.enums.v1.EventType values. */
 const EV = {

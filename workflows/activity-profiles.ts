@@ -1,4 +1,4 @@
-import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * The fixed option profiles every workflow calls its activities with. Timeouts here are ceilings, not
@@ -32,13 +32,19 @@ export const localStep: LocalActivityOptions = { startToCloseTimeout: '10 second
  * local activity. A first-try delivery is then one workflow task instead of two plus an activity task:
  * half the engine's history writes. An attempt lost with a killed worker runs again when its workflow
  * task times out (10 s), as a heartbeat timeout did before; one that outlasts the workflow task
- * timeout keeps its task alive (the SDK heartbeats it), so a slow receiver is not taken for a lost
- * worker. The price: a cancellation from Temporal is seen once the attempt in flight ends.
+ * timeout keeps its task alive (the SDK heartbeats it every 8 s), so a slow receiver is not taken for
+ * a lost worker. A running attempt holds its workflow task: a signal is seen when the attempt ends or
+ * at that heartbeat, and a cancellation waits for the attempt to end (it is not interrupted: its
+ * result is recorded, and a slot it holds is freed by its own finish).
+ *
+ * Only infrastructure failures throw (HTTP failures are results). They are retried here a few times
+ * within seconds; then the workflow waits (a timer, 5 s doubling to 5 minutes: `deliveryLoop`) and
+ * tries again, so a long database outage neither holds the workflow task nor fills its history.
  */
 export const localDeliveryAttempt: LocalActivityOptions = {
   startToCloseTimeout: '2 minutes',
-  // Only infrastructure failures throw (HTTP failures are results): retry them without end, spaced out.
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 4 },
 };
 
 /** The same attempt as an activity: how the retired `deliverWebhook` runs take theirs. */

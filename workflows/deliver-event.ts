@@ -6,11 +6,14 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
+  TemporalFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AttemptResult, DeliveryActivities } from '../activities/deliveries.js';
 import { localDeliveryAttempt, quick } from './activity-profiles.js';
+import { outagePauseMs } from './outages.js';
 import { HookwiseDeliveryStatus } from './search-attributes.js';
 import { slotFreed } from './signals.js';
 
@@ -55,10 +58,22 @@ export async function deliveryLoop(
   };
 
   try {
-    for (;;) {
+    for (let failedRounds = 0; ; ) {
       // Reset before the attempt: a wake-up that arrives while it runs is for the wait that follows.
       woken = false;
-      const result = await how.attempt({ deliveryId });
+      let result: AttemptResult;
+      try {
+        result = await how.attempt({ deliveryId });
+        failedRounds = 0;
+      } catch (err) {
+        // The attempt's own retries ran out on an infrastructure failure (PostgreSQL down): wait, longer
+        // each round, and try again for as long as it lasts. (The retired path retries without end.)
+        // A local activity's last failure reaches the workflow as itself, not wrapped in ActivityFailure.
+        if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
+        await sleep(outagePauseMs(failedRounds++));
+        if (workflowInfo().continueAsNewSuggested) await continueAsNew({ deliveryId });
+        continue;
+      }
       if (result.notices.length > 0) await publishNotices({ deliveryId, notices: result.notices });
       if (result.kind === 'done') {
         show(result.status);

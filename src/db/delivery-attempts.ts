@@ -20,6 +20,11 @@ export type Claim =
   | { kind: 'gone' }
   /** Nothing to attempt: the delivery already ended, or its webhook is disabled. */
   | { kind: 'closed'; status: DeliveryStatus; webhook: WebhookRow }
+  /**
+   * The delivery's next attempt is not due yet: this is a re-run of an attempt whose result was
+   * recorded but whose workflow task was then lost. Wait out the rest of the retry delay.
+   */
+  | { kind: 'early'; retryInMs: number }
   | {
       kind: 'granted';
       attemptNumber: number;
@@ -42,19 +47,24 @@ export type Claim =
  * in flight, in one statement. Slot rows are claimed with SKIP LOCKED: concurrent attempts of one
  * endpoint take different rows and never wait for each other. An attempt of this delivery still marked
  * in flight belonged to a lost worker (only one runs at a time): it is marked lost and its slot freed.
+ * An attempt more than a second before the delivery's `next_attempt_at` takes nothing (a re-run after
+ * the result was recorded must not POST again ahead of the retry policy); the second absorbs clock
+ * differences between Temporal's timers and PostgreSQL.
  */
 export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim> {
   const { rows } = await db.query(
     `WITH d AS (
-       SELECT id, status, webhook_id, event_id, created_at FROM deliveries WHERE id = $1
+       SELECT id, status, webhook_id, event_id, created_at, next_attempt_at FROM deliveries WHERE id = $1
      ), lim AS (
        SELECT wh.id, wh.active, coalesce(wh.max_in_flight, $3) AS lim_f, coalesce(wh.max_per_minute, $4) AS lim_m
          FROM webhooks wh JOIN d ON wh.id = d.webhook_id
      ), open AS (
        SELECT 1 FROM d, lim WHERE d.status IN ('pending', 'retrying') AND lim.active
+     ), due AS (
+       SELECT 1 FROM open, d WHERE d.next_attempt_at IS NULL OR d.next_attempt_at <= now() + interval '1 second'
      ), lost AS (
        UPDATE delivery_attempts SET status = 'lost', error = 'worker lost during the attempt', finished_at = now()
-        WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM open)
+        WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM due)
         RETURNING id
      ), freed AS (
        UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
@@ -62,11 +72,11 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
         RETURNING 1
      ), f AS (
        SELECT s.n FROM endpoint_slots s, lim
-        WHERE s.webhook_id = lim.id AND s.kind = 'f' AND s.n <= lim.lim_f AND s.free_at <= now() AND EXISTS (SELECT 1 FROM open)
+        WHERE s.webhook_id = lim.id AND s.kind = 'f' AND s.n <= lim.lim_f AND s.free_at <= now() AND EXISTS (SELECT 1 FROM due)
         LIMIT 1 FOR UPDATE OF s SKIP LOCKED
      ), m AS (
        SELECT s.n FROM endpoint_slots s, lim
-        WHERE s.webhook_id = lim.id AND s.kind = 'm' AND s.n <= lim.lim_m AND s.free_at <= now() AND EXISTS (SELECT 1 FROM open)
+        WHERE s.webhook_id = lim.id AND s.kind = 'm' AND s.n <= lim.lim_m AND s.free_at <= now() AND EXISTS (SELECT 1 FROM due)
         LIMIT 1 FOR UPDATE OF s SKIP LOCKED
      ), take_f AS (
        UPDATE endpoint_slots s SET free_at = now() + make_interval(secs => $2 / 1000.0), attempt_id = $5
@@ -91,11 +101,12 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
                              waiting_since = CASE WHEN EXISTS (SELECT 1 FROM f) THEN waiting_since
                                                   ELSE coalesce(waiting_since, now()) END,
                              updated_at = now()
-        WHERE id = $1 AND EXISTS (SELECT 1 FROM open) AND NOT EXISTS (SELECT 1 FROM take_f)
+        WHERE id = $1 AND EXISTS (SELECT 1 FROM due) AND NOT EXISTS (SELECT 1 FROM take_f)
         RETURNING 1
      )
      SELECT d.status, d.created_at AS "recordedAt", lim.lim_f AS "limF", lim.lim_m AS "limM",
             EXISTS (SELECT 1 FROM open) AS open,
+            CASE WHEN NOT EXISTS (SELECT 1 FROM due) THEN ceil(extract(epoch FROM (d.next_attempt_at - now())) * 1000)::int END AS "dueInMs",
             (SELECT attempt_number FROM attempt) AS "attemptNumber",
             EXISTS (SELECT 1 FROM f) AS "hadSlot",
             CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN
@@ -111,8 +122,9 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
   );
   const row = rows[0];
   if (!row) return { kind: 'gone' };
-  const { status, recordedAt, limF, limM, open, attemptNumber, hadSlot, perMinuteFreesInMs, slotsMissing, eventId, eventType, eventBody, ...webhook } = row;
+  const { status, recordedAt, limF, limM, open, dueInMs, attemptNumber, hadSlot, perMinuteFreesInMs, slotsMissing, eventId, eventType, eventBody, ...webhook } = row;
   if (!open) return { kind: 'closed', status, webhook };
+  if (dueInMs !== null) return { kind: 'early', retryInMs: dueInMs };
   if (attemptNumber !== null) return { kind: 'granted', attemptNumber, recordedAt, event: { id: eventId, type: eventType, body: eventBody }, webhook };
   return {
     kind: 'refused',

@@ -163,17 +163,20 @@ export async function buildWorker(
             interceptors: { activity: [markDatabaseOutages] },
             // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
             maxConcurrentActivityTaskExecutions: 200,
-            // Delivery attempts run as local activities (and the room steps): as many as activities.
+            // A delivery attempt is a local activity, and holds its workflow task (and that task's slot)
+            // while it waits on the receiver: as many of each as activities, or 40 slow receivers
+            // (the default task slots) would stall every workflow on this worker.
             maxConcurrentLocalActivityExecutions: 200,
+            maxConcurrentWorkflowTaskExecutions: 200,
             // A workflow's next task goes to the queue of the worker that has it cached; if that worker
             // died, the task moves to the shared queue after this long (default 10 s). The fault drill
             // kills a worker every 10 s: the default doubled the stall of every workflow it held.
             stickyQueueScheduleToStartTimeout: '5s',
-            // On shutdown the worker stops polling and lets the activities it runs finish: a delivery's
-            // POST always can (it is bounded by the delivery timeout), so a deploy costs no duplicate.
-            // Longer work (an agent run's model call) is told to cancel after that, which our activities
-            // don't act on, and is given up at the force time: Temporal retries it elsewhere once its
-            // heartbeat stops.
+            // On shutdown the worker stops polling and lets the work it runs finish. A delivery attempt
+            // (a local activity) is waited for with its workflow task: its POST is bounded by the
+            // delivery timeout, so a deploy costs no duplicate. Longer work (an agent run's model call,
+            // an activity) is told to cancel after the grace time, which our activities don't act on,
+            // and is given up at the force time: Temporal retries it elsewhere once its heartbeat stops.
             shutdownGraceTime: shutdownGraceMs(config),
             shutdownForceTime: shutdownGraceMs(config) + SHUTDOWN_FORCE_AFTER_GRACE_MS,
           });

@@ -8,6 +8,8 @@ import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 import { endRotationOverlap } from '../support/key-overlap.js';
 import { HookwiseDeliveryStatus } from '../../workflows/search-attributes.js';
+import { claimAttempt } from '../../src/db/delivery-attempts.js';
+import { newId } from '../../src/domain/ids.js';
 
 // The seeds' own verification recipes, written out independently of src/domain/signing.ts.
 // As the seeds' receiver code does: the whole header value against the one expected signature.
@@ -402,6 +404,26 @@ describe('delivery ended from outside', () => {
     expect(closed.status.name).toBe('CANCELLED');
     expect(closed.typedSearchAttributes.get(HookwiseDeliveryStatus)).toBe('cancelled');
     expect(receiver.requests).toHaveLength(1);
+    await receiver.close();
+  });
+
+  it('an attempt run again after its result was recorded (its workflow task lost) waits out the retry delay: no early POST', async () => {
+    const receiver = await startReceiver({ fallback: { status: 500 } });
+    await createWebhook({ url: receiver.url, retryPolicy: { policy: 'fixed', attempts: 3, delaySeconds: 60 } });
+    const published = await publish({ type: 'retried.later', data: {} });
+    const deliveryId = published.deliveries[0];
+    const retrying = await deliveryOf(deliveryId, (d) => d.status === 'retrying' && d.attemptCount === 1);
+    // What a re-run of that attempt does first (attempts run inside their workflow's task, so a task
+    // lost after the attempt recorded its result runs it again): its claim takes nothing.
+    const claim = await claimAttempt(h.db, { deliveryId, attemptId: newId('atm'), leaseMs: 10_000, maxInFlight: 10, maxPerMinute: 100 });
+    expect(claim).toEqual({ kind: 'early', retryInMs: expect.any(Number) });
+    expect((claim as { retryInMs: number }).retryInMs).toBeGreaterThan(50_000);
+    expect((claim as { retryInMs: number }).retryInMs).toBeLessThanOrEqual(60_000);
+    const after = (await h.request('GET', `/api/v1/deliveries/${deliveryId}`, { key: org.key })).body;
+    expect(after).toMatchObject({ status: 'retrying', attemptCount: 1, nextAttemptAt: retrying.nextAttemptAt });
+    expect(after.attempts).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+    await h.temporal.client.workflow.getHandle(retrying.workflowId).terminate('test over');
     await receiver.close();
   });
 });

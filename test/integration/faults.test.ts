@@ -126,6 +126,44 @@ describe('PostgreSQL away during work', () => {
     const pauses = history.events!.flatMap((e) => (e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout!.seconds)] : []));
     expect(pauses).toEqual([5, 10]);
   }, 90_000);
+
+  it('a delivery outlasts a database outage longer than its attempt’s retries: it waits between rounds, then succeeds', async () => {
+    // The worker reaches PostgreSQL through a proxy the test cuts while the first POST is answered, so
+    // the attempt cannot record its result, for longer than the attempt's own retries (1, 2, 4 s) last.
+    const db = new URL(h.config.DATABASE_URL);
+    const proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(db);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    const receiver = await startReceiver({ replies: [{ status: 200, delayMs: 500 }], fallback: { status: 200 } });
+    cleanups.push(() => receiver.close());
+    const split = await startHookwise({ env: { HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600' }, workerEnv: { DATABASE_URL: viaProxy.toString() } });
+    cleanups.push(() => split.stop());
+    const { call } = await orgApi(split);
+    await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['outage.test'] });
+    const published = await call('POST', '/api/v1/events', { type: 'outage.test', data: {} });
+    await waitFor(() => receiver.requests.length === 1, { what: 'the first POST' });
+    proxy.cut();
+    setTimeout(() => proxy.restore(), 20_000);
+
+    const delivered = await waitFor(
+      async () => {
+        const d = await call('GET', `/api/v1/deliveries/${published.deliveries[0]}`);
+        return d.status === 'succeeded' ? d : null;
+      },
+      { timeoutMs: 60_000, what: 'the delivery to succeed after the outage' },
+    );
+    // The POST whose result could not be recorded counts as lost and is sent again (at least once).
+    expect(delivered.attempts.map((a: { status: string }) => a.status)).toEqual(['lost', 'succeeded']);
+    expect(receiver.requests).toHaveLength(2);
+    // Between rounds it waited in the workflow, longer each time, instead of retrying inside its
+    // workflow task without end (which holds the task and, past Temporal's limit, loses it).
+    const history = await split.temporal.client.workflow.getHandle(delivered.workflowId).fetchHistory();
+    const pauses = history.events!.flatMap((e) => (e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout!.seconds)] : []));
+    expect(pauses.length).toBeGreaterThanOrEqual(1);
+    expect(pauses).toEqual([5, 10, 20].slice(0, pauses.length));
+  }, 90_000);
 });
 
 describe('Temporal unreachable at start', () => {
