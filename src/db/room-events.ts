@@ -114,6 +114,28 @@ export async function listUnstartedRoomEvents(
   return rows;
 }
 
+/**
+ * Events whose workflow started (its first step marked the row) but never matched them, recorded a
+ * while ago: a run that ended early (an operator's terminate) left them. Recovery starts them again.
+ */
+export async function listUnsettledRoomEvents(
+  db: Queryable,
+  olderThanSeconds: number,
+  limit: number,
+  organizationIds: string[] | null = null,
+): Promise<RoomEventToStart[]> {
+  const { rows } = await db.query(
+    `SELECT e.id, e.organization_id AS "organizationId", e.room_id AS "roomId", r.workspace_id AS "workspaceId"
+       FROM room_events e JOIN rooms r ON r.id = e.room_id
+      WHERE e.workflow_started_at IS NOT NULL AND e.outcome IS NULL AND e.start_error IS NULL
+        AND coalesce(e.start_retry_at, e.workflow_started_at) < now() - make_interval(secs => $1)
+        AND ($3::text[] IS NULL OR e.organization_id = ANY($3))
+      ORDER BY coalesce(e.start_retry_at, e.workflow_started_at) LIMIT $2`,
+    [olderThanSeconds, limit, organizationIds],
+  );
+  return rows;
+}
+
 /** The event as its workflow's activities see it: marks the workflow as started on the way. */
 export async function startedRoomEvent(db: Queryable, id: string): Promise<RoomEvent | null> {
   const { rows } = await db.query(

@@ -19,6 +19,28 @@ export async function markFoundRunning(db: Queryable, table: StartTable, ids: st
   await db.query(`UPDATE ${table} SET start_retry_at = now() + make_interval(secs => $2) WHERE id = ANY($1)`, [ids, RUNNING_RECHECK_SECONDS]);
 }
 
+// A row whose workflow keeps ending without finishing its work is started again at most this often.
+const MAX_RESTARTS = 5;
+
+/**
+ * Records that these rows' workflows were started again because a run had ended without finishing
+ * their work (an operator's terminate): looked at again later, not on every pass, and after
+ * `MAX_RESTARTS` marked with the reason and skipped, so a run that keeps ending early is not restarted
+ * without end.
+ */
+export async function markRestarted(db: Queryable, table: StartTable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE ${table}
+        SET start_attempts = start_attempts + 1,
+            start_retry_at = now() + make_interval(secs => $2),
+            start_error = CASE WHEN start_attempts + 1 >= $3
+                               THEN 'its workflow ended ' || (start_attempts + 1) || ' times without finishing; not started again' END
+      WHERE id = ANY($1)`,
+    [ids, RUNNING_RECHECK_SECONDS, MAX_RESTARTS],
+  );
+}
+
 /**
  * Records that a row's workflow could not be started. A permanent refusal (Temporal rejects the start
  * itself) marks the row with the reason and recovery skips it from then on; anything else schedules

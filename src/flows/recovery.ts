@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.js';
-import { markFoundRunning, markStartFailed, type StartTable } from '../db/workflow-starts.js';
+import { markFoundRunning, markRestarted, markStartFailed, type StartTable } from '../db/workflow-starts.js';
 import type { StartOutcome } from './start.js';
 import { isPermanentRefusal, isTemporalUnreachable, type Temporal } from '../temporal/client.js';
 
@@ -46,6 +46,8 @@ export function rowRecovery<Row extends { id: string }>(flow: {
   table: StartTable;
   list(db: Db, olderThanSeconds: number, limit: number, organizationIds: string[] | null): Promise<Row[]>;
   start(temporal: Temporal, row: Row): Promise<StartOutcome>;
+  /** The rows are of work whose workflow already ran once and ended without finishing it: restarts are counted and bounded. */
+  restarts?: boolean;
 }): Recoverable {
   return {
     name: flow.name,
@@ -53,13 +55,14 @@ export function rowRecovery<Row extends { id: string }>(flow: {
       const rows = await flow.list(ctx.db, ctx.olderThanSeconds, BATCH, ctx.organizationIds);
       const result: RecoveryResult = { started: 0, running: 0, retrying: 0, refused: 0 };
       const foundRunning: string[] = [];
+      const started: string[] = [];
       let next = 0;
       let unreachable: unknown = null;
       const lane = async () => {
         while (next < rows.length && unreachable === null) {
           const row = rows[next++];
           try {
-            if ((await flow.start(ctx.temporal, row)) === 'started') result.started++;
+            if ((await flow.start(ctx.temporal, row)) === 'started') started.push(row.id);
             else foundRunning.push(row.id);
           } catch (err) {
             if (isTemporalUnreachable(err)) {
@@ -75,8 +78,13 @@ export function rowRecovery<Row extends { id: string }>(flow: {
         }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+      result.started = started.length;
       result.running = foundRunning.length;
       await markFoundRunning(ctx.db, flow.table, foundRunning);
+      if (flow.restarts) {
+        await markRestarted(ctx.db, flow.table, started);
+        for (const id of started) ctx.log(`recovery: ${flow.name} ${id}: started again (its workflow had ended without finishing it)`);
+      }
       if (unreachable !== null) throw new TemporalUnreachable(`Temporal is unreachable: ${(unreachable as Error).message}`);
       return result;
     },

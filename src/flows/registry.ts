@@ -1,7 +1,7 @@
 import { bulkReplayRecovery } from './bulk-replay.js';
 import { deliveryRecovery } from './delivery.js';
 import { genericEventRecovery } from './generic-event.js';
-import { roomEventRecovery } from './room-event.js';
+import { roomEventRecovery, roomEventRestartRecovery } from './room-event.js';
 import { roomSchedulerRecovery } from './room-scheduler.js';
 import type { Recoverable } from './recovery.js';
 
@@ -9,6 +9,7 @@ import type { Recoverable } from './recovery.js';
 export const RECOVERABLE_FLOWS: readonly Recoverable[] = [
   deliveryRecovery,
   roomEventRecovery,
+  roomEventRestartRecovery,
   genericEventRecovery,
   roomSchedulerRecovery,
   bulkReplayRecovery,

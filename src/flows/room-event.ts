@@ -1,6 +1,6 @@
 import type { IngestRoomEventInput } from '../../workflows/ingest-room-event.js';
 import { HookwiseOrg, HookwiseRoom, HookwiseWorkspace } from '../../workflows/search-attributes.js';
-import { listUnstartedRoomEvents, type RoomEventToStart } from '../db/room-events.js';
+import { listUnsettledRoomEvents, listUnstartedRoomEvents, type RoomEventToStart } from '../db/room-events.js';
 import { workflowId } from '../domain/bounded-id.js';
 import type { Temporal } from '../temporal/client.js';
 import { rowRecovery } from './recovery.js';
@@ -34,4 +34,17 @@ export const roomEventRecovery = rowRecovery({
   table: 'room_events',
   list: listUnstartedRoomEvents,
   start: (temporal, e) => startRoomEvent(temporal, e),
+});
+
+/**
+ * Events whose run ended before matching them (an operator terminated it while the model judged, or
+ * while PostgreSQL was down): started again, as the id's reuse policy allows after a run that did not
+ * complete. A run still going (waiting on the model) is found running and looked at again later.
+ */
+export const roomEventRestartRecovery = rowRecovery({
+  name: 'room events left unmatched',
+  table: 'room_events',
+  list: listUnsettledRoomEvents,
+  start: (temporal, e) => startRoomEvent(temporal, e),
+  restarts: true,
 });

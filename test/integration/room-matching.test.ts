@@ -186,6 +186,34 @@ describe('matching with an LLM configured', () => {
     expect(await outcome(s, eventId)).toMatchObject({ outcome: 'no_match' });
   });
 
+  it('a run terminated while the model judges is started again by recovery: the event is matched, not dropped', async () => {
+    const s = await setup(h, [{ name: 'refund', priority: 1, description: 'a customer asks for a refund' }]);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The first call waits until the test lets it go (after the run is gone); later ones answer at once.
+    matchers.set(s.ids.refund, async () => {
+      if (matcherCalls(s.ids.refund).length === 1) await released;
+      return choose(s.ids.refund, 'asks for a refund');
+    });
+    const eventId = await send(s, { type: 'ticket.created', text: 'I want my money back' });
+    await waitFor(() => matcherCalls(s.ids.refund).length === 1, { what: 'the matcher call' });
+    // An operator terminates the run while the model judges: the event is started, not matched.
+    await h.temporal.client.workflow.getHandle(roomEventWorkflowId(s.roomId, eventId)).terminate('terminated by the test');
+    release();
+    const row = async () => (await h.db.query(`SELECT workflow_started_at IS NOT NULL AS started, outcome FROM room_events WHERE id = $1`, [eventId])).rows[0];
+    expect(await row()).toEqual({ started: true, outcome: null });
+
+    // Recovery starts it again (it used to skip every started row), once.
+    const pass = await h.recoverDetailed(0);
+    expect(pass.started).toBeGreaterThanOrEqual(1);
+    const entry = await logEntry(s, eventId, 20_000);
+    expect(entry).toMatchObject({ matched: s.ids.refund });
+    expect(await outcome(s, eventId)).toMatchObject({ outcome: 'admitted', definitionId: s.ids.refund });
+    expect((await backlogItems(s)).data.map((i: any) => i.eventId)).toEqual([eventId]);
+    expect(await row()).toEqual({ started: true, outcome: 'matched' });
+    expect((await h.recoverDetailed(0)).started).toBe(0);
+  });
+
   it('a slow LLM (past HOOKWISE_LLM_TIMEOUT_MS) is retried: still matched, the event is not lost', async () => {
     const s = await setup(h, [{ name: 'churn', priority: 1, description: 'a subscription was cancelled' }]);
     let n = 0;
