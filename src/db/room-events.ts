@@ -95,46 +95,35 @@ export interface RoomEventToStart {
   workspaceId: string;
 }
 
-/** Events accepted while Temporal was unreachable (or whose start failed): their workflows never started. */
-export async function listUnstartedRoomEvents(
-  db: Queryable,
-  olderThanSeconds: number,
-  limit: number,
-  organizationIds: string[] | null = null,
-): Promise<RoomEventToStart[]> {
-  const { rows } = await db.query(
-    `SELECT e.id, e.organization_id AS "organizationId", e.room_id AS "roomId", r.workspace_id AS "workspaceId"
-       FROM room_events e JOIN rooms r ON r.id = e.room_id
-      WHERE e.workflow_started_at IS NULL AND e.start_error IS NULL
-        AND coalesce(e.start_retry_at, e.received_at) < now() - make_interval(secs => $1)
-        AND ($3::text[] IS NULL OR e.organization_id = ANY($3))
-      ORDER BY coalesce(e.start_retry_at, e.received_at) LIMIT $2`,
-    [olderThanSeconds, limit, organizationIds],
-  );
-  return rows;
+/**
+ * Room events recovery starts, by what left them: `unstarted`, accepted while Temporal was unreachable
+ * (or whose start failed); `unmatched`, whose workflow started (its first step marked the row) but
+ * ended before matching them (an operator's terminate). Each kind has its partial index on the same
+ * expression (`room_events_to_start`, `room_events_unsettled`).
+ */
+const TO_START = {
+  unstarted: { where: 'e.workflow_started_at IS NULL', since: 'coalesce(e.start_retry_at, e.received_at)' },
+  unmatched: { where: 'e.workflow_started_at IS NOT NULL AND e.outcome IS NULL', since: 'coalesce(e.start_retry_at, e.workflow_started_at)' },
+} as const;
+
+function roomEventsToStart(kind: keyof typeof TO_START) {
+  const { where, since } = TO_START[kind];
+  return async (db: Queryable, olderThanSeconds: number, limit: number, organizationIds: string[] | null = null): Promise<RoomEventToStart[]> => {
+    const { rows } = await db.query(
+      `SELECT e.id, e.organization_id AS "organizationId", e.room_id AS "roomId", r.workspace_id AS "workspaceId"
+         FROM room_events e JOIN rooms r ON r.id = e.room_id
+        WHERE ${where} AND e.start_error IS NULL
+          AND ${since} < now() - make_interval(secs => $1)
+          AND ($3::text[] IS NULL OR e.organization_id = ANY($3))
+        ORDER BY ${since} LIMIT $2`,
+      [olderThanSeconds, limit, organizationIds],
+    );
+    return rows;
+  };
 }
 
-/**
- * Events whose workflow started (its first step marked the row) but never matched them, recorded a
- * while ago: a run that ended early (an operator's terminate) left them. Recovery starts them again.
- */
-export async function listUnsettledRoomEvents(
-  db: Queryable,
-  olderThanSeconds: number,
-  limit: number,
-  organizationIds: string[] | null = null,
-): Promise<RoomEventToStart[]> {
-  const { rows } = await db.query(
-    `SELECT e.id, e.organization_id AS "organizationId", e.room_id AS "roomId", r.workspace_id AS "workspaceId"
-       FROM room_events e JOIN rooms r ON r.id = e.room_id
-      WHERE e.workflow_started_at IS NOT NULL AND e.outcome IS NULL AND e.start_error IS NULL
-        AND coalesce(e.start_retry_at, e.workflow_started_at) < now() - make_interval(secs => $1)
-        AND ($3::text[] IS NULL OR e.organization_id = ANY($3))
-      ORDER BY coalesce(e.start_retry_at, e.workflow_started_at) LIMIT $2`,
-    [olderThanSeconds, limit, organizationIds],
-  );
-  return rows;
-}
+export const listUnstartedRoomEvents = roomEventsToStart('unstarted');
+export const listUnmatchedRoomEvents = roomEventsToStart('unmatched');
 
 /** The event as its workflow's activities see it: marks the workflow as started on the way. */
 export async function startedRoomEvent(db: Queryable, id: string): Promise<RoomEvent | null> {

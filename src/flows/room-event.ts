@@ -1,6 +1,6 @@
 import type { IngestRoomEventInput } from '../../workflows/ingest-room-event.js';
 import { HookwiseOrg, HookwiseRoom, HookwiseWorkspace } from '../../workflows/search-attributes.js';
-import { listUnsettledRoomEvents, listUnstartedRoomEvents, type RoomEventToStart } from '../db/room-events.js';
+import { listUnmatchedRoomEvents, listUnstartedRoomEvents, type RoomEventToStart } from '../db/room-events.js';
 import { workflowId } from '../domain/bounded-id.js';
 import type { Temporal } from '../temporal/client.js';
 import { rowRecovery } from './recovery.js';
@@ -44,7 +44,7 @@ export const roomEventRecovery = rowRecovery({
 export const roomEventRestartRecovery = rowRecovery({
   name: 'room events left unmatched',
   table: 'room_events',
-  list: listUnsettledRoomEvents,
+  list: listUnmatchedRoomEvents,
   start: (temporal, e) => startRoomEvent(temporal, e),
   restarts: true,
 });

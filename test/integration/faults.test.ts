@@ -30,6 +30,17 @@ afterAll(async () => {
   await h?.stop();
 });
 
+/** A proxy in front of the test's PostgreSQL that a test can cut, and the database URL through it. */
+async function databaseProxy() {
+  const db = new URL(h.config.DATABASE_URL);
+  const proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
+  cleanups.push(() => proxy.close());
+  const viaProxy = new URL(db);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  return { proxy, viaProxy };
+}
+
 describe('PostgreSQL unreachable', () => {
   it('answers 503 unavailable, never 500, on the authenticated API and on both ingress routes', async () => {
     const down = await startHookwise({ worker: false, env: { DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none' } });
@@ -84,12 +95,7 @@ describe('PostgreSQL away during work', () => {
   it('an agent run outlasts a database outage longer than its retries: it ends done, never failed', async () => {
     // The worker reaches PostgreSQL through a proxy the test cuts while the model is answering, for
     // longer than the agent run's bounded retries (1 s, then 2 s) last, and for two rounds of them.
-    const db = new URL(h.config.DATABASE_URL);
-    const proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
-    cleanups.push(() => proxy.close());
-    const viaProxy = new URL(db);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
+    const { proxy, viaProxy } = await databaseProxy();
     let cutAt = 0;
     const llm = await startFakeLlm();
     cleanups.push(() => llm.close());
@@ -130,12 +136,7 @@ describe('PostgreSQL away during work', () => {
   it('a delivery outlasts a database outage longer than its attempt’s retries: it waits between rounds, then succeeds', async () => {
     // The worker reaches PostgreSQL through a proxy the test cuts while the first POST is answered, so
     // the attempt cannot record its result, for longer than the attempt's own retries (1, 2, 4 s) last.
-    const db = new URL(h.config.DATABASE_URL);
-    const proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
-    cleanups.push(() => proxy.close());
-    const viaProxy = new URL(db);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
+    const { proxy, viaProxy } = await databaseProxy();
     const receiver = await startReceiver({ replies: [{ status: 200, delayMs: 500 }], fallback: { status: 200 } });
     cleanups.push(() => receiver.close());
     const split = await startHookwise({ env: { HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600' }, workerEnv: { DATABASE_URL: viaProxy.toString() } });
