@@ -209,8 +209,13 @@ export interface EventSource {
 
 export interface Definition {
   id: string;
+  sourceId: string;
   name: string;
+  description: string;
   priority: number;
+  /** A declarative rule (README "Rules"), or null: then only the model can match it. */
+  rule: unknown;
+  instructions: string | null;
 }
 
 export interface BacklogItem {

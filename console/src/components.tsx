@@ -15,9 +15,22 @@ export function Problem({ error, what = 'this page' }: { error: ApiError | undef
       </div>
     );
   }
+  // A 422 lists what was wrong, field by field: the message alone ("request is invalid") says little.
+  const issues = Array.isArray(error.details.issues) ? (error.details.issues as Array<{ path?: string; message?: string }>) : [];
   return (
     <div class="notice error" role="alert" data-problem={error.code}>
       {error.message}
+      {issues.length > 0 && (
+        <ul class="small">
+          {issues.map((i, n) => (
+            <li key={n}>
+              {i.path ? <code>{i.path}</code> : null}
+              {i.path ? ': ' : null}
+              {i.message}
+            </li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }

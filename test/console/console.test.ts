@@ -358,4 +358,40 @@ describe('the console', () => {
       modelTier: 'fast',
     });
   });
+
+  it("lists a room's event definitions and edits one: priority, rule, instructions; bad JSON and a bad rule are refused", async () => {
+    const ws = await h.request('POST', '/api/v1/workspaces', { key: admin.key, body: { name: 'Definitions workspace' } });
+    const room = await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, { key: admin.key, body: { name: 'Defs room', instructions: 'Handle.' } });
+    const source = await h.request('POST', `/api/v1/rooms/${room.body.id}/event-sources`, { key: admin.key, body: { name: 'Shop' } });
+    const def = await h.request('POST', `/api/v1/event-sources/${source.body.id}/definitions`, {
+      key: admin.key,
+      body: { name: 'Refund', description: 'a customer asks for a refund', priority: 5 },
+    });
+    expect(def.status).toBe(201);
+    await page.goto(`${h.baseUrl}/console/rooms?workspace=${ws.body.id}&room=${room.body.id}`);
+    const row = page.getByRole('row').filter({ hasText: 'Refund' });
+    await row.getByText('model decides', { exact: true }).waitFor();
+    await row.getByText('Edit…').click();
+    const form = page.getByRole('form', { name: 'Edit definition Refund' });
+
+    await form.getByLabel('Rule (JSON; empty: the model decides)').fill('{"path": "type", ');
+    await form.getByRole('button', { name: 'Save' }).click();
+    expect(await row.getByRole('alert').textContent()).toContain('The rule is not JSON');
+    await form.getByLabel('Rule (JSON; empty: the model decides)').fill('{"path": 5}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    // The API's refusal names the field.
+    expect(await row.locator('[data-problem="validation_error"]').textContent()).toMatch(/rule/);
+
+    await form.getByLabel('Priority').fill('2');
+    await form.getByLabel('Rule (JSON; empty: the model decides)').fill('{"path": "type", "equals": "refund.requested"}');
+    await form.getByLabel('Agent instructions (empty: none)').fill('Refund within a day.');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await row.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    await row.getByText('{"path":"type","equals":"refund.requested"}').waitFor();
+    expect((await h.request('GET', `/api/v1/definitions/${def.body.id}`, { key: admin.key })).body).toMatchObject({
+      priority: 2,
+      rule: { path: 'type', equals: 'refund.requested' },
+      instructions: 'Refund within a day.',
+    });
+  });
 });

@@ -7,21 +7,107 @@ import { Link, navigate, type Route } from '../router';
 
 const BACKLOG_STATUSES: Array<BacklogItem['status']> = ['pending', 'processing', 'done', 'failed'];
 
-/** Definition names by id for a room's sources, so the match log reads as names. */
-function useDefinitionNames(sources: EventSource[] | undefined): Map<string, string> {
-  const [names, setNames] = useState(new Map<string, string>());
+/** The definitions of a room's sources, in priority order per source; `reload` after an edit. */
+function useDefinitions(sources: EventSource[] | undefined): { definitions: Definition[]; reload: () => void } {
+  const [definitions, setDefinitions] = useState<Definition[]>([]);
+  const [version, setVersion] = useState(0);
   const ids = sources?.map((s) => s.id).join(',') ?? '';
   useEffect(() => {
     if (!sources?.length) return;
     let cancelled = false;
     void Promise.all(sources.map((s) => get<Page<Definition>>(`/event-sources/${s.id}/definitions`).catch(() => ({ data: [] as Definition[] })))).then((pages) => {
-      if (!cancelled) setNames(new Map(pages.flatMap((p) => p.data.map((d) => [d.id, d.name] as [string, string]))));
+      if (!cancelled) setDefinitions(pages.flatMap((p) => p.data));
     });
     return () => {
       cancelled = true;
     };
-  }, [ids]);
-  return names;
+  }, [ids, version]);
+  return { definitions, reload: () => setVersion((v) => v + 1) };
+}
+
+/** A rule as one line of JSON for the table; "—" when the definition has none (only the model matches it). */
+const ruleText = (rule: unknown) => (rule === null || rule === undefined ? '' : JSON.stringify(rule));
+
+/**
+ * "Edit": a definition's name, description, priority, rule and instructions (PATCH /definitions/:id).
+ * An empty rule or instructions removes it. Needs a `manage` key; the API's refusals are shown as is.
+ */
+function EditDefinition({ definition, onSaved }: { definition: Definition; onSaved: () => void }) {
+  const [name, setName] = useState(definition.name);
+  const [description, setDescription] = useState(definition.description);
+  const [priority, setPriority] = useState(String(definition.priority));
+  const [rule, setRule] = useState(ruleText(definition.rule) ? JSON.stringify(definition.rule, null, 2) : '');
+  const [instructions, setInstructions] = useState(definition.instructions ?? '');
+  const [state, setState] = useState<{ busy: boolean; saved?: boolean; error?: ApiError; invalid?: string }>({ busy: false });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    let parsedRule: unknown = null;
+    if (rule.trim() !== '') {
+      try {
+        parsedRule = JSON.parse(rule);
+      } catch (err) {
+        setState({ busy: false, invalid: `The rule is not JSON: ${(err as Error).message}` });
+        return;
+      }
+    }
+    setState({ busy: true });
+    try {
+      await patch<Definition>(`/definitions/${encodeURIComponent(definition.id)}`, {
+        name: name.trim(),
+        description,
+        priority: Number(priority),
+        rule: parsedRule,
+        instructions: instructions.trim() === '' ? null : instructions,
+      });
+      setState({ busy: false, saved: true });
+      onSaved();
+    } catch (err) {
+      setState({ busy: false, error: err as ApiError });
+    }
+  };
+  return (
+    <details>
+      <summary>Edit…</summary>
+      <form class="stack" onSubmit={submit} aria-label={`Edit definition ${definition.name}`}>
+        <label class="block">
+          <span class="label">Name</span>
+          <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <label class="block">
+          <span class="label">Description</span>
+          <textarea value={description} required maxLength={4_000} rows={2} onInput={(e) => setDescription(e.currentTarget.value)} />
+        </label>
+        <label class="block">
+          <span class="label">Priority</span>
+          <input type="number" value={priority} required step={1} onInput={(e) => setPriority(e.currentTarget.value)} />
+        </label>
+        <label class="block">
+          <span class="label">Rule (JSON; empty: the model decides)</span>
+          <textarea class="mono" value={rule} rows={4} onInput={(e) => setRule(e.currentTarget.value)} />
+        </label>
+        <label class="block">
+          <span class="label">Agent instructions (empty: none)</span>
+          <textarea value={instructions} maxLength={20_000} rows={3} onInput={(e) => setInstructions(e.currentTarget.value)} />
+        </label>
+        <div class="filter-buttons">
+          <button type="submit" class="primary" disabled={state.busy}>
+            Save
+          </button>
+        </div>
+      </form>
+      {state.invalid && (
+        <p class="error-text small" role="alert">
+          {state.invalid}
+        </p>
+      )}
+      <Problem error={state.error} what="editing a definition" />
+      {state.saved && (
+        <p class="muted small" role="status">
+          Saved: matching uses it from the next event on.
+        </p>
+      )}
+    </details>
+  );
 }
 
 /** "Edit room": its name, instructions and model tier (PATCH /rooms/:id). Needs a `manage` key. */
@@ -82,7 +168,8 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
   const sources = useApi<Page<EventSource>>(`/rooms/${encodeURIComponent(roomId)}/event-sources`);
   const backlog = useApi<Backlog>(`/rooms/${encodeURIComponent(roomId)}/backlog${query({ status })}`, () => 5000);
   const log = useApi<Page<MatchLogEntry>>(`/rooms/${encodeURIComponent(roomId)}/match-log?limit=100`, () => 5000);
-  const definitions = useDefinitionNames(sources.data?.data);
+  const defs = useDefinitions(sources.data?.data);
+  const definitions = new Map(defs.definitions.map((d) => [d.id, d.name]));
   const sourceName = (id: string) => sources.data?.data.find((s) => s.id === id)?.name ?? id;
   const setStatus = (s: string) => {
     const q = new URLSearchParams(route.query);
@@ -137,6 +224,48 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
                   <td>{s.verification ? <code>{s.verification.scheme}</code> : <span class="muted">none</span>}</td>
                   <td class="num">{formatCount(backlog.data?.depth[s.id] ?? 0)}</td>
                   <td class="num">{formatCount(backlog.data?.dropped[s.id] ?? s.droppedCount)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section class="card flush" aria-labelledby="definitions-title">
+        <h2 id="definitions-title" class="pad">
+          Event definitions
+        </h2>
+        {sources.data && defs.definitions.length === 0 && <p class="muted pad">No event definitions: nothing is admitted to the backlog.</p>}
+        {defs.definitions.length > 0 && (
+          <table class="rows">
+            <thead>
+              <tr>
+                <th scope="col">Definition</th>
+                <th scope="col">Source</th>
+                <th scope="col" class="num">
+                  Priority
+                </th>
+                <th scope="col">Rule</th>
+                <th scope="col">Description</th>
+              </tr>
+            </thead>
+            <tbody>
+              {defs.definitions.map((d) => (
+                <tr key={d.id}>
+                  <td>
+                    {d.name} <span class="mono small muted">{d.id}</span>
+                    <EditDefinition key={d.id} definition={d} onSaved={defs.reload} />
+                  </td>
+                  <td>{sourceName(d.sourceId)}</td>
+                  <td class="num">{d.priority}</td>
+                  <td class="mono small clip" title={ruleText(d.rule)}>
+                    {ruleText(d.rule) || <span class="muted">model decides</span>}
+                  </td>
+                  <td class="small">
+                    <div class="clip-3" title={d.description}>
+                      {d.description}
+                    </div>
+                  </td>
                 </tr>
               ))}
             </tbody>
