@@ -106,7 +106,8 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
      )
      SELECT d.status, d.created_at AS "recordedAt", lim.lim_f AS "limF", lim.lim_m AS "limM",
             EXISTS (SELECT 1 FROM open) AS open,
-            CASE WHEN NOT EXISTS (SELECT 1 FROM due) THEN ceil(extract(epoch FROM (d.next_attempt_at - now())) * 1000)::int END AS "dueInMs",
+            CASE WHEN EXISTS (SELECT 1 FROM open) AND NOT EXISTS (SELECT 1 FROM due)
+                 THEN ceil(extract(epoch FROM (d.next_attempt_at - now())) * 1000)::int END AS "dueInMs",
             (SELECT attempt_number FROM attempt) AS "attemptNumber",
             EXISTS (SELECT 1 FROM f) AS "hadSlot",
             CASE WHEN NOT EXISTS (SELECT 1 FROM take_f) THEN

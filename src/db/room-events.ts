@@ -128,7 +128,12 @@ export const listUnmatchedRoomEvents = roomEventsToStart('unmatched');
 /** The event as its workflow's activities see it: marks the workflow as started on the way. */
 export async function startedRoomEvent(db: Queryable, id: string): Promise<RoomEvent | null> {
   const { rows } = await db.query(
-    `UPDATE room_events SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = $1
+    // The first start clears what recovery counted while the workflow could not start, so restarts
+    // (of a run that ends before matching the event) are counted from zero.
+    `UPDATE room_events SET workflow_started_at = coalesce(workflow_started_at, now()),
+                            start_attempts = CASE WHEN workflow_started_at IS NULL THEN 0 ELSE start_attempts END,
+                            start_retry_at = CASE WHEN workflow_started_at IS NULL THEN NULL ELSE start_retry_at END
+      WHERE id = $1
      RETURNING id, organization_id AS "organizationId", room_id AS "roomId", source_id AS "sourceId", payload,
                received_at AS "receivedAt"`,
     [id],

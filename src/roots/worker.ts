@@ -164,12 +164,12 @@ export async function buildWorker(
             // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
             maxConcurrentActivityTaskExecutions: 200,
             // A delivery attempt is a local activity, and holds its workflow task (and that task's slot)
-            // while it waits on the receiver: with the default 40 task slots, 40 slow receivers stalled
+            // while it waits on the receiver: with the SDK's default 40 slots, 40 slow receivers stalled
             // every workflow on this worker. 200 was worse the other way on 2 cores (bench:delivery,
             // 12-02 14:45): that many tasks at once ran late, and 28 % of attempts ran a second time
-            // (their claim found the delivery done: no second POST). More I/O at once: more workers.
-            maxConcurrentLocalActivityExecutions: 100,
-            maxConcurrentWorkflowTaskExecutions: 100,
+            // (their claim found the delivery done: no second POST). Hence a setting, 100 by default.
+            maxConcurrentLocalActivityExecutions: config.HOOKWISE_WORKER_TASK_SLOTS,
+            maxConcurrentWorkflowTaskExecutions: config.HOOKWISE_WORKER_TASK_SLOTS,
             // A workflow's next task goes to the queue of the worker that has it cached; if that worker
             // died, the task moves to the shared queue after this long (default 10 s). The fault drill
             // kills a worker every 10 s: the default doubled the stall of every workflow it held.

@@ -137,7 +137,8 @@ describe('PostgreSQL away during work', () => {
     // The worker reaches PostgreSQL through a proxy the test cuts while the first POST is answered, so
     // the attempt cannot record its result, for longer than the attempt's own retries (1, 2, 4 s) last.
     const { proxy, viaProxy } = await databaseProxy();
-    const receiver = await startReceiver({ replies: [{ status: 200, delayMs: 500 }], fallback: { status: 200 } });
+    // The first answer takes 3 s: the proxy is cut well before the attempt records it.
+    const receiver = await startReceiver({ replies: [{ status: 200, delayMs: 3_000 }], fallback: { status: 200 } });
     cleanups.push(() => receiver.close());
     const split = await startHookwise({ env: { HOOKWISE_RECOVERY_INTERVAL_SECONDS: '3600' }, workerEnv: { DATABASE_URL: viaProxy.toString() } });
     cleanups.push(() => split.stop());
