@@ -32,6 +32,7 @@ export function startDelivery(temporal: Temporal, d: DeliveryToStart) {
     ],
     summary: `${d.eventType} → ${d.url}`,
     reuse: 'never',
+    taskQueue: temporal.deliveryTaskQueue,
   });
 }
 
