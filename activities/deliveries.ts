@@ -39,6 +39,8 @@ export type AttemptResult = (
 
 /** How long a delivery waiting for an in-flight slot sleeps if no wake-up comes (a lost signal). */
 const MAX_SLOT_WAIT_MS = 30_000;
+/** How soon an attempt that another run superseded has the workflow look at the delivery again. */
+const SUPERSEDED_RECHECK_MS = 1_000;
 
 export function createDeliveryActivities(deps: DeliveryActivityDeps) {
   const { db, settings } = deps;
@@ -154,20 +156,23 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         autoDisableAfterHours: settings.autoDisableAfterHours,
       });
       await wakeWaiters(deliveryId, finished);
+      // Marked lost before it finished: another run of this attempt took over (its workflow task was
+      // taken for lost while this one still ran) and the delivery's row follows that run now. What
+      // this one saw must not end the workflow: look again shortly, when the claim reads the row
+      // (ended, due, or not due yet).
+      if (!finished.recorded) return { kind: 'retry', delayMs: SUPERSEDED_RECHECK_MS, notices: [] };
 
       const notices: Notice[] = [];
-      if (finished.recorded) {
-        const about = { webhookId: webhook.id, url: webhook.url, deliveryId, eventId: event.id, attemptId };
-        if (finished.transition === 'failing') notices.push({ type: 'webhook.failing', ...about, error: sent.error ?? `HTTP ${sent.statusCode}` });
-        if (finished.transition === 'recovered') notices.push({ type: 'webhook.recovered', ...about });
-        if (finished.transition === 'disabled') notices.push({ type: 'webhook.disabled', ...about, reason: finished.disabledReason ?? '' });
-        // An operational event that dies yields no further event: no loops between failing subscribers.
-        if (outcome.status === 'dead' && !isOperationalEvent(event.type)) {
-          notices.push({ type: 'delivery.dead', ...about, eventType: event.type, reason: outcome.reason, attempts: claim.attemptNumber });
-        }
+      const about = { webhookId: webhook.id, url: webhook.url, deliveryId, eventId: event.id, attemptId };
+      if (finished.transition === 'failing') notices.push({ type: 'webhook.failing', ...about, error: sent.error ?? `HTTP ${sent.statusCode}` });
+      if (finished.transition === 'recovered') notices.push({ type: 'webhook.recovered', ...about });
+      if (finished.transition === 'disabled') notices.push({ type: 'webhook.disabled', ...about, reason: finished.disabledReason ?? '' });
+      // An operational event that dies yields no further event: no loops between failing subscribers.
+      if (outcome.status === 'dead' && !isOperationalEvent(event.type)) {
+        notices.push({ type: 'delivery.dead', ...about, eventType: event.type, reason: outcome.reason, attempts: claim.attemptNumber });
       }
       if (outcome.status === 'retrying') return { kind: 'retry', delayMs: outcome.delayMs, notices };
-      if (finished.recorded) deps.metrics.deliveries.inc({ outcome: outcome.status });
+      deps.metrics.deliveries.inc({ outcome: outcome.status });
       return outcome.status === 'dead'
         ? { kind: 'done', status: 'dead', reason: outcome.reason, notices }
         : { kind: 'done', status: 'succeeded', notices };

@@ -8,7 +8,7 @@ import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 import { endRotationOverlap } from '../support/key-overlap.js';
 import { HookwiseDeliveryStatus } from '../../workflows/search-attributes.js';
-import { claimAttempt } from '../../src/db/delivery-attempts.js';
+import { claimAttempt, finishAttempt } from '../../src/db/delivery-attempts.js';
 import { newId } from '../../src/domain/ids.js';
 
 // The seeds' own verification recipes, written out independently of src/domain/signing.ts.
@@ -475,6 +475,47 @@ describe('delivery, acted on mid-attempt', () => {
     expect(closed.status.name).toBe('CANCELLED');
     expect(closed.typedSearchAttributes.get(HookwiseDeliveryStatus)).toBe('cancelled');
     await quiesce(slow, orgId);
+    expect(receiver.requests).toHaveLength(2);
+    await receiver.close();
+  });
+
+  it('an attempt superseded by another run of it (marked lost meanwhile) does not end the delivery on what it saw', async () => {
+    const { call } = await orgApi(slow);
+    const receiver = await startReceiver({ replies: [{ status: 200, delayMs: 2_000 }], fallback: { status: 200 } });
+    const hook = await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['superseded'], retryPolicy: { policy: 'fixed', attempts: 5, delaySeconds: 0.5 } });
+    const published = await call('POST', '/api/v1/events', { type: 'superseded', data: {} });
+    const deliveryId = published.deliveries[0];
+    await waitFor(() => receiver.requests.length === 1, { what: 'the first POST' });
+    // Another run of the same attempt (its workflow task taken for lost on a starved worker) claims
+    // meanwhile, which marks the first one lost, and fails.
+    const otherId = newId('atm');
+    expect(await claimAttempt(slow.db, { deliveryId, attemptId: otherId, leaseMs: 10_000, maxInFlight: 10, maxPerMinute: 100 })).toMatchObject({ kind: 'granted' });
+    await finishAttempt(slow.db, {
+      attemptId: otherId,
+      deliveryId,
+      webhookId: hook.id,
+      succeeded: false,
+      statusCode: 500,
+      latencyMs: 1,
+      error: null,
+      responseBody: null,
+      deliveryStatus: 'retrying',
+      deliveryError: null,
+      nextAttemptInMs: 500,
+      disableWebhookReason: null,
+      autoDisableAfterHours: 120,
+    });
+    // The first run's POST then succeeds, but the row follows the other run: the workflow looks again
+    // and delivers, where it used to end "succeeded" and leave the row retrying for good.
+    const delivered = await waitFor(
+      async () => {
+        const d = await call('GET', `/api/v1/deliveries/${deliveryId}`);
+        return d.status === 'succeeded' ? d : null;
+      },
+      { timeoutMs: 15_000, what: 'the delivery to end succeeded' },
+    );
+    expect(delivered.attempts.map((a: { status: string }) => a.status).sort()).toEqual(['failed', 'lost', 'succeeded']);
+    expect(await slow.temporal.client.workflow.getHandle(delivered.workflowId).result()).toMatchObject({ kind: 'done', status: 'succeeded' });
     expect(receiver.requests).toHaveLength(2);
     await receiver.close();
   });
