@@ -1,5 +1,6 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { get, patch, query, type ApiError, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
+import { ApiError, get, patch, query, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
 import { Badge, Loading, Problem, Time } from '../components';
 import { formatCount } from '../format';
 import { useApi, useTitle } from '../hooks';
@@ -25,70 +26,41 @@ function useDefinitions(sources: EventSource[] | undefined): { definitions: Defi
   return { definitions, reload: () => setVersion((v) => v + 1) };
 }
 
-/** A rule as one line of JSON for the table; "—" when the definition has none (only the model matches it). */
+/** A rule as one line of JSON for the table; empty when the definition has none (only the model matches it). */
 const ruleText = (rule: unknown) => (rule === null || rule === undefined ? '' : JSON.stringify(rule));
 
 /**
- * "Edit": a definition's name, description, priority, rule and instructions (PATCH /definitions/:id).
- * An empty rule or instructions removes it. Needs a `manage` key; the API's refusals are shown as is.
+ * An "Edit…" form that saves with one request: Save, then "Saved" or what was wrong (an input the
+ * console itself can't send, or the API's refusal field by field). Edits need a `manage` key.
  */
-function EditDefinition({ definition, onSaved }: { definition: Definition; onSaved: () => void }) {
-  const [name, setName] = useState(definition.name);
-  const [description, setDescription] = useState(definition.description);
-  const [priority, setPriority] = useState(String(definition.priority));
-  const [rule, setRule] = useState(ruleText(definition.rule) ? JSON.stringify(definition.rule, null, 2) : '');
-  const [instructions, setInstructions] = useState(definition.instructions ?? '');
+function EditForm(props: {
+  summary: string;
+  label: string;
+  class?: string;
+  what: string;
+  saved: string;
+  /** Throws an Error (not an ApiError) for input that can't be sent. */
+  save: () => Promise<void>;
+  onSaved: () => void;
+  children: ComponentChildren;
+}) {
   const [state, setState] = useState<{ busy: boolean; saved?: boolean; error?: ApiError; invalid?: string }>({ busy: false });
   const submit = async (e: Event) => {
     e.preventDefault();
-    let parsedRule: unknown = null;
-    if (rule.trim() !== '') {
-      try {
-        parsedRule = JSON.parse(rule);
-      } catch (err) {
-        setState({ busy: false, invalid: `The rule is not JSON: ${(err as Error).message}` });
-        return;
-      }
-    }
     setState({ busy: true });
     try {
-      await patch<Definition>(`/definitions/${encodeURIComponent(definition.id)}`, {
-        name: name.trim(),
-        description,
-        priority: Number(priority),
-        rule: parsedRule,
-        instructions: instructions.trim() === '' ? null : instructions,
-      });
+      await props.save();
       setState({ busy: false, saved: true });
-      onSaved();
+      props.onSaved();
     } catch (err) {
-      setState({ busy: false, error: err as ApiError });
+      setState(err instanceof ApiError ? { busy: false, error: err } : { busy: false, invalid: (err as Error).message });
     }
   };
   return (
-    <details>
-      <summary>Edit…</summary>
-      <form class="stack" onSubmit={submit} aria-label={`Edit definition ${definition.name}`}>
-        <label class="block">
-          <span class="label">Name</span>
-          <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-        <label class="block">
-          <span class="label">Description</span>
-          <textarea value={description} required maxLength={4_000} rows={2} onInput={(e) => setDescription(e.currentTarget.value)} />
-        </label>
-        <label class="block">
-          <span class="label">Priority</span>
-          <input type="number" value={priority} required step={1} onInput={(e) => setPriority(e.currentTarget.value)} />
-        </label>
-        <label class="block">
-          <span class="label">Rule (JSON; empty: the model decides)</span>
-          <textarea class="mono" value={rule} rows={4} onInput={(e) => setRule(e.currentTarget.value)} />
-        </label>
-        <label class="block">
-          <span class="label">Agent instructions (empty: none)</span>
-          <textarea value={instructions} maxLength={20_000} rows={3} onInput={(e) => setInstructions(e.currentTarget.value)} />
-        </label>
+    <details class={props.class}>
+      <summary>{props.summary}</summary>
+      <form class="stack" onSubmit={submit} aria-label={props.label}>
+        {props.children}
         <div class="filter-buttons">
           <button type="submit" class="primary" disabled={state.busy}>
             Save
@@ -100,65 +72,92 @@ function EditDefinition({ definition, onSaved }: { definition: Definition; onSav
           {state.invalid}
         </p>
       )}
-      <Problem error={state.error} what="editing a definition" />
+      <Problem error={state.error} what={props.what} />
       {state.saved && (
         <p class="muted small" role="status">
-          Saved: matching uses it from the next event on.
+          {props.saved}
         </p>
       )}
     </details>
   );
 }
 
-/** "Edit room": its name, instructions and model tier (PATCH /rooms/:id). Needs a `manage` key. */
+/** A definition's name, description, priority, rule and instructions (PATCH /definitions/:id); an empty rule or instructions removes it. */
+function EditDefinition({ definition, onSaved }: { definition: Definition; onSaved: () => void }) {
+  const [name, setName] = useState(definition.name);
+  const [description, setDescription] = useState(definition.description);
+  const [priority, setPriority] = useState(String(definition.priority));
+  const [rule, setRule] = useState(ruleText(definition.rule) ? JSON.stringify(definition.rule, null, 2) : '');
+  const [instructions, setInstructions] = useState(definition.instructions ?? '');
+  const save = async () => {
+    let parsedRule: unknown = null;
+    if (rule.trim() !== '') {
+      try {
+        parsedRule = JSON.parse(rule);
+      } catch (err) {
+        throw new Error(`The rule is not JSON: ${(err as Error).message}`);
+      }
+    }
+    await patch<Definition>(`/definitions/${encodeURIComponent(definition.id)}`, {
+      name: name.trim(),
+      description,
+      priority: Number(priority),
+      rule: parsedRule,
+      instructions: instructions.trim() === '' ? null : instructions,
+    });
+  };
+  return (
+    <EditForm summary="Edit…" label={`Edit definition ${definition.name}`} what="editing a definition" saved="Saved: matching uses it from the next event on." save={save} onSaved={onSaved}>
+      <label class="block">
+        <span class="label">Name</span>
+        <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+      </label>
+      <label class="block">
+        <span class="label">Description</span>
+        <textarea value={description} required maxLength={4_000} rows={2} onInput={(e) => setDescription(e.currentTarget.value)} />
+      </label>
+      <label class="block">
+        <span class="label">Priority</span>
+        <input type="number" value={priority} required step={1} onInput={(e) => setPriority(e.currentTarget.value)} />
+      </label>
+      <label class="block">
+        <span class="label">Rule (JSON; empty: the model decides)</span>
+        <textarea class="mono" value={rule} rows={4} onInput={(e) => setRule(e.currentTarget.value)} />
+      </label>
+      <label class="block">
+        <span class="label">Agent instructions (empty: none)</span>
+        <textarea value={instructions} maxLength={20_000} rows={3} onInput={(e) => setInstructions(e.currentTarget.value)} />
+      </label>
+    </EditForm>
+  );
+}
+
+/** "Edit room": its name, instructions and model tier (PATCH /rooms/:id). */
 function EditRoom({ room, onSaved }: { room: Room; onSaved: () => void }) {
   const [name, setName] = useState(room.name);
   const [instructions, setInstructions] = useState(room.instructions);
   const [modelTier, setModelTier] = useState(room.modelTier);
-  const [state, setState] = useState<{ busy: boolean; saved?: boolean; error?: ApiError }>({ busy: false });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setState({ busy: true });
-    try {
-      await patch<Room>(`/rooms/${encodeURIComponent(room.id)}`, { name: name.trim(), instructions, modelTier });
-      setState({ busy: false, saved: true });
-      onSaved();
-    } catch (err) {
-      setState({ busy: false, error: err as ApiError });
-    }
+  const save = async () => {
+    await patch<Room>(`/rooms/${encodeURIComponent(room.id)}`, { name: name.trim(), instructions, modelTier });
   };
   return (
-    <details class="card">
-      <summary>Edit room…</summary>
-      <form class="stack" onSubmit={submit} aria-label="Edit room">
-        <label class="block">
-          <span class="label">Name</span>
-          <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-        <label class="block">
-          <span class="label">Instructions</span>
-          <textarea value={instructions} required maxLength={20_000} rows={6} onInput={(e) => setInstructions(e.currentTarget.value)} />
-        </label>
-        <label class="block">
-          <span class="label">Model tier</span>
-          <select value={modelTier} onChange={(e) => setModelTier(e.currentTarget.value)}>
-            <option value="fast">fast</option>
-            <option value="smart">smart</option>
-          </select>
-        </label>
-        <div class="filter-buttons">
-          <button type="submit" class="primary" disabled={state.busy}>
-            Save
-          </button>
-        </div>
-      </form>
-      <Problem error={state.error} what="editing a room" />
-      {state.saved && (
-        <p class="muted small" role="status">
-          Saved: the room's agent uses these from its next item on.
-        </p>
-      )}
-    </details>
+    <EditForm summary="Edit room…" label="Edit room" class="card" what="editing a room" saved="Saved: the room's agent uses these from its next item on." save={save} onSaved={onSaved}>
+      <label class="block">
+        <span class="label">Name</span>
+        <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+      </label>
+      <label class="block">
+        <span class="label">Instructions</span>
+        <textarea value={instructions} required maxLength={20_000} rows={6} onInput={(e) => setInstructions(e.currentTarget.value)} />
+      </label>
+      <label class="block">
+        <span class="label">Model tier</span>
+        <select value={modelTier} onChange={(e) => setModelTier(e.currentTarget.value)}>
+          <option value="fast">fast</option>
+          <option value="smart">smart</option>
+        </select>
+      </label>
+    </EditForm>
   );
 }
 
