@@ -35,8 +35,8 @@ const schema = z.object({
   HOOKWISE_MAX_RETRY_AFTER_SECONDS: int(0).max(604_800).default(3600),
   HOOKWISE_SECRET_ROTATION_OVERLAP_SECONDS: int(0).default(86_400),
   HOOKWISE_RECOVERY_INTERVAL_SECONDS: z.coerce.number().positive().default(30),
-  // Delivery attempts a worker runs at once; each holds a workflow task while its POST waits (src/roots/worker.ts).
-  HOOKWISE_DELIVERY_CONCURRENCY: int(2).max(2_000).default(100),
+  // A worker's workflow-task slots; a delivery attempt holds one while its POST waits (src/roots/worker.ts).
+  HOOKWISE_WORKER_TASK_SLOTS: int(2).max(2_000).default(40),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   HOOKWISE_MODEL_FAST: z.string().min(1).default('gpt-4o-mini'),

@@ -32,7 +32,6 @@ export function startDelivery(temporal: Temporal, d: DeliveryToStart) {
     ],
     summary: `${d.eventType} → ${d.url}`,
     reuse: 'never',
-    taskQueue: temporal.deliveryTaskQueue,
   });
 }
 

@@ -23,8 +23,6 @@ export interface StartSpec {
    * row a sender's repeat writes later must still be processed. Schedulers start again after they end.
    */
   reuse: 'never' | 'after-failure' | 'after-completion';
-  /** The task queue, when not hookwise's own (deliveries have theirs: `Temporal.deliveryTaskQueue`). */
-  taskQueue?: string;
 }
 
 export type StartOutcome = 'started' | 'already-started';
@@ -44,7 +42,7 @@ const REUSE = {
 
 function options(temporal: Temporal, spec: StartSpec): WorkflowStartOptions<Workflow> {
   return {
-    taskQueue: spec.taskQueue ?? temporal.taskQueue,
+    taskQueue: temporal.taskQueue,
     workflowId: spec.workflowId,
     args: spec.args,
     memo: spec.memo,

@@ -4,7 +4,6 @@ import { migrate } from '../db/migrate.js';
 import { untilItSucceeds } from './wait-for.js';
 import { buildWorker } from '../roots/worker.js';
 import { onStopSignals } from './stop-signals.js';
-import { deliveryTaskQueueOf } from '../temporal/client.js';
 
 // The worker process: runs workflows and activities, and starts work whose publisher crashed.
 
@@ -18,7 +17,7 @@ async function main(): Promise<void> {
   const worker = await buildWorker(config);
   // The first signal drains the worker.
   signals.ready(() => worker.shutdown());
-  console.error(`hookwise worker polling task queues ${config.HOOKWISE_TASK_QUEUE} and ${deliveryTaskQueueOf(config.HOOKWISE_TASK_QUEUE)}`);
+  console.error(`hookwise worker polling task queue ${config.HOOKWISE_TASK_QUEUE}`);
   await worker.run();
   await worker.close();
   // Work given up past the shutdown's force time may still hold sockets open: it is Temporal's to retry.

@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
@@ -19,7 +19,6 @@ import { createOperationActivities } from '../../activities/operations.js';
 import { createRetentionActivities } from '../../activities/retention.js';
 import { markDatabaseOutages } from '../temporal/outages.js';
 import { ensureRetentionSchedule } from '../flows/retention.js';
-import { deliveryTaskQueueOf } from '../temporal/client.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -94,11 +93,7 @@ export async function buildWorker(
       : `workflows: bundled from source at start (${WORKFLOWS_PATH}); \`npm run build\` prebuilds them`,
   );
   let connection: NativeConnection | null = null;
-  let workers: Worker[] = [];
-  let bundle: { workflowBundle: WorkflowBundleOption } | null = null;
-  const stopWorkers = () => {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-  };
+  let worker: Worker | null = null;
   let stopping = false;
   // Ends the back-off waits below at once when shutdown() comes.
   const stopped = new AbortController();
@@ -159,58 +154,38 @@ export async function buildWorker(
       for (let failures = 0; !stopping; ) {
         try {
           connection ??= await connect();
-          // Bundled once for both workers when not prebuilt.
-          bundle ??= 'workflowsPath' in workflowSource ? { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH }) } : workflowSource;
-          const common = {
+          worker = await Worker.create({
             connection,
             namespace: config.TEMPORAL_NAMESPACE,
-            ...bundle,
+            taskQueue: config.HOOKWISE_TASK_QUEUE,
+            ...workflowSource,
             activities,
             interceptors: { activity: [markDatabaseOutages] },
+            // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
+            maxConcurrentActivityTaskExecutions: 200,
+            // A delivery attempt is a local activity, and holds its workflow task (and that task's slot)
+            // while it waits on the receiver: receivers that hang fill the slots every flow of the worker
+            // needs. 40 (the SDK's default) is the setting the fault drill was run with; 100 held in the
+            // delivery benchmark, but the drill with 100 (and deliveries on a queue of their own, 16:00)
+            // lost 294 attempts to killed workers and received 24 % twice; 200 ran tasks late under load.
+            maxConcurrentLocalActivityExecutions: config.HOOKWISE_WORKER_TASK_SLOTS,
+            maxConcurrentWorkflowTaskExecutions: config.HOOKWISE_WORKER_TASK_SLOTS,
             // A workflow's next task goes to the queue of the worker that has it cached; if that worker
             // died, the task moves to the shared queue after this long (default 10 s). The fault drill
             // kills a worker every 10 s: the default doubled the stall of every workflow it held.
-            stickyQueueScheduleToStartTimeout: '5s' as const,
-            // On shutdown the workers stop polling and let the work they run finish. A delivery attempt
+            stickyQueueScheduleToStartTimeout: '5s',
+            // On shutdown the worker stops polling and lets the work it runs finish. A delivery attempt
             // (a local activity) is waited for with its workflow task: its POST is bounded by the
             // delivery timeout, so a deploy costs no duplicate. Longer work (an agent run's model call,
             // an activity) is told to cancel after the grace time, which our activities don't act on,
             // and is given up at the force time: Temporal retries it elsewhere once its heartbeat stops.
             shutdownGraceTime: shutdownGraceMs(config),
             shutdownForceTime: shutdownGraceMs(config) + SHUTDOWN_FORCE_AFTER_GRACE_MS,
-          } satisfies Partial<WorkerOptions>;
-          workers = [
-            await Worker.create({
-              ...common,
-              taskQueue: config.HOOKWISE_TASK_QUEUE,
-              // Agent runs and model calls are I/O-bound: many can wait on models at once.
-              maxConcurrentActivityTaskExecutions: 200,
-            }),
-            // Deliveries on a queue of their own. An attempt is a local activity and holds its
-            // workflow task (and that task's slot) while its POST waits: receivers that hang fill
-            // these slots only, never the rooms' and agents'. With the SDK's default 40, 40 slow
-            // receivers stalled every workflow of the worker; 200 on 2 cores ran tasks late under load
-            // (bench:delivery, 12-02 14:45: 28 % of attempts ran twice, without a second POST).
-            await Worker.create({
-              ...common,
-              taskQueue: deliveryTaskQueueOf(config.HOOKWISE_TASK_QUEUE),
-              maxConcurrentLocalActivityExecutions: config.HOOKWISE_DELIVERY_CONCURRENCY,
-              maxConcurrentWorkflowTaskExecutions: config.HOOKWISE_DELIVERY_CONCURRENCY,
-            }),
-          ];
-          const runs = workers.map((w) => w.run());
-          // A shutdown that came while the workers were being created: run() must start for it to end.
-          if (stopping) stopWorkers();
-          // One worker failing takes the other down with it: the loop builds both again.
-          const failed = await Promise.all(runs).then(
-            () => null,
-            (err: unknown) => err,
-          );
-          if (failed !== null) {
-            stopWorkers();
-            await Promise.allSettled(runs);
-            throw failed;
-          }
+          });
+          const running = worker.run();
+          // A shutdown that came while the worker was being created: run() must start for it to end.
+          if (stopping) worker.shutdown();
+          await running;
           failures = 0;
         } catch (err) {
           if (stopping) break;
@@ -221,7 +196,7 @@ export async function buildWorker(
           connection = null;
           await pause(waitMs);
         } finally {
-          workers = [];
+          worker = null;
         }
       }
     },
@@ -229,7 +204,7 @@ export async function buildWorker(
       stopping = true;
       stopped.abort();
       recovery?.stop();
-      stopWorkers();
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     },
     async close() {
       await new Promise((r) => metricsServer.close(r));

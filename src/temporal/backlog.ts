@@ -6,16 +6,15 @@ const ACTIVITY_TASKS = 2;
 
 /**
  * How far behind the engine is: the age, in seconds, of the oldest task waiting in hookwise's task
- * queues (its own and the deliveries'), workflow or activity. A workflow started less than that ago
- * may simply not have been picked up yet. 0 when Temporal does not say (an older server, or no answer
- * within the deadline).
+ * queue, workflow or activity. A workflow started less than that ago may simply not have been picked
+ * up yet. 0 when Temporal does not say (an older server, or no answer within the deadline).
  */
 export async function engineBacklogSeconds(temporal: Temporal): Promise<number> {
-  const ageOf = async (name: string, taskQueueType: number) => {
+  const ageOf = async (taskQueueType: number) => {
     const r = await withinDeadline(temporal.client, () =>
       temporal.client.workflowService.describeTaskQueue({
         namespace: temporal.namespace,
-        taskQueue: { name },
+        taskQueue: { name: temporal.taskQueue },
         taskQueueType,
         reportStats: true,
       }),
@@ -24,8 +23,7 @@ export async function engineBacklogSeconds(temporal: Temporal): Promise<number> 
     return age ? Number(age.seconds ?? 0) + (age.nanos ?? 0) / 1e9 : 0;
   };
   try {
-    const queues = [temporal.taskQueue, temporal.deliveryTaskQueue];
-    return Math.max(...(await Promise.all(queues.flatMap((q) => [ageOf(q, WORKFLOW_TASKS), ageOf(q, ACTIVITY_TASKS)]))));
+    return Math.max(...(await Promise.all([ageOf(WORKFLOW_TASKS), ageOf(ACTIVITY_TASKS)])));
   } catch {
     return 0;
   }

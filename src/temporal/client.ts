@@ -10,14 +10,9 @@ export interface Temporal {
   client: Client;
   namespace: string;
   taskQueue: string;
-  /** Where deliveries run (`<taskQueue>-deliveries`): their own worker slots, so slow receivers hold up only deliveries. */
-  deliveryTaskQueue: string;
   /** Registers hookwise's search attributes (once per process; again after a failure). */
   ready(): Promise<void>;
 }
-
-/** The task queue of the delivery workflows that go with hookwise's task queue `taskQueue`. */
-export const deliveryTaskQueueOf = (taskQueue: string) => `${taskQueue}-deliveries`;
 
 /**
  * A lazily connecting client: the API starts (and answers /healthz) even while Temporal is down, and
@@ -31,7 +26,6 @@ export function createTemporal(s: { address: string; namespace: string; taskQueu
     client,
     namespace: s.namespace,
     taskQueue: s.taskQueue,
-    deliveryTaskQueue: deliveryTaskQueueOf(s.taskQueue),
     ready() {
       registered ??= registerSearchAttributes(client, s.namespace).catch((err) => {
         registered = null;
