@@ -565,10 +565,10 @@ describe('many receivers hanging at once', () => {
     const stuckHook = await call('POST', '/api/v1/webhooks', { url: stuck.url, events: ['slow.one'], rateLimit: { maxInFlight: 50 } });
     await call('POST', '/api/v1/webhooks', { url: quick.url, events: ['quick.one'] });
     await Promise.all(Array.from({ length: 45 }, (_, n) => call('POST', '/api/v1/events', { type: 'slow.one', data: { n } })));
-    await waitFor(() => stuck.requests.length >= 45, { timeoutMs: 15_000, what: '45 POSTs open at once' });
     const inFlight = async () =>
       (await wide.db.query(`SELECT count(*)::int AS n FROM delivery_attempts WHERE webhook_id = $1 AND status = 'in_flight'`, [stuckHook.id])).rows[0].n;
-    expect(await inFlight()).toBe(45);
+    // Counted by their attempts, not by requests: on a loaded machine an attempt may run twice.
+    await waitFor(async () => (await inFlight()) === 45, { timeoutMs: 15_000, what: '45 attempts in flight at once' });
 
     const published = await call('POST', '/api/v1/events', { type: 'quick.one', data: {} });
     await waitFor(async () => (await call('GET', `/api/v1/deliveries/${published.deliveries[0]}`)).status === 'succeeded', {
