@@ -161,7 +161,7 @@ export async function buildWorker(
             ...workflowSource,
             activities,
             interceptors: { activity: [markDatabaseOutages] },
-            // Deliveries and agent runs are I/O-bound: many can wait on receivers and models at once.
+            // Agent runs and model calls are I/O-bound (deliveries are local activities now, below).
             maxConcurrentActivityTaskExecutions: 200,
             // A delivery attempt is a local activity, and holds its workflow task (and that task's slot)
             // while it waits on the receiver: receivers that hang fill the slots every flow of the worker
