@@ -492,8 +492,10 @@ async function explainAttempt(db: Db, orgId: string, webhookId: string, maxPerMi
   const client = await db.connect();
   const plans: string[][] = [];
   const explaining = {
-    async query(text: string, values?: unknown[]) {
-      const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`, values);
+    // Unnamed, whatever the caller passes: a named (prepared) statement cannot be prefixed with EXPLAIN.
+    async query(q: string | { text: string; values?: unknown[] }, values?: unknown[]) {
+      const [text, params] = typeof q === 'string' ? [q, values] : [q.text, q.values];
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`, params);
       plans.push(rows.map((r: Record<string, string>) => r['QUERY PLAN']));
       return { rows: [] };
     },
@@ -521,12 +523,13 @@ async function explainAttempt(db: Db, orgId: string, webhookId: string, maxPerMi
       disableWebhookReason: null,
       autoDisableAfterHours: 120,
     });
+    // The claim's per-minute search as it runs: from a random slot up (then around from slot 1).
     const { rows } = await client.query(
       `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-       SELECT s.n FROM endpoint_slots s
-        WHERE s.webhook_id = $1 AND s.kind = 'm' AND s.n <= $2 AND s.free_at <= now()
-        LIMIT 1 FOR UPDATE OF s SKIP LOCKED`,
-      [webhookId, maxPerMinute],
+       SELECT n FROM endpoint_slots
+        WHERE webhook_id = $1 AND kind = 'm' AND n >= $3 AND n <= $2 AND free_at <= now()
+        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      [webhookId, maxPerMinute, 1 + Math.floor(Math.random() * maxPerMinute)],
     );
     return { claim: plans[0] ?? [], finish: plans[1] ?? [], perMinuteStep: rows.map((r: Record<string, string>) => r['QUERY PLAN']) };
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.js';
+import { prepared, type Queryable } from './pool.js';
 import type { DeliveryStatus } from './deliveries.js';
 import { WEBHOOK_COLUMNS, type WebhookRow } from './webhooks.js';
 
@@ -45,15 +45,19 @@ export type Claim =
 /**
  * Takes an in-flight slot and a per-minute start for the delivery's webhook and records the attempt as
  * in flight, in one statement. Slot rows are claimed with SKIP LOCKED: concurrent attempts of one
- * endpoint take different rows and never wait for each other. An attempt of this delivery still marked
- * in flight belonged to a lost worker (only one runs at a time): it is marked lost and its slot freed.
+ * endpoint take different rows and never wait for each other. Each search starts at a random slot, so
+ * that it steps over (held / free) slots on average, not over every slot held. An attempt of this
+ * delivery still marked in flight belonged to a lost worker (only one runs at a time): it is marked
+ * lost and its slot freed.
  * An attempt more than a second before the delivery's `next_attempt_at` takes nothing (a re-run after
  * the result was recorded must not POST again ahead of the retry policy); the second absorbs clock
  * differences between Temporal's timers and PostgreSQL.
  */
 export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim> {
   const { rows } = await db.query(
-    `WITH d AS (
+    prepared(
+      'claim-attempt',
+      `WITH d AS (
        SELECT id, status, webhook_id, event_id, created_at, next_attempt_at FROM deliveries WHERE id = $1
      ), lim AS (
        SELECT wh.id, wh.active, coalesce(wh.max_in_flight, $3) AS lim_f, coalesce(wh.max_per_minute, $4) AS lim_m
@@ -70,21 +74,43 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
        UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
          FROM lost WHERE s.attempt_id = lost.id AND s.free_at > now()
         RETURNING 1
+     ), start AS (
+       -- Where each slot search begins: a random slot, then on to the last and around from the first.
+       -- From slot 1 every claim would step over every slot held, and a per-minute slot is held for a
+       -- minute: 1,800 rows per claim at 30 deliveries/s. From a random slot it is held / free rows.
+       -- (Scalar subqueries below, not joins: so that the bounds are index conditions, in slot order.)
+       SELECT 1 + floor(random() * lim_f)::int AS f, 1 + floor(random() * lim_m)::int AS m FROM lim
+     ), f_up AS (
+       SELECT n FROM endpoint_slots
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'f' AND n >= (SELECT f FROM start) AND n <= (SELECT lim_f FROM lim)
+          AND free_at <= now() AND EXISTS (SELECT 1 FROM due)
+        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
+     ), f_around AS (
+       SELECT n FROM endpoint_slots
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'f' AND n < (SELECT f FROM start)
+          AND free_at <= now() AND EXISTS (SELECT 1 FROM due) AND NOT EXISTS (SELECT 1 FROM f_up)
+        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
      ), f AS (
-       SELECT s.n FROM endpoint_slots s, lim
-        WHERE s.webhook_id = lim.id AND s.kind = 'f' AND s.n <= lim.lim_f AND s.free_at <= now() AND EXISTS (SELECT 1 FROM due)
-        LIMIT 1 FOR UPDATE OF s SKIP LOCKED
+       SELECT n FROM f_up UNION ALL SELECT n FROM f_around
+     ), m_up AS (
+       SELECT n FROM endpoint_slots
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'm' AND n >= (SELECT m FROM start) AND n <= (SELECT lim_m FROM lim)
+          AND free_at <= now() AND EXISTS (SELECT 1 FROM due)
+        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
+     ), m_around AS (
+       SELECT n FROM endpoint_slots
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'm' AND n < (SELECT m FROM start)
+          AND free_at <= now() AND EXISTS (SELECT 1 FROM due) AND NOT EXISTS (SELECT 1 FROM m_up)
+        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
      ), m AS (
-       SELECT s.n FROM endpoint_slots s, lim
-        WHERE s.webhook_id = lim.id AND s.kind = 'm' AND s.n <= lim.lim_m AND s.free_at <= now() AND EXISTS (SELECT 1 FROM due)
-        LIMIT 1 FOR UPDATE OF s SKIP LOCKED
+       SELECT n FROM m_up UNION ALL SELECT n FROM m_around
      ), take_f AS (
-       UPDATE endpoint_slots s SET free_at = now() + make_interval(secs => $2 / 1000.0), attempt_id = $5
-         FROM f, m, lim WHERE s.webhook_id = lim.id AND s.kind = 'f' AND s.n = f.n
+       UPDATE endpoint_slots SET free_at = now() + make_interval(secs => $2 / 1000.0), attempt_id = $5
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'f' AND n = (SELECT n FROM f) AND EXISTS (SELECT 1 FROM m)
         RETURNING 1
      ), take_m AS (
-       UPDATE endpoint_slots s SET free_at = now() + interval '60 seconds'
-         FROM f, m, lim WHERE s.webhook_id = lim.id AND s.kind = 'm' AND s.n = m.n
+       UPDATE endpoint_slots SET free_at = now() + interval '60 seconds'
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'm' AND n = (SELECT n FROM m) AND EXISTS (SELECT 1 FROM f)
         RETURNING 1
      ), bump AS (
        UPDATE deliveries SET attempt_count = attempt_count + 1, started_at = coalesce(started_at, now()),
@@ -119,7 +145,8 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
               OR NOT EXISTS (SELECT 1 FROM endpoint_slots WHERE webhook_id = lim.id AND kind = 'm' AND n = lim.lim_m) END AS "slotsMissing",
             e.id AS "eventId", e.type AS "eventType", e.body AS "eventBody", ${WEBHOOK_COLUMNS}
        FROM d JOIN lim ON true JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id`,
-    [c.deliveryId, c.leaseMs, c.maxInFlight, c.maxPerMinute, c.attemptId],
+      [c.deliveryId, c.leaseMs, c.maxInFlight, c.maxPerMinute, c.attemptId],
+    ),
   );
   const row = rows[0];
   if (!row) return { kind: 'gone' };
@@ -190,7 +217,9 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
   const final = r.deliveryStatus === 'succeeded' || r.deliveryStatus === 'dead';
   const autoDisableReason = `every attempt failed for ${describeHours(r.autoDisableAfterHours)}; the webhook was disabled`;
   const { rows } = await db.query(
-    `WITH attempt AS (
+    prepared(
+      'finish-attempt',
+      `WITH attempt AS (
        UPDATE delivery_attempts
           SET status = CASE WHEN $4 THEN 'succeeded' ELSE 'failed' END, status_code = $5, latency_ms = $6,
               error = $7, response_body = $8, finished_at = now()
@@ -245,24 +274,25 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
             (SELECT disabled_reason FROM health) AS "disabledReason",
             (SELECT workflow_id FROM woken) AS "wakeWorkflowId",
             (SELECT ended_operation_id FROM delivery) AS "endedOperationId"`,
-    [
-      r.attemptId,
-      r.deliveryId,
-      r.webhookId,
-      r.succeeded,
-      r.statusCode,
-      r.latencyMs,
-      r.error,
-      r.responseBody,
-      r.deliveryStatus,
-      r.nextAttemptInMs,
-      final,
-      r.disableWebhookReason,
-      r.deliveryError,
-      Math.floor(Math.random() * STAT_SHARDS),
-      r.autoDisableAfterHours,
-      autoDisableReason,
+      [
+        r.attemptId,
+        r.deliveryId,
+        r.webhookId,
+        r.succeeded,
+        r.statusCode,
+        r.latencyMs,
+        r.error,
+        r.responseBody,
+        r.deliveryStatus,
+        r.nextAttemptInMs,
+        final,
+        r.disableWebhookReason,
+        r.deliveryError,
+        Math.floor(Math.random() * STAT_SHARDS),
+        r.autoDisableAfterHours,
+        autoDisableReason,
     ],
+    ),
   );
   return rows[0];
 }
@@ -271,7 +301,7 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
 export async function cancelDelivery(db: Queryable, deliveryId: string, reason: string): Promise<void> {
   await db.query(
     `UPDATE deliveries SET status = 'cancelled', last_error = $2, completed_at = now(), updated_at = now(), waiting_since = NULL
-      WHERE id = $1 AND status IN ('pending', 'retrying')`,
+        WHERE id = $1 AND status IN ('pending', 'retrying')`,
     [deliveryId, reason],
   );
 }
@@ -295,29 +325,29 @@ export interface Abandoned {
 export async function abandonDelivery(db: Queryable, deliveryId: string, reason: string): Promise<Abandoned> {
   const { rows } = await db.query(
     `WITH cancelled AS (
-       UPDATE deliveries SET status = 'cancelled', last_error = $2, next_attempt_at = NULL, waiting_since = NULL,
-                             completed_at = now(), updated_at = now()
-        WHERE id = $1 AND status IN ('pending', 'retrying')
-        RETURNING webhook_id, operation_id
+         UPDATE deliveries SET status = 'cancelled', last_error = $2, next_attempt_at = NULL, waiting_since = NULL,
+                               completed_at = now(), updated_at = now()
+          WHERE id = $1 AND status IN ('pending', 'retrying')
+          RETURNING webhook_id, operation_id
      ), lost AS (
-       UPDATE delivery_attempts SET status = 'lost', error = 'the delivery was cancelled during the attempt', finished_at = now()
-        WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM cancelled)
-        RETURNING id
+         UPDATE delivery_attempts SET status = 'lost', error = 'the delivery was cancelled during the attempt', finished_at = now()
+          WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM cancelled)
+          RETURNING id
      ), freed AS (
-       UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
-         FROM lost WHERE s.attempt_id = lost.id AND s.free_at > now()
-        RETURNING 1
+         UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
+           FROM lost WHERE s.attempt_id = lost.id AND s.free_at > now()
+          RETURNING 1
      ), woken AS (
-       UPDATE deliveries SET waiting_since = NULL
-        WHERE id = (SELECT id FROM deliveries WHERE webhook_id = (SELECT webhook_id FROM cancelled) AND waiting_since IS NOT NULL AND id <> $1
-                     ORDER BY waiting_since LIMIT 1 FOR UPDATE SKIP LOCKED)
-          AND EXISTS (SELECT 1 FROM freed)
-        RETURNING workflow_id
+         UPDATE deliveries SET waiting_since = NULL
+          WHERE id = (SELECT id FROM deliveries WHERE webhook_id = (SELECT webhook_id FROM cancelled) AND waiting_since IS NOT NULL AND id <> $1
+                       ORDER BY waiting_since LIMIT 1 FOR UPDATE SKIP LOCKED)
+            AND EXISTS (SELECT 1 FROM freed)
+          RETURNING workflow_id
      )
      SELECT EXISTS (SELECT 1 FROM cancelled) AS cancelled,
-            CASE WHEN EXISTS (SELECT 1 FROM cancelled) THEN 'cancelled' ELSE (SELECT status FROM deliveries WHERE id = $1) END AS status,
-            (SELECT workflow_id FROM woken) AS "wakeWorkflowId",
-            (SELECT operation_id FROM cancelled) AS "endedOperationId"`,
+              CASE WHEN EXISTS (SELECT 1 FROM cancelled) THEN 'cancelled' ELSE (SELECT status FROM deliveries WHERE id = $1) END AS status,
+              (SELECT workflow_id FROM woken) AS "wakeWorkflowId",
+              (SELECT operation_id FROM cancelled) AS "endedOperationId"`,
     [deliveryId, reason],
   );
   return rows[0];

@@ -1,5 +1,5 @@
 import type { DeliveryToStart } from './deliveries.js';
-import type { Queryable } from './pool.js';
+import { prepared, type Queryable } from './pool.js';
 
 export interface EventRow {
   id: string;
@@ -22,7 +22,9 @@ export interface NewDelivery {
  */
 export async function recordEvent(db: Queryable, e: EventRow, deliveries: NewDelivery[]): Promise<{ recorded: boolean; deliveryIds: string[] }> {
   const { rows } = await db.query(
-    `WITH ev AS (
+    prepared(
+      'record-event',
+      `WITH ev AS (
        INSERT INTO events (id, organization_id, type, session_id, body) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO NOTHING RETURNING id
      ), d AS (
@@ -33,16 +35,17 @@ export async function recordEvent(db: Queryable, e: EventRow, deliveries: NewDel
        RETURNING id
      )
      SELECT EXISTS (SELECT 1 FROM ev) AS recorded, ARRAY(SELECT id FROM d) AS "deliveryIds"`,
-    [
-      e.id,
-      e.organizationId,
-      e.type,
-      e.sessionId,
-      e.body,
-      deliveries.map((d) => d.id),
-      deliveries.map((d) => d.webhookId),
-      deliveries.map((d) => d.workflowId),
-    ],
+      [
+        e.id,
+        e.organizationId,
+        e.type,
+        e.sessionId,
+        e.body,
+        deliveries.map((d) => d.id),
+        deliveries.map((d) => d.webhookId),
+        deliveries.map((d) => d.workflowId),
+      ],
+    ),
   );
   return rows[0];
 }

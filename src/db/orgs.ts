@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.js';
+import { prepared, type Queryable } from './pool.js';
 import { newId } from '../domain/ids.js';
 import type { Capability } from '../domain/api-keys.js';
 
@@ -78,9 +78,12 @@ export async function isApiKeyActive(db: Queryable, id: string): Promise<boolean
 
 export async function findApiKeyByHash(db: Queryable, hash: string): Promise<ApiKeyRecord | null> {
   const { rows } = await db.query(
-    `SELECT id, organization_id AS "organizationId", capabilities
+    prepared(
+      'api-key-by-hash',
+      `SELECT id, organization_id AS "organizationId", capabilities
        FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-    [hash],
+      [hash],
+    ),
   );
   return rows[0] ?? null;
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.js';
+import { prepared, type Queryable } from './pool.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import type { SigningKey } from '../domain/signing-keys.js';
 import type { Rule } from '../domain/rules.js';
@@ -129,12 +129,15 @@ export async function webhooksForEvent(
   e: { type: string; sessionId: string | null },
 ): Promise<Array<Pick<WebhookRow, 'id' | 'url' | 'filter'>>> {
   const { rows } = await db.query(
-    `SELECT w.id, w.url, w.filter FROM webhooks w
+    prepared(
+      'webhooks-for-event',
+      `SELECT w.id, w.url, w.filter FROM webhooks w
       WHERE w.organization_id = $1 AND w.active
         AND (w.events @> ARRAY['*'] OR w.events @> ARRAY[$2])
         AND (w.session_id IS NULL OR w.session_id = $3)
       ORDER BY w.created_at, w.id`,
-    [organizationId, e.type, e.sessionId],
+      [organizationId, e.type, e.sessionId],
+    ),
   );
   return rows;
 }

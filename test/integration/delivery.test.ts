@@ -8,7 +8,8 @@ import { startReceiver, type ReceivedRequest } from '../support/receiver.js';
 import { waitFor } from '../support/wait.js';
 import { endRotationOverlap } from '../support/key-overlap.js';
 import { HookwiseDeliveryStatus } from '../../workflows/search-attributes.js';
-import { claimAttempt, finishAttempt } from '../../src/db/delivery-attempts.js';
+import { claimAttempt, ensureSlots, finishAttempt, type Claim } from '../../src/db/delivery-attempts.js';
+import { recordEvent } from '../../src/db/events.js';
 import { newId } from '../../src/domain/ids.js';
 
 // The seeds' own verification recipes, written out independently of src/domain/signing.ts.
@@ -376,6 +377,82 @@ describe('delivery', () => {
     await quiesce(h, org.orgId, { closed: [workflowId], leftPending: [published.deliveries[0]] });
     expect(receiver.requests).toHaveLength(1);
     await receiver.close();
+  });
+});
+
+describe('endpoint slots under contention', () => {
+  // Deliveries recorded here and claimed by the test alone: no workflow, and recovery skips them.
+  async function heldDeliveries(webhookId: string, n: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = newId('dlv');
+      const eventId = newId('evt');
+      await recordEvent(h.db, { id: eventId, organizationId: org.orgId, type: 'slots.test', sessionId: null, body: '{}' }, [
+        { id, webhookId, workflowId: `test:${id}` },
+      ]);
+      ids.push(id);
+    }
+    await h.db.query(`UPDATE deliveries SET start_error = 'claimed by the test' WHERE id = ANY($1)`, [ids]);
+    return ids;
+  }
+  const claimAll = (ids: string[]) =>
+    Promise.all(ids.map((deliveryId) => claimAttempt(h.db, { deliveryId, attemptId: newId('atm'), leaseMs: 60_000, maxInFlight: 10, maxPerMinute: 100 })));
+  const held = async (webhookId: string, kind: 'f' | 'm') =>
+    Number((await h.db.query(`SELECT count(*) FROM endpoint_slots WHERE webhook_id = $1 AND kind = $2 AND free_at > now()`, [webhookId, kind])).rows[0].count);
+
+  it('30 concurrent claims take exactly the 7 starts of a minute, on 7 distinct slots', async () => {
+    const webhook = await createWebhook({ url: 'http://127.0.0.1:9/never', events: ['slots.test'], rateLimit: { maxInFlight: 50, maxPerMinute: 7 } });
+    await ensureSlots(h.db, webhook.id, { inFlight: 50, perMinute: 7 });
+    const claims: Claim[] = await claimAll(await heldDeliveries(webhook.id, 30));
+    expect(claims.filter((c) => c.kind === 'granted')).toHaveLength(7);
+    expect(claims.filter((c) => c.kind === 'refused' && c.reason === 'per_minute')).toHaveLength(23);
+    expect(await held(webhook.id, 'm')).toBe(7);
+    expect(await held(webhook.id, 'f')).toBe(7);
+    await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
+  });
+
+  it('a claim finds the one free slot wherever its search starts (10 claims, the last slot free each time)', async () => {
+    const webhook = await createWebhook({ url: 'http://127.0.0.1:9/never', events: ['slots.test'], rateLimit: { maxInFlight: 5, maxPerMinute: 5 } });
+    await ensureSlots(h.db, webhook.id, { inFlight: 5, perMinute: 5 });
+    for (const deliveryId of await heldDeliveries(webhook.id, 10)) {
+      // Every slot held but the first, of both kinds: a search starting past it must wrap around.
+      await h.db.query(
+        `UPDATE endpoint_slots SET free_at = CASE WHEN n = 1 THEN '-infinity' ELSE now() + interval '1 hour' END, attempt_id = NULL WHERE webhook_id = $1`,
+        [webhook.id],
+      );
+      expect(await claimAll([deliveryId])).toEqual([expect.objectContaining({ kind: 'granted' })]);
+    }
+    await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
+  });
+
+  it('30 concurrent claims hold exactly 3 in flight; a finished attempt frees its slot for the next claim', async () => {
+    const webhook = await createWebhook({ url: 'http://127.0.0.1:9/never', events: ['slots.test'], rateLimit: { maxInFlight: 3, maxPerMinute: 1000 } });
+    await ensureSlots(h.db, webhook.id, { inFlight: 3, perMinute: 1000 });
+    const ids = await heldDeliveries(webhook.id, 31);
+    const claims = await claimAll(ids.slice(0, 30));
+    const granted = claims.flatMap((c, i) => (c.kind === 'granted' ? [{ deliveryId: ids[i]!, attemptId: '' }] : []));
+    expect(granted).toHaveLength(3);
+    expect(claims.filter((c) => c.kind === 'refused' && c.reason === 'in_flight')).toHaveLength(27);
+    expect(await held(webhook.id, 'f')).toBe(3);
+    const [first] = (await h.db.query(`SELECT id, delivery_id FROM delivery_attempts WHERE delivery_id = $1`, [granted[0]!.deliveryId])).rows;
+    await finishAttempt(h.db, {
+      attemptId: first.id,
+      deliveryId: first.delivery_id,
+      webhookId: webhook.id,
+      succeeded: true,
+      statusCode: 200,
+      latencyMs: 1,
+      error: null,
+      responseBody: null,
+      deliveryStatus: 'succeeded',
+      deliveryError: null,
+      nextAttemptInMs: null,
+      disableWebhookReason: null,
+      autoDisableAfterHours: 24,
+    });
+    expect(await claimAll([ids[30]!])).toEqual([expect.objectContaining({ kind: 'granted' })]);
+    expect(await held(webhook.id, 'f')).toBe(3);
+    await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
   });
 });
 
