@@ -359,6 +359,58 @@ describe('the console', () => {
     });
   });
 
+  it("adds an event source (its URL shown once admits a post), issues it a new URL (the old one stops working) and deletes it", async () => {
+    const ws = await h.request('POST', '/api/v1/workspaces', { key: admin.key, body: { name: 'Sources workspace' } });
+    const room = await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, { key: admin.key, body: { name: 'Sources room', instructions: 'Handle.' } });
+    await page.goto(`${h.baseUrl}/console/rooms?workspace=${ws.body.id}&room=${room.body.id}`);
+    await page.getByText('No event sources: nothing can post to this room yet.').waitFor();
+    // The URL as the API issued it, posted to through this test's server.
+    const postTo = async (url: string) => {
+      const res = await fetch(h.baseUrl + new URL(url).pathname, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"order.paid"}' });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { ok: boolean };
+    };
+    const issuedUrl = async (name: string) => {
+      const dialog = page.getByRole('dialog');
+      const url = await dialog.getByLabel(`Inbound URL of ${name}`).inputValue();
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      return url;
+    };
+
+    await page.getByText('Add event source…').click();
+    const form = page.getByRole('form', { name: 'Add event source' });
+    await form.getByLabel('Name').fill('Shop');
+    await form.getByRole('button', { name: 'Add' }).click();
+    await page.getByRole('dialog').getByRole('heading', { name: 'Shop was added' }).waitFor();
+    const first = await issuedUrl('Shop');
+    expect(await postTo(first)).toMatchObject({ ok: true });
+    const row = page.getByRole('row').filter({ hasText: 'Shop' });
+    await row.getByText('none', { exact: true }).waitFor();
+
+    // A second source, verified: the scheme shows in the table, the secret nowhere.
+    await form.getByLabel('Name').fill('Stripe payments');
+    await form.getByLabel('Verify senders with').selectOption('stripe');
+    await form.getByLabel('Signing secret (as the sender shows it)').fill('whsec_console_test_secret');
+    await form.getByRole('button', { name: 'Add' }).click();
+    await issuedUrl('Stripe payments');
+    await page.getByRole('row').filter({ hasText: 'Stripe payments' }).getByText('stripe', { exact: true }).waitFor();
+    expect(await page.content()).not.toContain('whsec_console_test_secret');
+
+    await row.getByRole('button', { name: 'New URL…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Issue a new URL' }).click();
+    const second = await issuedUrl('Shop');
+    expect(second).not.toBe(first);
+    expect(await postTo(first)).toMatchObject({ ok: false });
+    expect(await postTo(second)).toMatchObject({ ok: true });
+
+    await row.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete the source' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await postTo(second)).toMatchObject({ ok: false });
+    const left = await h.request('GET', `/api/v1/rooms/${room.body.id}/event-sources`, { key: admin.key });
+    expect(left.body.data.map((s: { name: string }) => s.name)).toEqual(['Stripe payments']);
+  });
+
   it("lists a room's event definitions and edits one: priority, rule, instructions; bad JSON and a bad rule are refused", async () => {
     const ws = await h.request('POST', '/api/v1/workspaces', { key: admin.key, body: { name: 'Definitions workspace' } });
     const room = await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, { key: admin.key, body: { name: 'Defs room', instructions: 'Handle.' } });

@@ -2,9 +2,9 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, patch, query, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
 import { Badge, Loading, Problem, Time } from '../components';
-import { formatCount } from '../format';
 import { useApi, useTitle } from '../hooks';
 import { Link, navigate, type Route } from '../router';
+import { EventSourcesCard } from './event-sources';
 
 const BACKLOG_STATUSES: Array<BacklogItem['status']> = ['pending', 'processing', 'done', 'failed'];
 
@@ -194,41 +194,7 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
 
       <EditRoom room={r} onSaved={room.reload} />
 
-      <section class="card flush" aria-labelledby="sources-title">
-        <h2 id="sources-title" class="pad">
-          Event sources
-        </h2>
-        <Problem error={sources.error ?? backlog.error} what="a room's sources" />
-        {sources.data && sources.data.data.length === 0 && <p class="muted pad">No event sources.</p>}
-        {sources.data && sources.data.data.length > 0 && (
-          <table class="rows">
-            <thead>
-              <tr>
-                <th scope="col">Source</th>
-                <th scope="col">Verification</th>
-                <th scope="col" class="num">
-                  Backlog depth
-                </th>
-                <th scope="col" class="num">
-                  Dropped
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sources.data.data.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    {s.name} <span class="mono small muted">{s.id}</span>
-                  </td>
-                  <td>{s.verification ? <code>{s.verification.scheme}</code> : <span class="muted">none</span>}</td>
-                  <td class="num">{formatCount(backlog.data?.depth[s.id] ?? 0)}</td>
-                  <td class="num">{formatCount(backlog.data?.dropped[s.id] ?? s.droppedCount)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+      <EventSourcesCard roomId={roomId} sources={sources} backlog={backlog} />
 
       <section class="card flush" aria-labelledby="definitions-title">
         <h2 id="definitions-title" class="pad">

@@ -1,0 +1,204 @@
+import { useState } from 'preact/hooks';
+import { api, ApiError, post, type Backlog, type EventSource, type Page } from '../api';
+import { CopyField, Modal, Problem } from '../components';
+import { formatCount } from '../format';
+import type { Loaded } from '../hooks';
+
+// The schemes a source can verify its senders with (POST /rooms/:id/event-sources), as the API names them.
+const SCHEMES = ['stripe', 'github', 'standard-webhooks', 'hmac-sha256', 'hmac-sha512'] as const;
+
+/** A source's inbound URL carries its token, so the API shows it only at creation and at regeneration. */
+interface Issued {
+  name: string;
+  url: string;
+  why: 'created' | 'regenerated';
+}
+
+/** What the modal is doing: confirming an action on a source, or showing a URL issued once. */
+type Step = { kind: 'regenerate' | 'delete'; source: EventSource } | { kind: 'issued'; issued: Issued };
+
+/**
+ * A room's event sources: their verification, backlog depth and drops, and what an admin does with
+ * them (add one, issue a new URL, delete one). Changing them needs a `manage` key; the API says so.
+ */
+export function EventSourcesCard({ roomId, sources, backlog }: { roomId: string; sources: Loaded<Page<EventSource>>; backlog: Loaded<Backlog> }) {
+  const [step, setStep] = useState<Step | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+  const close = () => {
+    setStep(null);
+    setError(undefined);
+  };
+
+  const confirm = async (s: Step & { kind: 'regenerate' | 'delete' }) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (s.kind === 'regenerate') {
+        const r = await post<{ url: string }>(`/event-sources/${encodeURIComponent(s.source.id)}/regenerate-token`);
+        setStep({ kind: 'issued', issued: { name: s.source.name, url: r.url, why: 'regenerated' } });
+      } else {
+        await api('DELETE', `/event-sources/${encodeURIComponent(s.source.id)}`);
+        setStep(null);
+      }
+      sources.reload();
+      backlog.reload();
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const list = sources.data?.data;
+  return (
+    <section class="card flush" aria-labelledby="sources-title">
+      <h2 id="sources-title" class="pad">
+        Event sources
+      </h2>
+      <Problem error={sources.error ?? backlog.error} what="a room's sources" />
+      {list && list.length === 0 && <p class="muted pad">No event sources: nothing can post to this room yet.</p>}
+      {list && list.length > 0 && (
+        <table class="rows">
+          <thead>
+            <tr>
+              <th scope="col">Source</th>
+              <th scope="col">Verification</th>
+              <th scope="col" class="num">
+                Backlog depth
+              </th>
+              <th scope="col" class="num">
+                Dropped
+              </th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  {s.name} <span class="mono small muted">{s.id}</span>
+                </td>
+                <td>{s.verification ? <code>{s.verification.scheme}</code> : <span class="muted">none</span>}</td>
+                <td class="num">{formatCount(backlog.data?.depth[s.id] ?? 0)}</td>
+                <td class="num">{formatCount(backlog.data?.dropped[s.id] ?? s.droppedCount)}</td>
+                <td class="row-actions">
+                  <button type="button" onClick={() => setStep({ kind: 'regenerate', source: s })}>
+                    New URL…
+                  </button>
+                  <button type="button" onClick={() => setStep({ kind: 'delete', source: s })}>
+                    Delete…
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div class="pad">
+        <NewSource roomId={roomId} onCreated={(issued) => (sources.reload(), setStep({ kind: 'issued', issued }))} />
+      </div>
+
+      <Modal open={step !== null} title={step ? modalTitle(step) : ''} onClose={close}>
+        {step && step.kind !== 'issued' && (
+          <>
+            <p>
+              {step.kind === 'regenerate'
+                ? 'The source gets a new URL. The current one stops working at once: senders must be given the new one.'
+                : 'The source goes with its event definitions, its events and its backlog items. Its URL stops working at once.'}
+            </p>
+            <div class="actions">
+              <button type="button" class="primary" onClick={() => confirm(step)} disabled={busy}>
+                {step.kind === 'regenerate' ? (busy ? 'Issuing…' : 'Issue a new URL') : busy ? 'Deleting…' : 'Delete the source'}
+              </button>
+              <button type="button" onClick={close}>
+                Cancel
+              </button>
+            </div>
+            <Problem error={error} what={step.kind === 'regenerate' ? 'issuing a new URL' : 'deleting the source'} />
+          </>
+        )}
+        {step?.kind === 'issued' && (
+          <>
+            <p class="notice warn" role="alert">
+              Copy the URL now and give it to the sender. It carries the source's token, is shown only once and can't be read again.
+            </p>
+            <CopyField label={`Inbound URL of ${step.issued.name}`} value={step.issued.url} />
+            <div class="actions">
+              <button type="button" class="primary" onClick={close}>
+                Done
+              </button>
+            </div>
+          </>
+        )}
+      </Modal>
+    </section>
+  );
+}
+
+function modalTitle(step: Step): string {
+  if (step.kind === 'issued') return step.issued.why === 'created' ? `${step.issued.name} was added` : `The new URL of ${step.issued.name}`;
+  return step.kind === 'regenerate' ? `A new URL for ${step.source.name}` : `Delete ${step.source.name}`;
+}
+
+/** "Add event source…": a name, and how senders are verified (none, or a scheme and its secret). */
+function NewSource({ roomId, onCreated }: { roomId: string; onCreated: (issued: Issued) => void }) {
+  const [name, setName] = useState('');
+  const [scheme, setScheme] = useState('');
+  const [secret, setSecret] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const body = { name: name.trim(), ...(scheme ? { verification: { scheme, secret } } : {}) };
+      const r = await post<{ url: string; name: string }>(`/rooms/${encodeURIComponent(roomId)}/event-sources`, body);
+      setName('');
+      setScheme('');
+      setSecret('');
+      onCreated({ name: r.name, url: r.url, why: 'created' });
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <details>
+      <summary>Add event source…</summary>
+      <form class="stack" onSubmit={submit} aria-label="Add event source">
+        <label class="block">
+          <span class="label">Name</span>
+          <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <label class="block">
+          <span class="label">Verify senders with</span>
+          <select value={scheme} onChange={(e) => setScheme(e.currentTarget.value)}>
+            <option value="">nothing (the URL's token alone admits them)</option>
+            {SCHEMES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        {scheme && (
+          <label class="block">
+            <span class="label">Signing secret (as the sender shows it)</span>
+            <input type="password" class="mono" value={secret} required autoComplete="off" onInput={(e) => setSecret(e.currentTarget.value)} />
+          </label>
+        )}
+        <div class="filter-buttons">
+          <button type="submit" class="primary" disabled={busy}>
+            {busy ? 'Adding…' : 'Add'}
+          </button>
+        </div>
+      </form>
+      <Problem error={error} what="adding an event source" />
+    </details>
+  );
+}
