@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ApiError, DeliveryStatus, Operation, StatsPoint } from './api';
+import { ApiError, type DeliveryStatus, type Operation, type StatsPoint } from './api';
 import { formatAgo, formatClock, formatCount, formatMs, formatTime } from './format';
 import { useApi, type Paged } from './hooks';
 
@@ -235,3 +235,46 @@ export function Modal({ open, title, onClose, children }: { open: boolean; title
     </dialog>
   );
 }
+
+/**
+ * Asks before an action that can't be undone (a deletion, a new URL that retires the old one): runs
+ * `action` on confirmation and shows the API's refusal if there is one. `action` closes the dialog
+ * (or opens the next step) itself.
+ */
+export function Confirm(props: { open: boolean; title: string; text: string; confirm: string; busy: string; what: string; action: () => Promise<void>; onClose: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+  const close = () => {
+    setError(undefined);
+    props.onClose();
+  };
+  // The dialog also closes when `open` turns false (the action moved on to its next step): only a
+  // close while still open (Escape) is the user's.
+  const dismissed = () => (props.open ? close() : setError(undefined));
+  const run = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await props.action();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, 'client', (err as Error).message));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal open={props.open} title={props.title} onClose={dismissed}>
+      <p>{props.text}</p>
+      <div class="actions">
+        <button type="button" class="primary" onClick={run} disabled={busy}>
+          {busy ? props.busy : props.confirm}
+        </button>
+        <button type="button" onClick={close}>
+          Cancel
+        </button>
+      </div>
+      <Problem error={error} what={props.what} />
+    </Modal>
+  );
+}
+

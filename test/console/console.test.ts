@@ -329,8 +329,9 @@ describe('the console', () => {
     await viewer.getByRole('link', { name: 'Rooms' }).click();
     await viewer.getByRole('heading', { name: 'Console room' }).waitFor();
     await viewer.getByText('Edit room…').click();
-    await viewer.getByLabel('Instructions').fill('Changed by a reader.');
-    await viewer.getByRole('button', { name: 'Save' }).click();
+    const form = viewer.getByRole('form', { name: 'Edit room' });
+    await form.getByLabel('Instructions').fill('Changed by a reader.');
+    await form.getByRole('button', { name: 'Save' }).click();
     expect(await viewer.locator('[data-problem="forbidden"]').textContent()).toContain('Your key lacks the manage capability');
     await viewer.context().close();
     expect((await h.request('GET', `/api/v1/rooms/${room.body.id}`, { key: admin.key })).body.instructions).toBe('Look after the console.');
@@ -409,6 +410,40 @@ describe('the console', () => {
     expect(await postTo(second)).toMatchObject({ ok: false });
     const left = await h.request('GET', `/api/v1/rooms/${room.body.id}/event-sources`, { key: admin.key });
     expect(left.body.data.map((s: { name: string }) => s.name)).toEqual(['Stripe payments']);
+  });
+
+  it('adds a definition to a source and deletes it, then deletes the room', async () => {
+    const ws = await h.request('POST', '/api/v1/workspaces', { key: admin.key, body: { name: 'Lifecycle workspace' } });
+    const room = await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, { key: admin.key, body: { name: 'Doomed room', instructions: 'Handle.' } });
+    await h.request('POST', `/api/v1/workspaces/${ws.body.id}/rooms`, { key: admin.key, body: { name: 'Surviving room', instructions: 'Handle.' } });
+    const source = await h.request('POST', `/api/v1/rooms/${room.body.id}/event-sources`, { key: admin.key, body: { name: 'Shop' } });
+    await page.goto(`${h.baseUrl}/console/rooms?workspace=${ws.body.id}&room=${room.body.id}`);
+    await page.getByText('No event definitions: nothing is admitted to the backlog.').waitFor();
+
+    await page.getByText('Add definition…').click();
+    const form = page.getByRole('form', { name: 'Add definition' });
+    await form.getByLabel('Name').fill('Order paid');
+    await form.getByLabel('Description').fill('a customer paid for an order');
+    await form.getByLabel('Priority').fill('3');
+    await form.getByLabel('Rule (JSON; empty: the model decides)').fill('{"path": "type", "equals": "order.paid"}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Added' }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: 'Order paid' });
+    await row.getByText('{"path":"type","equals":"order.paid"}').waitFor();
+    const listed = await h.request('GET', `/api/v1/event-sources/${source.body.id}/definitions`, { key: admin.key });
+    expect(listed.body.data).toEqual([expect.objectContaining({ name: 'Order paid', priority: 3, rule: { path: 'type', equals: 'order.paid' }, instructions: null })]);
+
+    await row.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete the definition' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect((await h.request('GET', `/api/v1/event-sources/${source.body.id}/definitions`, { key: admin.key })).body.data).toEqual([]);
+
+    await page.getByRole('button', { name: 'Delete room…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete the room' }).click();
+    // Back to the workspace, whose list no longer has the room; the other one is shown.
+    await page.getByRole('heading', { name: 'Surviving room' }).waitFor();
+    expect(await page.getByRole('navigation', { name: 'Workspaces and rooms' }).getByText('Doomed room').count()).toBe(0);
+    expect((await h.request('GET', `/api/v1/rooms/${room.body.id}`, { key: admin.key })).status).toBe(404);
   });
 
   it("lists a room's event definitions and edits one: priority, rule, instructions; bad JSON and a bad rule are refused", async () => {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, post, type Backlog, type EventSource, type Page } from '../api';
-import { CopyField, Modal, Problem } from '../components';
+import { Confirm, CopyField, Modal, Problem } from '../components';
 import { formatCount } from '../format';
 import type { Loaded } from '../hooks';
 
@@ -14,7 +14,7 @@ interface Issued {
   why: 'created' | 'regenerated';
 }
 
-/** What the modal is doing: confirming an action on a source, or showing a URL issued once. */
+/** What the dialogs are doing: confirming an action on a source, or showing a URL issued once. */
 type Step = { kind: 'regenerate' | 'delete'; source: EventSource } | { kind: 'issued'; issued: Issued };
 
 /**
@@ -23,31 +23,19 @@ type Step = { kind: 'regenerate' | 'delete'; source: EventSource } | { kind: 'is
  */
 export function EventSourcesCard({ roomId, sources, backlog }: { roomId: string; sources: Loaded<Page<EventSource>>; backlog: Loaded<Backlog> }) {
   const [step, setStep] = useState<Step | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
-  const close = () => {
-    setStep(null);
-    setError(undefined);
+  const changed = () => {
+    sources.reload();
+    backlog.reload();
   };
-
-  const confirm = async (s: Step & { kind: 'regenerate' | 'delete' }) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (s.kind === 'regenerate') {
-        const r = await post<{ url: string }>(`/event-sources/${encodeURIComponent(s.source.id)}/regenerate-token`);
-        setStep({ kind: 'issued', issued: { name: s.source.name, url: r.url, why: 'regenerated' } });
-      } else {
-        await api('DELETE', `/event-sources/${encodeURIComponent(s.source.id)}`);
-        setStep(null);
-      }
-      sources.reload();
-      backlog.reload();
-    } catch (err) {
-      setError(err as ApiError);
-    } finally {
-      setBusy(false);
-    }
+  const regenerate = (source: EventSource) => async () => {
+    const r = await post<{ url: string }>(`/event-sources/${encodeURIComponent(source.id)}/regenerate-token`);
+    setStep({ kind: 'issued', issued: { name: source.name, url: r.url, why: 'regenerated' } });
+    changed();
+  };
+  const remove = (source: EventSource) => async () => {
+    await api('DELETE', `/event-sources/${encodeURIComponent(source.id)}`);
+    setStep(null);
+    changed();
   };
 
   const list = sources.data?.data;
@@ -101,25 +89,27 @@ export function EventSourcesCard({ roomId, sources, backlog }: { roomId: string;
         <NewSource roomId={roomId} onCreated={(issued) => (sources.reload(), setStep({ kind: 'issued', issued }))} />
       </div>
 
-      <Modal open={step !== null} title={step ? modalTitle(step) : ''} onClose={close}>
-        {step && step.kind !== 'issued' && (
-          <>
-            <p>
-              {step.kind === 'regenerate'
-                ? 'The source gets a new URL. The current one stops working at once: senders must be given the new one.'
-                : 'The source goes with its event definitions, its events and its backlog items. Its URL stops working at once.'}
-            </p>
-            <div class="actions">
-              <button type="button" class="primary" onClick={() => confirm(step)} disabled={busy}>
-                {step.kind === 'regenerate' ? (busy ? 'Issuing…' : 'Issue a new URL') : busy ? 'Deleting…' : 'Delete the source'}
-              </button>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-            </div>
-            <Problem error={error} what={step.kind === 'regenerate' ? 'issuing a new URL' : 'deleting the source'} />
-          </>
-        )}
+      <Confirm
+        open={step?.kind === 'regenerate'}
+        title={step?.kind === 'regenerate' ? `A new URL for ${step.source.name}` : ''}
+        text="The source gets a new URL. The current one stops working at once: senders must be given the new one."
+        confirm="Issue a new URL"
+        busy="Issuing…"
+        what="issuing a new URL"
+        action={step?.kind === 'regenerate' ? regenerate(step.source) : async () => {}}
+        onClose={() => setStep(null)}
+      />
+      <Confirm
+        open={step?.kind === 'delete'}
+        title={step?.kind === 'delete' ? `Delete ${step.source.name}` : ''}
+        text="The source goes with its event definitions, its events and its backlog items. Its URL stops working at once."
+        confirm="Delete the source"
+        busy="Deleting…"
+        what="deleting the source"
+        action={step?.kind === 'delete' ? remove(step.source) : async () => {}}
+        onClose={() => setStep(null)}
+      />
+      <Modal open={step?.kind === 'issued'} title={step?.kind === 'issued' ? issuedTitle(step.issued) : ''} onClose={() => setStep(null)}>
         {step?.kind === 'issued' && (
           <>
             <p class="notice warn" role="alert">
@@ -127,7 +117,7 @@ export function EventSourcesCard({ roomId, sources, backlog }: { roomId: string;
             </p>
             <CopyField label={`Inbound URL of ${step.issued.name}`} value={step.issued.url} />
             <div class="actions">
-              <button type="button" class="primary" onClick={close}>
+              <button type="button" class="primary" onClick={() => setStep(null)}>
                 Done
               </button>
             </div>
@@ -138,10 +128,7 @@ export function EventSourcesCard({ roomId, sources, backlog }: { roomId: string;
   );
 }
 
-function modalTitle(step: Step): string {
-  if (step.kind === 'issued') return step.issued.why === 'created' ? `${step.issued.name} was added` : `The new URL of ${step.issued.name}`;
-  return step.kind === 'regenerate' ? `A new URL for ${step.source.name}` : `Delete ${step.source.name}`;
-}
+const issuedTitle = (i: Issued) => (i.why === 'created' ? `${i.name} was added` : `The new URL of ${i.name}`);
 
 /** "Add event source…": a name, and how senders are verified (none, or a scheme and its secret). */
 function NewSource({ roomId, onCreated }: { roomId: string; onCreated: (issued: Issued) => void }) {

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, patch, query, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
-import { Badge, Loading, Problem, Time } from '../components';
+import { api, ApiError, get, patch, post, query, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
+import { Badge, Confirm, Loading, Problem, Time } from '../components';
 import { useApi, useTitle } from '../hooks';
 import { Link, navigate, type Route } from '../router';
 import { EventSourcesCard } from './event-sources';
@@ -14,7 +14,7 @@ function useDefinitions(sources: EventSource[] | undefined): { definitions: Defi
   const [version, setVersion] = useState(0);
   const ids = sources?.map((s) => s.id).join(',') ?? '';
   useEffect(() => {
-    if (!sources?.length) return;
+    if (!sources?.length) return setDefinitions([]);
     let cancelled = false;
     void Promise.all(sources.map((s) => get<Page<Definition>>(`/event-sources/${s.id}/definitions`).catch(() => ({ data: [] as Definition[] })))).then((pages) => {
       if (!cancelled) setDefinitions(pages.flatMap((p) => p.data));
@@ -82,14 +82,23 @@ function EditForm(props: {
   );
 }
 
-/** A definition's name, description, priority, rule and instructions (PATCH /definitions/:id); an empty rule or instructions removes it. */
-function EditDefinition({ definition, onSaved }: { definition: Definition; onSaved: () => void }) {
-  const [name, setName] = useState(definition.name);
-  const [description, setDescription] = useState(definition.description);
-  const [priority, setPriority] = useState(String(definition.priority));
-  const [rule, setRule] = useState(ruleText(definition.rule) ? JSON.stringify(definition.rule, null, 2) : '');
-  const [instructions, setInstructions] = useState(definition.instructions ?? '');
-  const save = async () => {
+/** What a definition form edits; `rule` and `instructions` are null when left empty. */
+interface DefinitionInput {
+  name: string;
+  description: string;
+  priority: number;
+  rule: unknown;
+  instructions: string | null;
+}
+
+/** The fields of a definition form (add and edit), and `read()` for what they say; it throws on a rule that is not JSON. */
+function useDefinitionFields(initial?: Definition) {
+  const [name, setName] = useState(initial?.name ?? '');
+  const [description, setDescription] = useState(initial?.description ?? '');
+  const [priority, setPriority] = useState(String(initial?.priority ?? 10));
+  const [rule, setRule] = useState(initial && ruleText(initial.rule) ? JSON.stringify(initial.rule, null, 2) : '');
+  const [instructions, setInstructions] = useState(initial?.instructions ?? '');
+  const read = (): DefinitionInput => {
     let parsedRule: unknown = null;
     if (rule.trim() !== '') {
       try {
@@ -98,16 +107,10 @@ function EditDefinition({ definition, onSaved }: { definition: Definition; onSav
         throw new Error(`The rule is not JSON: ${(err as Error).message}`);
       }
     }
-    await patch<Definition>(`/definitions/${encodeURIComponent(definition.id)}`, {
-      name: name.trim(),
-      description,
-      priority: Number(priority),
-      rule: parsedRule,
-      instructions: instructions.trim() === '' ? null : instructions,
-    });
+    return { name: name.trim(), description, priority: Number(priority), rule: parsedRule, instructions: instructions.trim() === '' ? null : instructions };
   };
-  return (
-    <EditForm summary="Edit…" label={`Edit definition ${definition.name}`} what="editing a definition" saved="Saved: matching uses it from the next event on." save={save} onSaved={onSaved}>
+  const fields = (
+    <>
       <label class="block">
         <span class="label">Name</span>
         <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
@@ -128,6 +131,49 @@ function EditDefinition({ definition, onSaved }: { definition: Definition; onSav
         <span class="label">Agent instructions (empty: none)</span>
         <textarea value={instructions} maxLength={20_000} rows={3} onInput={(e) => setInstructions(e.currentTarget.value)} />
       </label>
+    </>
+  );
+  return { fields, read };
+}
+
+/** A definition's name, description, priority, rule and instructions (PATCH /definitions/:id); an empty rule or instructions removes it. */
+function EditDefinition({ definition, onSaved }: { definition: Definition; onSaved: () => void }) {
+  const form = useDefinitionFields(definition);
+  const save = async () => {
+    await patch<Definition>(`/definitions/${encodeURIComponent(definition.id)}`, form.read());
+  };
+  return (
+    <EditForm summary="Edit…" label={`Edit definition ${definition.name}`} what="editing a definition" saved="Saved: matching uses it from the next event on." save={save} onSaved={onSaved}>
+      {form.fields}
+    </EditForm>
+  );
+}
+
+/** "Add definition…" to one of the room's sources (POST /event-sources/:id/definitions). */
+function AddDefinition({ sources, onSaved }: { sources: EventSource[]; onSaved: () => void }) {
+  const [sourceId, setSourceId] = useState(sources[0]?.id ?? '');
+  const form = useDefinitionFields();
+  const save = async () => {
+    const { rule, instructions, ...rest } = form.read();
+    await post<Definition>(`/event-sources/${encodeURIComponent(sourceId)}/definitions`, {
+      ...rest,
+      ...(rule === null ? {} : { rule }),
+      ...(instructions === null ? {} : { instructions }),
+    });
+  };
+  return (
+    <EditForm summary="Add definition…" label="Add definition" class="pad" what="adding a definition" saved="Added: matching uses it from the next event on." save={save} onSaved={onSaved}>
+      <label class="block">
+        <span class="label">Source</span>
+        <select value={sourceId} onChange={(e) => setSourceId(e.currentTarget.value)}>
+          {sources.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {form.fields}
     </EditForm>
   );
 }
@@ -161,8 +207,9 @@ function EditRoom({ room, onSaved }: { room: Room; onSaved: () => void }) {
   );
 }
 
-function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
+function RoomDetail({ roomId, route, onDeleted }: { roomId: string; route: Route; onDeleted: () => void }) {
   const status = route.query.get('status') ?? '';
+  const [confirming, setConfirming] = useState<{ kind: 'room' } | { kind: 'definition'; definition: Definition } | null>(null);
   const room = useApi<Room>(`/rooms/${encodeURIComponent(roomId)}`);
   const sources = useApi<Page<EventSource>>(`/rooms/${encodeURIComponent(roomId)}/event-sources`);
   const backlog = useApi<Backlog>(`/rooms/${encodeURIComponent(roomId)}/backlog${query({ status })}`, () => 5000);
@@ -180,6 +227,16 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
   if (room.error) return <Problem error={room.error} what="a room's page" />;
   if (!room.data) return <Loading />;
   const r = room.data;
+  const deleteRoom = async () => {
+    await api('DELETE', `/rooms/${encodeURIComponent(r.id)}`);
+    setConfirming(null);
+    onDeleted();
+  };
+  const deleteDefinition = (d: Definition) => async () => {
+    await api('DELETE', `/definitions/${encodeURIComponent(d.id)}`);
+    setConfirming(null);
+    defs.reload();
+  };
   return (
     <div class="stack">
       <section class="card" aria-labelledby="room-title">
@@ -190,7 +247,22 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
         <p class="muted small">
           model tier <code>{r.modelTier}</code> · Twilio {r.twilioConfigured ? 'configured' : 'not configured'} · <span class="mono">{r.id}</span>
         </p>
+        <div class="actions">
+          <button type="button" onClick={() => setConfirming({ kind: 'room' })}>
+            Delete room…
+          </button>
+        </div>
       </section>
+      <Confirm
+        open={confirming?.kind === 'room'}
+        title={`Delete ${r.name}`}
+        text="The room goes with its event sources (their URLs stop working at once), definitions, events, backlog and chat. An item in the agent's hands is finished, and its answer is not kept."
+        confirm="Delete the room"
+        busy="Deleting…"
+        what="deleting the room"
+        action={deleteRoom}
+        onClose={() => setConfirming(null)}
+      />
 
       <EditRoom room={r} onSaved={room.reload} />
 
@@ -212,6 +284,9 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
                 </th>
                 <th scope="col">Rule</th>
                 <th scope="col">Description</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -231,11 +306,27 @@ function RoomDetail({ roomId, route }: { roomId: string; route: Route }) {
                       {d.description}
                     </div>
                   </td>
+                  <td class="row-actions">
+                    <button type="button" onClick={() => setConfirming({ kind: 'definition', definition: d })}>
+                      Delete…
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
+        {sources.data && sources.data.data.length > 0 && <AddDefinition key={sources.data.data.map((s) => s.id).join(',')} sources={sources.data.data} onSaved={defs.reload} />}
+        <Confirm
+          open={confirming?.kind === 'definition'}
+          title={confirming?.kind === 'definition' ? `Delete ${confirming.definition.name}` : ''}
+          text="Events are no longer matched to this definition from the next one on; what it admitted stays in the backlog."
+          confirm="Delete the definition"
+          busy="Deleting…"
+          what="deleting the definition"
+          action={confirming?.kind === 'definition' ? deleteDefinition(confirming.definition) : async () => {}}
+          onClose={() => setConfirming(null)}
+        />
       </section>
 
       <section class="card flush" aria-labelledby="backlog-title">
@@ -376,7 +467,21 @@ export function Rooms({ route }: { route: Route }) {
               </div>
             ))}
           </nav>
-          <div>{roomId ? <RoomDetail key={roomId} roomId={roomId} route={route} /> : rooms.data && <p class="card muted">Pick a room.</p>}</div>
+          <div>
+            {roomId ? (
+              <RoomDetail
+                key={roomId}
+                roomId={roomId}
+                route={route}
+                onDeleted={() => {
+                  rooms.reload();
+                  navigate(`/rooms?workspace=${encodeURIComponent(workspaceId ?? '')}`);
+                }}
+              />
+            ) : (
+              rooms.data && <p class="card muted">Pick a room.</p>
+            )}
+          </div>
         </div>
       )}
     </>
