@@ -77,7 +77,8 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
      ), start AS (
        -- Where each slot search begins: a random slot, then on to the last and around from the first.
        -- From slot 1 every claim would step over every slot held, and a per-minute slot is held for a
-       -- minute: 1,800 rows per claim at 30 deliveries/s. From a random slot it is held / free rows.
+       -- minute: 1,800 rows per claim at 30 deliveries/s. From a random slot it steps over the run of
+       -- held slots it lands in: few while the endpoint is far from its limit, more close to it.
        -- (Scalar subqueries below, not joins: so that the bounds are index conditions, in slot order.)
        SELECT 1 + floor(random() * lim_f)::int AS f, 1 + floor(random() * lim_m)::int AS m FROM lim
      ), f_up AS (
@@ -95,12 +96,12 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
      ), m_up AS (
        SELECT n FROM endpoint_slots
         WHERE webhook_id = (SELECT id FROM lim) AND kind = 'm' AND n >= (SELECT m FROM start) AND n <= (SELECT lim_m FROM lim)
-          AND free_at <= now() AND EXISTS (SELECT 1 FROM due)
+          AND free_at <= now() AND EXISTS (SELECT 1 FROM f)
         ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
      ), m_around AS (
        SELECT n FROM endpoint_slots
         WHERE webhook_id = (SELECT id FROM lim) AND kind = 'm' AND n < (SELECT m FROM start)
-          AND free_at <= now() AND EXISTS (SELECT 1 FROM due) AND NOT EXISTS (SELECT 1 FROM m_up)
+          AND free_at <= now() AND EXISTS (SELECT 1 FROM f) AND NOT EXISTS (SELECT 1 FROM m_up)
         ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
      ), m AS (
        SELECT n FROM m_up UNION ALL SELECT n FROM m_around
@@ -291,7 +292,7 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
         Math.floor(Math.random() * STAT_SHARDS),
         r.autoDisableAfterHours,
         autoDisableReason,
-    ],
+      ],
     ),
   );
   return rows[0];
@@ -301,7 +302,7 @@ export async function finishAttempt(db: Queryable, r: AttemptRecord): Promise<Fi
 export async function cancelDelivery(db: Queryable, deliveryId: string, reason: string): Promise<void> {
   await db.query(
     `UPDATE deliveries SET status = 'cancelled', last_error = $2, completed_at = now(), updated_at = now(), waiting_since = NULL
-        WHERE id = $1 AND status IN ('pending', 'retrying')`,
+      WHERE id = $1 AND status IN ('pending', 'retrying')`,
     [deliveryId, reason],
   );
 }
@@ -325,29 +326,29 @@ export interface Abandoned {
 export async function abandonDelivery(db: Queryable, deliveryId: string, reason: string): Promise<Abandoned> {
   const { rows } = await db.query(
     `WITH cancelled AS (
-         UPDATE deliveries SET status = 'cancelled', last_error = $2, next_attempt_at = NULL, waiting_since = NULL,
-                               completed_at = now(), updated_at = now()
-          WHERE id = $1 AND status IN ('pending', 'retrying')
-          RETURNING webhook_id, operation_id
+       UPDATE deliveries SET status = 'cancelled', last_error = $2, next_attempt_at = NULL, waiting_since = NULL,
+                             completed_at = now(), updated_at = now()
+        WHERE id = $1 AND status IN ('pending', 'retrying')
+        RETURNING webhook_id, operation_id
      ), lost AS (
-         UPDATE delivery_attempts SET status = 'lost', error = 'the delivery was cancelled during the attempt', finished_at = now()
-          WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM cancelled)
-          RETURNING id
+       UPDATE delivery_attempts SET status = 'lost', error = 'the delivery was cancelled during the attempt', finished_at = now()
+        WHERE delivery_id = $1 AND status = 'in_flight' AND EXISTS (SELECT 1 FROM cancelled)
+        RETURNING id
      ), freed AS (
-         UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
-           FROM lost WHERE s.attempt_id = lost.id AND s.free_at > now()
-          RETURNING 1
+       UPDATE endpoint_slots s SET free_at = now(), attempt_id = NULL
+         FROM lost WHERE s.attempt_id = lost.id AND s.free_at > now()
+        RETURNING 1
      ), woken AS (
-         UPDATE deliveries SET waiting_since = NULL
-          WHERE id = (SELECT id FROM deliveries WHERE webhook_id = (SELECT webhook_id FROM cancelled) AND waiting_since IS NOT NULL AND id <> $1
-                       ORDER BY waiting_since LIMIT 1 FOR UPDATE SKIP LOCKED)
-            AND EXISTS (SELECT 1 FROM freed)
-          RETURNING workflow_id
+       UPDATE deliveries SET waiting_since = NULL
+        WHERE id = (SELECT id FROM deliveries WHERE webhook_id = (SELECT webhook_id FROM cancelled) AND waiting_since IS NOT NULL AND id <> $1
+                     ORDER BY waiting_since LIMIT 1 FOR UPDATE SKIP LOCKED)
+          AND EXISTS (SELECT 1 FROM freed)
+        RETURNING workflow_id
      )
      SELECT EXISTS (SELECT 1 FROM cancelled) AS cancelled,
-              CASE WHEN EXISTS (SELECT 1 FROM cancelled) THEN 'cancelled' ELSE (SELECT status FROM deliveries WHERE id = $1) END AS status,
-              (SELECT workflow_id FROM woken) AS "wakeWorkflowId",
-              (SELECT operation_id FROM cancelled) AS "endedOperationId"`,
+            CASE WHEN EXISTS (SELECT 1 FROM cancelled) THEN 'cancelled' ELSE (SELECT status FROM deliveries WHERE id = $1) END AS status,
+            (SELECT workflow_id FROM woken) AS "wakeWorkflowId",
+            (SELECT operation_id FROM cancelled) AS "endedOperationId"`,
     [deliveryId, reason],
   );
   return rows[0];

@@ -8,9 +8,9 @@ export type Queryable = pg.Pool | pg.PoolClient;
 
 /**
  * A statement of a hot path (each publish, each delivery attempt), prepared under `name` once per
- * connection: PostgreSQL plans it once instead of at every call. For the attempt's claim, planning
- * took longer than running it. Behind PgBouncer in transaction mode this needs PgBouncer 1.21 or
- * later with `max_prepared_statements` set.
+ * connection: parsed once, and after five runs PostgreSQL keeps a generic plan when it costs no more
+ * than planning each call (for the attempt's claim, planning took longer than running it). Behind
+ * PgBouncer in transaction mode this needs PgBouncer 1.21 or later with `max_prepared_statements`.
  */
 export function prepared(name: string, text: string, values: unknown[]): pg.QueryConfig {
   return { name, text, values };

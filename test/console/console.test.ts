@@ -395,7 +395,17 @@ describe('the console', () => {
     await form.getByRole('button', { name: 'Add' }).click();
     await issuedUrl('Stripe payments');
     await page.getByRole('row').filter({ hasText: 'Stripe payments' }).getByText('stripe', { exact: true }).waitFor();
-    expect(await page.content()).not.toContain('whsec_console_test_secret');
+    // The form let go of the secret, and nothing on the page holds it.
+    const values = await page.locator('input, textarea').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    expect(values.join('\n') + (await page.content())).not.toContain('whsec_console_test_secret');
+    // Plain HMAC needs the header its sender signs in.
+    await form.getByLabel('Name').fill('Custom app');
+    await form.getByLabel('Verify senders with').selectOption('hmac-sha256');
+    await form.getByLabel('Signing secret (as the sender shows it)').fill('custom-app-secret');
+    await form.getByLabel('Signature header (the HTTP header the sender puts its signature in)').fill('X-Custom-Signature');
+    await form.getByRole('button', { name: 'Add' }).click();
+    await issuedUrl('Custom app');
+    await page.getByRole('row').filter({ hasText: 'Custom app' }).getByText('hmac-sha256', { exact: true }).waitFor();
 
     await row.getByRole('button', { name: 'New URL…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Issue a new URL' }).click();
@@ -409,7 +419,8 @@ describe('the console', () => {
     await row.waitFor({ state: 'detached' });
     expect(await postTo(second)).toMatchObject({ ok: false });
     const left = await h.request('GET', `/api/v1/rooms/${room.body.id}/event-sources`, { key: admin.key });
-    expect(left.body.data.map((s: { name: string }) => s.name)).toEqual(['Stripe payments']);
+    expect(left.body.data.map((s: { name: string }) => s.name).sort()).toEqual(['Custom app', 'Stripe payments']);
+    expect(left.body.data.find((s: { name: string }) => s.name === 'Custom app').verification).toMatchObject({ scheme: 'hmac-sha256', header: 'X-Custom-Signature' });
   });
 
   it('adds a definition to a source and deletes it, then deletes the room', async () => {

@@ -67,16 +67,16 @@ export function EventSourcesCard({ roomId, sources, backlog }: { roomId: string;
             {list.map((s) => (
               <tr key={s.id}>
                 <td>
-                  {s.name} <span class="mono small muted">{s.id}</span>
+                  <span id={`source-${s.id}`}>{s.name}</span> <span class="mono small muted">{s.id}</span>
                 </td>
                 <td>{s.verification ? <code>{s.verification.scheme}</code> : <span class="muted">none</span>}</td>
                 <td class="num">{formatCount(backlog.data?.depth[s.id] ?? 0)}</td>
                 <td class="num">{formatCount(backlog.data?.dropped[s.id] ?? s.droppedCount)}</td>
                 <td class="row-actions">
-                  <button type="button" onClick={() => setStep({ kind: 'regenerate', source: s })}>
+                  <button type="button" onClick={() => setStep({ kind: 'regenerate', source: s })} aria-describedby={`source-${s.id}`}>
                     New URL…
                   </button>
-                  <button type="button" onClick={() => setStep({ kind: 'delete', source: s })}>
+                  <button type="button" onClick={() => setStep({ kind: 'delete', source: s })} aria-describedby={`source-${s.id}`}>
                     Delete…
                   </button>
                 </td>
@@ -135,18 +135,23 @@ function NewSource({ roomId, onCreated }: { roomId: string; onCreated: (issued: 
   const [name, setName] = useState('');
   const [scheme, setScheme] = useState('');
   const [secret, setSecret] = useState('');
+  const [header, setHeader] = useState('');
   const [busy, setBusy] = useState(false);
+  // Plain HMAC has no header of its own: the sender's is named here (the other schemes know theirs).
+  const needsHeader = scheme.startsWith('hmac-');
   const [error, setError] = useState<ApiError | undefined>();
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const body = { name: name.trim(), ...(scheme ? { verification: { scheme, secret } } : {}) };
+      const verification = scheme ? { scheme, secret, ...(needsHeader ? { header: header.trim() } : {}) } : undefined;
+      const body = { name: name.trim(), ...(verification ? { verification } : {}) };
       const r = await post<{ url: string; name: string }>(`/rooms/${encodeURIComponent(roomId)}/event-sources`, body);
       setName('');
       setScheme('');
       setSecret('');
+      setHeader('');
       onCreated({ name: r.name, url: r.url, why: 'created' });
     } catch (err) {
       setError(err as ApiError);
@@ -176,7 +181,13 @@ function NewSource({ roomId, onCreated }: { roomId: string; onCreated: (issued: 
         {scheme && (
           <label class="block">
             <span class="label">Signing secret (as the sender shows it)</span>
-            <input type="password" class="mono" value={secret} required autoComplete="off" onInput={(e) => setSecret(e.currentTarget.value)} />
+            <input type="password" class="mono" value={secret} required autoComplete="new-password" onInput={(e) => setSecret(e.currentTarget.value)} />
+          </label>
+        )}
+        {needsHeader && (
+          <label class="block">
+            <span class="label">Signature header (the HTTP header the sender puts its signature in)</span>
+            <input type="text" class="mono" value={header} required maxLength={100} placeholder="X-Signature" onInput={(e) => setHeader(e.currentTarget.value)} />
           </label>
         )}
         <div class="filter-buttons">

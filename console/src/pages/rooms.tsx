@@ -293,7 +293,7 @@ function RoomDetail({ roomId, route, onDeleted }: { roomId: string; route: Route
               {defs.definitions.map((d) => (
                 <tr key={d.id}>
                   <td>
-                    {d.name} <span class="mono small muted">{d.id}</span>
+                    <span id={`definition-${d.id}`}>{d.name}</span> <span class="mono small muted">{d.id}</span>
                     <EditDefinition key={d.id} definition={d} onSaved={defs.reload} />
                   </td>
                   <td>{sourceName(d.sourceId)}</td>
@@ -307,7 +307,7 @@ function RoomDetail({ roomId, route, onDeleted }: { roomId: string; route: Route
                     </div>
                   </td>
                   <td class="row-actions">
-                    <button type="button" onClick={() => setConfirming({ kind: 'definition', definition: d })}>
+                    <button type="button" onClick={() => setConfirming({ kind: 'definition', definition: d })} aria-describedby={`definition-${d.id}`}>
                       Delete…
                     </button>
                   </td>
