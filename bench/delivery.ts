@@ -1,8 +1,9 @@
 import http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -66,6 +67,8 @@ import { othersLoad } from './ingress-support.js';
 //   --quiet-wait S    on a shared machine: before each throughput phase, wait up to S seconds for other
 //                     processes to use < 0.3 cores (default 0: don't wait; the report shows what they used)
 //   --timeout S       hard limit for the whole run in seconds (BENCH_TIMEOUT_SECONDS, default 1200)
+//   --profile DIR     a CPU profile of each of the four processes over the whole run, written to DIR
+//                     (open in Chrome DevTools); each prints its busiest packages when it stops
 
 const BASELINE_WORKFLOW_PATH = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
 const AIM = { throughputRatio: 0.9, lightP50Ratio: 1.2, cpuRatio: 1.2 };
@@ -102,6 +105,7 @@ function readParams() {
       order: { type: 'string' },
       'quiet-wait': { type: 'string' },
       timeout: { type: 'string' },
+      profile: { type: 'string' },
     },
     strict: true,
   });
@@ -120,6 +124,7 @@ function readParams() {
       maxPerMinute: positiveInt('--max-per-minute', values['max-per-minute'], 10_000),
     },
     order: order as 'baseline' | 'hookwise',
+    profileDir: values.profile ? resolve(values.profile) : null,
     quietWaitSec: positiveInt('--quiet-wait', values['quiet-wait'] ?? process.env.BENCH_QUIET_WAIT, 0, 0),
     timeoutSeconds: positiveInt('--timeout', values.timeout ?? process.env.BENCH_TIMEOUT_SECONDS, 1200 + 3 * Number(values['quiet-wait'] ?? process.env.BENCH_QUIET_WAIT ?? 0)),
   };
@@ -945,6 +950,11 @@ async function main(): Promise<number> {
     const loadBefore = os.loadavg();
     log(`load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
     const started = Date.now();
+    if (p.profileDir) {
+      // Each host process (bench/host.ts) profiles itself while it runs and writes <role>-<pid>.cpuprofile here.
+      mkdirSync(p.profileDir, { recursive: true });
+      process.env.BENCH_PROFILE_DIR = p.profileDir;
+    }
     const infra = await startInfra();
     log(`infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
@@ -10,6 +11,7 @@ import { createLogger } from '../src/log.js';
 import { buildApi } from '../src/roots/api.js';
 import { buildWorker } from '../src/roots/worker.js';
 import type { baselineDelivery } from './baseline-workflow.js';
+import { startCpuProfile } from './ingress-support.js';
 import { statementKind } from './sql-kinds.js';
 import { createBaselineActivities } from './support.js';
 
@@ -268,6 +270,9 @@ async function main(): Promise<void> {
   };
   if (!start[role]) throw new Error(`unknown BENCH_ROLE ${role}`);
   const running = await start[role]();
+  // bench:delivery --profile: this process's CPU profile from now until it is told to stop.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const stopProfile = profileDir ? await startCpuProfile(join(profileDir, `${role}-${process.pid}.cpuprofile`)) : null;
   let stopping = false;
   process.on('message', (m: ToHost) => {
     if (m.type === 'stats') {
@@ -279,7 +284,10 @@ async function main(): Promise<void> {
       send({ type: 'stats', id: m.id, stats });
     } else if (m.type === 'stop' && !stopping) {
       stopping = true;
-      running.stop().then(
+      const profiled = stopProfile
+        ? stopProfile().then((busiest) => say(`busiest: ${busiest.slice(0, 12).map((b) => `${b.where} ${b.pct}%`).join(', ')}`))
+        : Promise.resolve();
+      profiled.then(() => running.stop()).then(
         () => process.exit(0),
         (err: unknown) => {
           say(`stopping failed: ${(err as Error).message}`);
