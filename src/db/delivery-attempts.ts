@@ -43,6 +43,26 @@ export type Claim =
     };
 
 /**
+ * The CTEs that find one free slot of `kind` ('f': in flight, 'm': a start this minute) when `when`
+ * holds, from the random slot in `start` up to the limit, then around from slot 1 (`<kind>`: its number,
+ * locked, or no row; the claim's text closes it). A constant text: the claim stays one prepared statement.
+ */
+function freeSlot(kind: 'f' | 'm', when: string): string {
+  return `${kind}_up AS (
+       SELECT n FROM endpoint_slots
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = '${kind}' AND n >= (SELECT ${kind} FROM start) AND n <= (SELECT lim_${kind} FROM lim)
+          AND free_at <= now() AND ${when}
+        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
+     ), ${kind}_around AS (
+       SELECT n FROM endpoint_slots
+        WHERE webhook_id = (SELECT id FROM lim) AND kind = '${kind}' AND n < (SELECT ${kind} FROM start)
+          AND free_at <= now() AND ${when} AND NOT EXISTS (SELECT 1 FROM ${kind}_up)
+        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
+     ), ${kind} AS (
+       SELECT n FROM ${kind}_up UNION ALL SELECT n FROM ${kind}_around`;
+}
+
+/**
  * Takes an in-flight slot and a per-minute start for the delivery's webhook and records the attempt as
  * in flight, in one statement. Slot rows are claimed with SKIP LOCKED: concurrent attempts of one
  * endpoint take different rows and never wait for each other. Each search starts at a random slot, so
@@ -81,30 +101,8 @@ export async function claimAttempt(db: Queryable, c: ClaimInput): Promise<Claim>
        -- held slots it lands in: few while the endpoint is far from its limit, more close to it.
        -- (Scalar subqueries below, not joins: so that the bounds are index conditions, in slot order.)
        SELECT 1 + floor(random() * lim_f)::int AS f, 1 + floor(random() * lim_m)::int AS m FROM lim
-     ), f_up AS (
-       SELECT n FROM endpoint_slots
-        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'f' AND n >= (SELECT f FROM start) AND n <= (SELECT lim_f FROM lim)
-          AND free_at <= now() AND EXISTS (SELECT 1 FROM due)
-        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
-     ), f_around AS (
-       SELECT n FROM endpoint_slots
-        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'f' AND n < (SELECT f FROM start)
-          AND free_at <= now() AND EXISTS (SELECT 1 FROM due) AND NOT EXISTS (SELECT 1 FROM f_up)
-        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
-     ), f AS (
-       SELECT n FROM f_up UNION ALL SELECT n FROM f_around
-     ), m_up AS (
-       SELECT n FROM endpoint_slots
-        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'm' AND n >= (SELECT m FROM start) AND n <= (SELECT lim_m FROM lim)
-          AND free_at <= now() AND EXISTS (SELECT 1 FROM f)
-        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
-     ), m_around AS (
-       SELECT n FROM endpoint_slots
-        WHERE webhook_id = (SELECT id FROM lim) AND kind = 'm' AND n < (SELECT m FROM start)
-          AND free_at <= now() AND EXISTS (SELECT 1 FROM f) AND NOT EXISTS (SELECT 1 FROM m_up)
-        ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED
-     ), m AS (
-       SELECT n FROM m_up UNION ALL SELECT n FROM m_around
+     ), ${freeSlot('f', 'EXISTS (SELECT 1 FROM due)')}
+     ), ${freeSlot('m', 'EXISTS (SELECT 1 FROM f)')}
      ), take_f AS (
        UPDATE endpoint_slots SET free_at = now() + make_interval(secs => $2 / 1000.0), attempt_id = $5
         WHERE webhook_id = (SELECT id FROM lim) AND kind = 'f' AND n = (SELECT n FROM f) AND EXISTS (SELECT 1 FROM m)
