@@ -278,3 +278,58 @@ export function Confirm(props: { open: boolean; title: string; text: string; con
   );
 }
 
+/**
+ * A form behind a summary ("Edit…", "Add…") that saves with one request: Save, then `saved` or what
+ * was wrong (an input the console itself can't send, or the API's refusal field by field). Edits need
+ * a `manage` key.
+ */
+export function EditForm(props: {
+  summary: string;
+  label: string;
+  class?: string;
+  what: string;
+  saved: string;
+  /** The submit button's text (Save). */
+  submit?: string;
+  /** Throws an Error (not an ApiError) for input that can't be sent. */
+  save: () => Promise<void>;
+  onSaved?: () => void;
+  children: ComponentChildren;
+}) {
+  const [state, setState] = useState<{ busy: boolean; saved?: boolean; error?: ApiError; invalid?: string }>({ busy: false });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setState({ busy: true });
+    try {
+      await props.save();
+      setState({ busy: false, saved: true });
+      props.onSaved?.();
+    } catch (err) {
+      setState(err instanceof ApiError ? { busy: false, error: err } : { busy: false, invalid: (err as Error).message });
+    }
+  };
+  return (
+    <details class={props.class}>
+      <summary>{props.summary}</summary>
+      <form class="stack" onSubmit={submit} aria-label={props.label}>
+        {props.children}
+        <div class="filter-buttons">
+          <button type="submit" class="primary" disabled={state.busy}>
+            {props.submit ?? 'Save'}
+          </button>
+        </div>
+      </form>
+      {state.invalid && (
+        <p class="error-text small" role="alert">
+          {state.invalid}
+        </p>
+      )}
+      <Problem error={state.error} what={props.what} />
+      {state.saved && (
+        <p class="muted small" role="status">
+          {props.saved}
+        </p>
+      )}
+    </details>
+  );
+}

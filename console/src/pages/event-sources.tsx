@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, post, type Backlog, type EventSource, type Page } from '../api';
-import { Confirm, CopyField, Modal, Problem } from '../components';
+import { api, post, type Backlog, type EventSource, type Page } from '../api';
+import { Confirm, CopyField, EditForm, Modal, Problem } from '../components';
 import { formatCount } from '../format';
 import type { Loaded } from '../hooks';
 
@@ -136,67 +136,47 @@ function NewSource({ roomId, onCreated }: { roomId: string; onCreated: (issued: 
   const [scheme, setScheme] = useState('');
   const [secret, setSecret] = useState('');
   const [header, setHeader] = useState('');
-  const [busy, setBusy] = useState(false);
   // Plain HMAC has no header of its own: the sender's is named here (the other schemes know theirs).
   const needsHeader = scheme.startsWith('hmac-');
-  const [error, setError] = useState<ApiError | undefined>();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const verification = scheme ? { scheme, secret, ...(needsHeader ? { header: header.trim() } : {}) } : undefined;
-      const body = { name: name.trim(), ...(verification ? { verification } : {}) };
-      const r = await post<{ url: string; name: string }>(`/rooms/${encodeURIComponent(roomId)}/event-sources`, body);
-      setName('');
-      setScheme('');
-      setSecret('');
-      setHeader('');
-      onCreated({ name: r.name, url: r.url, why: 'created' });
-    } catch (err) {
-      setError(err as ApiError);
-    } finally {
-      setBusy(false);
-    }
+  const save = async () => {
+    const verification = scheme ? { scheme, secret, ...(needsHeader ? { header: header.trim() } : {}) } : undefined;
+    const body = { name: name.trim(), ...(verification ? { verification } : {}) };
+    const r = await post<{ url: string; name: string }>(`/rooms/${encodeURIComponent(roomId)}/event-sources`, body);
+    setName('');
+    setScheme('');
+    setSecret('');
+    setHeader('');
+    onCreated({ name: r.name, url: r.url, why: 'created' });
   };
   return (
-    <details>
-      <summary>Add event source…</summary>
-      <form class="stack" onSubmit={submit} aria-label="Add event source">
+    <EditForm summary="Add event source…" label="Add event source" what="adding an event source" saved="Added." submit="Add" save={save}>
+      <label class="block">
+        <span class="label">Name</span>
+        <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+      </label>
+      <label class="block">
+        <span class="label">Verify senders with</span>
+        <select value={scheme} onChange={(e) => setScheme(e.currentTarget.value)}>
+          <option value="">nothing (the URL's token alone admits them)</option>
+          {SCHEMES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      {scheme && (
         <label class="block">
-          <span class="label">Name</span>
-          <input type="text" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+          <span class="label">Signing secret (as the sender shows it)</span>
+          <input type="password" class="mono" value={secret} required autoComplete="new-password" onInput={(e) => setSecret(e.currentTarget.value)} />
         </label>
+      )}
+      {needsHeader && (
         <label class="block">
-          <span class="label">Verify senders with</span>
-          <select value={scheme} onChange={(e) => setScheme(e.currentTarget.value)}>
-            <option value="">nothing (the URL's token alone admits them)</option>
-            {SCHEMES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
+          <span class="label">Signature header (the HTTP header the sender puts its signature in)</span>
+          <input type="text" class="mono" value={header} required maxLength={100} placeholder="X-Signature" onInput={(e) => setHeader(e.currentTarget.value)} />
         </label>
-        {scheme && (
-          <label class="block">
-            <span class="label">Signing secret (as the sender shows it)</span>
-            <input type="password" class="mono" value={secret} required autoComplete="new-password" onInput={(e) => setSecret(e.currentTarget.value)} />
-          </label>
-        )}
-        {needsHeader && (
-          <label class="block">
-            <span class="label">Signature header (the HTTP header the sender puts its signature in)</span>
-            <input type="text" class="mono" value={header} required maxLength={100} placeholder="X-Signature" onInput={(e) => setHeader(e.currentTarget.value)} />
-          </label>
-        )}
-        <div class="filter-buttons">
-          <button type="submit" class="primary" disabled={busy}>
-            {busy ? 'Adding…' : 'Add'}
-          </button>
-        </div>
-      </form>
-      <Problem error={error} what="adding an event source" />
-    </details>
+      )}
+    </EditForm>
   );
 }

@@ -1,7 +1,6 @@
-import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, get, patch, post, query, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
-import { Badge, Confirm, Loading, Problem, Time } from '../components';
+import { api, get, patch, post, query, type Backlog, type BacklogItem, type Definition, type EventSource, type MatchLogEntry, type Page, type Room, type Workspace } from '../api';
+import { Badge, Confirm, EditForm, Loading, Problem, Time } from '../components';
 import { useApi, useTitle } from '../hooks';
 import { Link, navigate, type Route } from '../router';
 import { EventSourcesCard } from './event-sources';
@@ -28,59 +27,6 @@ function useDefinitions(sources: EventSource[] | undefined): { definitions: Defi
 
 /** A rule as one line of JSON for the table; empty when the definition has none (only the model matches it). */
 const ruleText = (rule: unknown) => (rule === null || rule === undefined ? '' : JSON.stringify(rule));
-
-/**
- * An "Edit…" form that saves with one request: Save, then "Saved" or what was wrong (an input the
- * console itself can't send, or the API's refusal field by field). Edits need a `manage` key.
- */
-function EditForm(props: {
-  summary: string;
-  label: string;
-  class?: string;
-  what: string;
-  saved: string;
-  /** Throws an Error (not an ApiError) for input that can't be sent. */
-  save: () => Promise<void>;
-  onSaved: () => void;
-  children: ComponentChildren;
-}) {
-  const [state, setState] = useState<{ busy: boolean; saved?: boolean; error?: ApiError; invalid?: string }>({ busy: false });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setState({ busy: true });
-    try {
-      await props.save();
-      setState({ busy: false, saved: true });
-      props.onSaved();
-    } catch (err) {
-      setState(err instanceof ApiError ? { busy: false, error: err } : { busy: false, invalid: (err as Error).message });
-    }
-  };
-  return (
-    <details class={props.class}>
-      <summary>{props.summary}</summary>
-      <form class="stack" onSubmit={submit} aria-label={props.label}>
-        {props.children}
-        <div class="filter-buttons">
-          <button type="submit" class="primary" disabled={state.busy}>
-            Save
-          </button>
-        </div>
-      </form>
-      {state.invalid && (
-        <p class="error-text small" role="alert">
-          {state.invalid}
-        </p>
-      )}
-      <Problem error={state.error} what={props.what} />
-      {state.saved && (
-        <p class="muted small" role="status">
-          {props.saved}
-        </p>
-      )}
-    </details>
-  );
-}
 
 /** What a definition form edits; `rule` and `instructions` are null when left empty. */
 interface DefinitionInput {
