@@ -425,6 +425,19 @@ describe('endpoint slots under contention', () => {
     await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
   });
 
+  it('a lowered limit holds: the slot rows above it stay unused', async () => {
+    const webhook = await createWebhook({ url: 'http://127.0.0.1:9/never', events: ['slots.test'], rateLimit: { maxInFlight: 8, maxPerMinute: 8 } });
+    await ensureSlots(h.db, webhook.id, { inFlight: 8, perMinute: 8 });
+    const lowered = await h.request('PATCH', `/api/v1/webhooks/${webhook.id}`, { key: org.key, body: { rateLimit: { maxInFlight: 2, maxPerMinute: 3 } } });
+    expect(lowered.status, lowered.text).toBe(200);
+    const claims = await claimAll(await heldDeliveries(webhook.id, 12));
+    expect(claims.filter((c) => c.kind === 'granted')).toHaveLength(2);
+    const taken = await h.db.query(`SELECT kind, n FROM endpoint_slots WHERE webhook_id = $1 AND free_at > now() ORDER BY kind, n`, [webhook.id]);
+    expect(taken.rows.filter((r) => r.kind === 'f').every((r) => r.n <= 2)).toBe(true);
+    expect(taken.rows.filter((r) => r.kind === 'm').every((r) => r.n <= 3)).toBe(true);
+    await h.request('DELETE', `/api/v1/webhooks/${webhook.id}`, { key: org.key });
+  });
+
   it('30 concurrent claims hold exactly 3 in flight; a finished attempt frees its slot for the next claim', async () => {
     const webhook = await createWebhook({ url: 'http://127.0.0.1:9/never', events: ['slots.test'], rateLimit: { maxInFlight: 3, maxPerMinute: 1000 } });
     await ensureSlots(h.db, webhook.id, { inFlight: 3, perMinute: 1000 });
