@@ -11,7 +11,7 @@ import { createLogger } from '../src/log.js';
 import { buildApi } from '../src/roots/api.js';
 import { buildWorker } from '../src/roots/worker.js';
 import type { baselineDelivery } from './baseline-workflow.js';
-import { startCpuProfile } from './ingress-support.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { statementKind } from './sql-kinds.js';
 import { createBaselineActivities } from './support.js';
 
@@ -285,7 +285,7 @@ async function main(): Promise<void> {
     } else if (m.type === 'stop' && !stopping) {
       stopping = true;
       const profiled = stopProfile
-        ? stopProfile().then((busiest) => say(`busiest: ${busiest.slice(0, 12).map((b) => `${b.where} ${b.pct}%`).join(', ')}`))
+        ? stopProfile().then((busiest) => say(`busiest: ${busiest.filter((b) => b.where !== '(idle)').slice(0, 12).map((b) => `${b.where} ${b.pct}%`).join(', ')}`))
         : Promise.resolve();
       profiled.then(() => running.stop()).then(
         () => process.exit(0),

@@ -34,6 +34,7 @@ import {
   type CpuProbe,
   type Dist,
 } from './support.js';
+import { startCpuProfile } from './cpu-profile.js';
 import {
   eventLoopMonitor,
   instrumentPool,
@@ -41,7 +42,6 @@ import {
   machineCpuSeconds,
   othersLoad,
   Recorder,
-  startCpuProfile,
   startLoadgen,
   stripeLikeBody,
   timedListener,
